@@ -1,1 +1,25 @@
-//! placeholder
+//! The core of `sweep`, free of libtorch so it builds and tests in seconds.
+//!
+//! Data flows through the modules in this order:
+//!
+//! ```text
+//! experiment file ─ spec ─▶ Experiment ─ expand ─▶ RunSpec… ─ hash ─▶ RunKey
+//!                                                     │
+//!                                  plan ◀── store (results/<key>/…) ◀── trainer
+//! ```
+//!
+//! * [`spec`] reads and validates YAML, reporting every problem with its place.
+//! * [`experiment`] and [`options`] are the validated types.
+//! * [`expand`] turns the grid into fully resolved [`run_spec::RunSpec`]s.
+//! * [`hash`] gives each run its content address.
+//! * [`store`] defines the results folder and what "done" means.
+//! * [`plan`] joins the three: every run, its key, its status.
+
+pub mod expand;
+pub mod experiment;
+pub mod hash;
+pub mod options;
+pub mod plan;
+pub mod run_spec;
+pub mod spec;
+pub mod store;

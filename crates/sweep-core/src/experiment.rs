@@ -1,0 +1,134 @@
+//! A validated experiment: what to vary, what to keep fixed, where data lives,
+//! how to run. Built by [`crate::spec::validate`], expanded into runs by
+//! [`crate::expand`].
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
+
+use crate::spec::node::Pos;
+
+/// One value given to one field, remembered with where it was written so a
+/// problem found after expansion (say `pos_weight` on a multi-class dataset)
+/// can still point at the line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    /// Path in the resolved run, e.g. `lr` or `train.optimizer.weight_decay`.
+    pub run_path: &'static str,
+    pub value: Json,
+    pub pos: Pos,
+}
+
+/// A grid axis: a field and the values it takes.
+#[derive(Debug, Clone)]
+pub struct Axis {
+    /// The name as written (`lr`, `optimizer.weight_decay`).
+    pub name: String,
+    pub values: Vec<Assignment>,
+}
+
+/// Where runs execute. None of this is part of a run's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Devices {
+    /// Every visible GPU, or the CPU when there is none.
+    Auto,
+    Cpu,
+    Cuda(Vec<u32>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resources {
+    pub devices: Devices,
+    /// Concurrent runs per GPU; `None` = chosen from free memory.
+    pub runs_per_gpu: Option<u32>,
+    /// Torch threads per CPU run; `None` = cores / concurrent runs.
+    pub cpu_threads_per_run: Option<u32>,
+}
+
+impl Default for Resources {
+    fn default() -> Self {
+        Resources {
+            devices: Devices::Auto,
+            runs_per_gpu: None,
+            cpu_threads_per_run: None,
+        }
+    }
+}
+
+/// What `--smoke` changes: a tiny version of every run, for CI.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Smoke {
+    pub epochs: u32,
+    /// Cap on training samples (validation and test are capped in proportion).
+    pub subset: u32,
+    /// k for k-fold runs (the number of folds actually run is also capped to this).
+    pub folds: u32,
+    pub batch_size: Option<u32>,
+}
+
+impl Default for Smoke {
+    fn default() -> Self {
+        Smoke {
+            epochs: 1,
+            subset: 256,
+            folds: 2,
+            batch_size: None,
+        }
+    }
+}
+
+/// The default ceiling on runs in one experiment; `max_runs:` raises it.
+pub const DEFAULT_MAX_RUNS: usize = 50_000;
+
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    pub name: String,
+    pub description: Option<String>,
+    /// The file it came from (relative paths inside it resolve against its folder).
+    pub file: PathBuf,
+    /// `data.root` as written, resolved against the file's folder.
+    pub data_root: Option<PathBuf>,
+    /// The resolved-run JSON every grid point starts from (train block applied).
+    pub base: Json,
+    /// Grid axes in expansion order (see [`crate::expand`]).
+    pub axes: Vec<Axis>,
+    /// Groups of axis indices that vary together (`zip:`).
+    pub zip: Vec<Vec<usize>>,
+    /// Extra single configurations.
+    pub include: Vec<Vec<Assignment>>,
+    /// Configurations removed from the grid (a point matching every field of an entry).
+    pub exclude: Vec<Vec<Assignment>>,
+    pub resources: Resources,
+    pub smoke: Smoke,
+    pub max_runs: usize,
+}
+
+/// The environment variable that names the data folder when the file does not.
+pub const DATA_DIR_ENV: &str = "SWEEP_DATA_DIR";
+
+impl Experiment {
+    /// Data folder: the file's `data.root`, else `$SWEEP_DATA_DIR`, else
+    /// `~/.cache/sweep/medmnist`.
+    pub fn resolve_data_root(&self) -> PathBuf {
+        if let Some(root) = &self.data_root {
+            return root.clone();
+        }
+        default_data_root()
+    }
+
+    pub fn folder(&self) -> &Path {
+        self.file.parent().unwrap_or(Path::new("."))
+    }
+}
+
+/// `$SWEEP_DATA_DIR`, else `~/.cache/sweep/medmnist`.
+pub fn default_data_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    cache.join("sweep").join("medmnist")
+}

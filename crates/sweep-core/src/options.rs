@@ -1,0 +1,227 @@
+//! Training options: everything about *how* one run trains, with defaults.
+//!
+//! These types are the resolved, validated form that is hashed into a run's
+//! key, written to `spec.json` and read back by the trainer. Every field has a
+//! concrete value (no `Option` meaning "use the default"), so two experiment
+//! files that spell the same run differently resolve to identical JSON and
+//! therefore to the same cache entry.
+
+use serde::{Deserialize, Serialize};
+
+/// Options under `train:` (and any of them as a grid axis).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainOptions {
+    pub epochs: u32,
+    pub batch_size: u32,
+    /// Batch size for evaluation passes (no gradients, so larger is faster).
+    pub eval_batch_size: u32,
+    pub optimizer: Optimizer,
+    pub early_stopping: Option<EarlyStopping>,
+    pub reduce_lr_on_plateau: Option<ReduceLrOnPlateau>,
+    pub schedule: Schedule,
+    /// Which epoch's weights are kept as "best" (and evaluated on test).
+    pub checkpoint: Monitor,
+    pub augmentation: Option<Augmentation>,
+    pub normalize: Normalize,
+    /// Channels fed to the model: grayscale is replicated to 3 when 3 is asked.
+    /// `None` keeps the dataset's own channel count.
+    pub input_channels: Option<u8>,
+    /// Resize images to this square size on load; `None` keeps the file's size.
+    pub input_size: Option<u32>,
+    /// Threshold on sigmoid outputs for binary and multi-label predictions.
+    pub threshold: f64,
+    /// Train on at most this many training samples (smoke runs); `None` = all.
+    pub subset: Option<u32>,
+    /// Optional path to pretrained weights (safetensors or .ot).
+    pub pretrained: Option<String>,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            epochs: 10,
+            batch_size: 128,
+            eval_batch_size: 1024,
+            optimizer: Optimizer::default(),
+            early_stopping: None,
+            reduce_lr_on_plateau: None,
+            schedule: Schedule::Constant,
+            checkpoint: Monitor {
+                metric: "val_loss".into(),
+                mode: Mode::Min,
+            },
+            augmentation: None,
+            normalize: Normalize::ZeroOne,
+            input_channels: None,
+            input_size: None,
+            threshold: 0.5,
+            subset: None,
+            pretrained: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    Adam,
+    Adamw,
+    Sgd,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Optimizer {
+    pub name: OptimizerKind,
+    pub weight_decay: f64,
+    /// SGD only.
+    pub momentum: f64,
+    /// SGD only.
+    pub nesterov: bool,
+    /// Adam/AdamW only.
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+}
+
+impl Default for Optimizer {
+    fn default() -> Self {
+        Optimizer {
+            name: OptimizerKind::Adam,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            nesterov: false,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
+    }
+}
+
+/// Whether a monitored metric improves by going down or up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Min,
+    Max,
+}
+
+impl Mode {
+    /// The natural direction of a metric name: losses go down, the rest up.
+    pub fn natural_for(metric: &str) -> Mode {
+        if metric.ends_with("loss") {
+            Mode::Min
+        } else {
+            Mode::Max
+        }
+    }
+}
+
+/// A metric to watch, such as `val_loss` or `val_auc`, and its direction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monitor {
+    pub metric: String,
+    pub mode: Mode,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EarlyStopping {
+    pub monitor: Monitor,
+    pub patience: u32,
+    pub min_delta: f64,
+    pub restore_best: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReduceLrOnPlateau {
+    pub monitor: Monitor,
+    pub factor: f64,
+    pub patience: u32,
+    pub min_lr: f64,
+    pub cooldown: u32,
+    pub min_delta: f64,
+}
+
+/// A learning-rate schedule applied per epoch (besides ReduceLROnPlateau).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum Schedule {
+    Constant,
+    Step { step_size: u32, gamma: f64 },
+    Cosine { t_max: u32, eta_min: f64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Augmentation {
+    /// Maximum rotation in degrees (uniform in ±).
+    pub rotation: f64,
+    /// Maximum shift as a fraction of the image size.
+    pub shift: f64,
+    /// Maximum zoom as a fraction (0.1 = 90%..110%).
+    pub zoom: f64,
+    /// Probability of a horizontal flip.
+    pub hflip: f64,
+}
+
+/// Pixel range fed to the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Normalize {
+    /// `x / 255`.
+    #[serde(rename = "0-1")]
+    ZeroOne,
+    /// `x / 127.5 - 1`.
+    #[serde(rename = "-1-1")]
+    MinusOneOne,
+}
+
+/// How multi-class cross-entropy (or binary BCE) weighs classes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClassWeighting {
+    None,
+    /// `n / (k * count_c)` from the training fold.
+    Balanced,
+    /// One weight per class, in class order.
+    Explicit(Vec<f64>),
+}
+
+/// Weight of positive labels in BCE-with-logits (binary and multi-label only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PosWeight {
+    /// Not applicable (multi-class) or not set (weight 1).
+    None,
+    Scalar(f64),
+    PerLabel(Vec<f64>),
+    /// negatives / positives per label, from the training fold.
+    Auto,
+}
+
+/// How train and validation data are split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum Folds {
+    /// The dataset's official train/val split.
+    None,
+    /// Train+val merged and split into `k` folds; the official test split is untouched.
+    Kfold {
+        k: u32,
+        stratified: bool,
+        split_seed: u64,
+    },
+}
+
+impl Folds {
+    /// How many runs one configuration becomes.
+    pub fn count(&self) -> u32 {
+        match self {
+            Folds::None => 1,
+            Folds::Kfold { k, .. } => *k,
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The plan: every run of an experiment with its key and what the store
+//! already holds for it. `sweep plan` prints it; `sweep run` executes its
+//! pending part.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use sweep_data::catalog::DatasetRef;
+
+use crate::expand::expand;
+use crate::experiment::Experiment;
+use crate::hash::{KeyInput, RunKey};
+use crate::run_spec::RunSpec;
+use crate::store::{RunStatus, Store};
+
+/// Supplies the content fingerprint of a dataset (and where its file is).
+pub trait Fingerprints: Sync {
+    /// `Ok((fingerprint, file))`, where `file` is `None` for generated data;
+    /// `Err(reason)` when the data is missing or unreadable.
+    fn fingerprint(&self, dataset: &DatasetRef, data_root: &Path) -> Result<(String, Option<PathBuf>), String>;
+}
+
+/// Whether a planned run can be looked up in the store at all.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlanStatus {
+    Store(RunStatus),
+    /// Its dataset file is missing, so it has no key yet.
+    MissingData(String),
+}
+
+impl PlanStatus {
+    pub fn label(&self) -> &'static str {
+        match self {
+            PlanStatus::Store(s) => s.label(),
+            PlanStatus::MissingData(_) => "no-data",
+        }
+    }
+
+    pub fn is_done(&self) -> bool {
+        matches!(self, PlanStatus::Store(RunStatus::Done))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedRun {
+    pub spec: RunSpec,
+    /// Key inputs, when the dataset fingerprint is known.
+    pub input: Option<KeyInput>,
+    pub key: Option<RunKey>,
+    pub data_file: Option<PathBuf>,
+    pub status: PlanStatus,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub experiment: String,
+    pub data_root: PathBuf,
+    pub runs: Vec<PlannedRun>,
+    /// Runs dropped because an earlier one had the same key.
+    pub duplicates: usize,
+}
+
+impl Plan {
+    pub fn count(&self, label: &str) -> usize {
+        self.runs.iter().filter(|r| r.status.label() == label).count()
+    }
+}
+
+/// Expands, keys and looks up every run. Datasets are fingerprinted once each.
+pub fn plan(exp: &Experiment, smoke: bool, data_root: &Path, store: &Store, fp: &dyn Fingerprints) -> Plan {
+    let specs = expand(exp, smoke);
+    let datasets: HashSet<String> = specs.iter().map(|s| s.dataset.clone()).collect();
+    let prints: HashMap<String, Result<(String, Option<PathBuf>), String>> = datasets
+        .into_par_iter()
+        .map(|name| {
+            let dref = DatasetRef::parse(&name).expect("validated dataset");
+            let result = fp.fingerprint(&dref, data_root);
+            (name, result)
+        })
+        .collect();
+
+    let mut runs: Vec<PlannedRun> = specs
+        .into_par_iter()
+        .map(|spec| match &prints[&spec.dataset] {
+            Ok((print, file)) => {
+                let input = KeyInput::new(spec.clone(), print.clone());
+                let key = input.key();
+                let status = PlanStatus::Store(store.status(&key));
+                PlannedRun {
+                    spec,
+                    input: Some(input),
+                    key: Some(key),
+                    data_file: file.clone(),
+                    status,
+                }
+            }
+            Err(why) => PlannedRun {
+                spec,
+                input: None,
+                key: None,
+                data_file: None,
+                status: PlanStatus::MissingData(why.clone()),
+            },
+        })
+        .collect();
+
+    let before = runs.len();
+    let mut seen = HashSet::new();
+    runs.retain(|r| match &r.key {
+        Some(k) => seen.insert(k.clone()),
+        None => true,
+    });
+    Plan {
+        experiment: exp.name.clone(),
+        data_root: data_root.to_path_buf(),
+        duplicates: before - runs.len(),
+        runs,
+    }
+}

@@ -1,0 +1,68 @@
+//! One fully resolved run: the unit that is hashed, cached, scheduled and trained.
+//!
+//! A `RunSpec` has every default filled in, so it alone determines what the
+//! trainer does. Its JSON (field order fixed by this declaration, numbers in
+//! shortest round-trip form) is the canonical serialisation hashed into the
+//! run's key by [`crate::hash`].
+
+use serde::{Deserialize, Serialize};
+use sweep_data::catalog::DatasetRef;
+
+use crate::options::{ClassWeighting, Folds, PosWeight, TrainOptions};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// Canonical dataset reference (`chestmnist`, `retinamnist_128`, `synthetic:dermamnist`).
+    pub dataset: String,
+    pub arch: String,
+    pub lr: f64,
+    pub class_weighting: ClassWeighting,
+    pub pos_weight: PosWeight,
+    pub folds: Folds,
+    /// Which fold is validation (0-based); `None` with the official split.
+    pub fold: Option<u32>,
+    pub seed: u64,
+    pub train: TrainOptions,
+}
+
+impl RunSpec {
+    /// The parsed dataset reference. Validation guarantees it parses.
+    pub fn dataset_ref(&self) -> DatasetRef {
+        DatasetRef::parse(&self.dataset).expect("validated dataset name")
+    }
+
+    /// Short human text for the weighting columns of `plan`/`status`.
+    pub fn weighting_label(&self) -> String {
+        match &self.class_weighting {
+            ClassWeighting::None => "none".into(),
+            ClassWeighting::Balanced => "balanced".into(),
+            ClassWeighting::Explicit(w) => format!("[{} weights]", w.len()),
+        }
+    }
+
+    pub fn pos_weight_label(&self) -> String {
+        match &self.pos_weight {
+            PosWeight::None => "-".into(),
+            PosWeight::Scalar(v) => format_number(*v),
+            PosWeight::PerLabel(w) => format!("[{} weights]", w.len()),
+            PosWeight::Auto => "auto".into(),
+        }
+    }
+
+    pub fn fold_label(&self) -> String {
+        match (&self.folds, self.fold) {
+            (Folds::Kfold { k, .. }, Some(i)) => format!("{}/{k}", i + 1),
+            _ => "official".into(),
+        }
+    }
+}
+
+/// Prints numbers the way people write them in papers: `0.001`, `1e-05`.
+pub fn format_number(v: f64) -> String {
+    if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e6) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}

@@ -1,0 +1,779 @@
+//! The schema of every settable field: how a YAML node becomes the canonical
+//! JSON value of that field, and what is accepted.
+//!
+//! One table serves the `train:` block, grid axes, `include`/`exclude` entries
+//! and the `smoke:` block, so `batch_size: 32` means the same thing wherever it
+//! is written and produces the same JSON (and so the same run key) however it
+//! is spelt: `1e-3` and `0.001` both become the number 0.001.
+
+use serde_json::{Map, Value as Json, json};
+
+use super::diagnostic::{Sink, suggestion};
+use super::node::{Node, Value};
+use crate::options::{Mode, TrainOptions};
+
+/// Converts one YAML node at `path` into canonical JSON, reporting problems.
+pub type Convert = fn(&Node, &str, &mut Sink) -> Option<Json>;
+
+/// Architectures the trainer knows. Kept here (not in the trainer crate) so
+/// spec validation stays free of libtorch; a trainer test checks both lists agree.
+pub const KNOWN_ARCHS: &[&str] = &[
+    "chest_cnn",
+    "retina_cnn",
+    "derma_cnn",
+    "small_cnn",
+    "vanilla_cnn",
+    "resnet18",
+];
+
+/// Metric names that `monitor`/`checkpoint` may refer to.
+pub const MONITORABLE: &[&str] = &[
+    "train_loss",
+    "train_accuracy",
+    "train_auc",
+    "train_sensitivity",
+    "train_specificity",
+    "val_loss",
+    "val_accuracy",
+    "val_auc",
+    "val_sensitivity",
+    "val_specificity",
+    "val_f1",
+    "val_balanced_accuracy",
+];
+
+/// A field that can be set in `train:` or varied in `grid:`.
+pub struct FieldDef {
+    /// Path inside the resolved run (`lr`, `train.batch_size`, `train.optimizer.name`).
+    pub run_path: &'static str,
+    pub convert: Convert,
+    /// Whether the field is a grid-level run field (dataset, arch, …) rather than a train option.
+    pub run_level: bool,
+}
+
+macro_rules! field {
+    ($path:literal, $conv:expr, $run:expr) => {
+        FieldDef {
+            run_path: $path,
+            convert: $conv,
+            run_level: $run,
+        }
+    };
+}
+
+/// Every field by the name users write. Dotted names reach inside option groups.
+pub fn lookup(name: &str) -> Option<FieldDef> {
+    let name = name.strip_prefix("train.").unwrap_or(name);
+    Some(match name {
+        "dataset" => field!("dataset", dataset, true),
+        "arch" => field!("arch", arch, true),
+        "lr" => field!("lr", positive, true),
+        "class_weighting" => field!("class_weighting", class_weighting, true),
+        "pos_weight" => field!("pos_weight", pos_weight, true),
+        "folds" => field!("folds", folds, true),
+        "seed" => field!("seed", seed, true),
+        "epochs" => field!("train.epochs", count_1, false),
+        "batch_size" => field!("train.batch_size", count_1, false),
+        "eval_batch_size" => field!("train.eval_batch_size", count_1, false),
+        "optimizer" => field!("train.optimizer", optimizer, false),
+        "optimizer.name" => field!("train.optimizer.name", optimizer_name, false),
+        "optimizer.weight_decay" => field!("train.optimizer.weight_decay", non_negative, false),
+        "optimizer.momentum" => field!("train.optimizer.momentum", unit_interval_open_right, false),
+        "optimizer.nesterov" => field!("train.optimizer.nesterov", boolean, false),
+        "optimizer.beta1" => field!("train.optimizer.beta1", unit_interval_open_right, false),
+        "optimizer.beta2" => field!("train.optimizer.beta2", unit_interval_open_right, false),
+        "optimizer.eps" => field!("train.optimizer.eps", positive, false),
+        "early_stopping" => field!("train.early_stopping", early_stopping, false),
+        "reduce_lr_on_plateau" => field!("train.reduce_lr_on_plateau", reduce_lr, false),
+        "schedule" => field!("train.schedule", schedule, false),
+        "checkpoint" => field!("train.checkpoint", checkpoint, false),
+        "augmentation" => field!("train.augmentation", augmentation, false),
+        "normalize" => field!("train.normalize", normalize, false),
+        "input_channels" => field!("train.input_channels", input_channels, false),
+        "input_size" => field!("train.input_size", input_size, false),
+        "threshold" => field!("train.threshold", open_unit_interval, false),
+        "subset" => field!("train.subset", optional_count, false),
+        "pretrained" => field!("train.pretrained", optional_string, false),
+        _ => return None,
+    })
+}
+
+/// Names accepted inside `train:` (for "did you mean" hints).
+pub const TRAIN_KEYS: &[&str] = &[
+    "epochs",
+    "batch_size",
+    "eval_batch_size",
+    "optimizer",
+    "early_stopping",
+    "reduce_lr_on_plateau",
+    "schedule",
+    "checkpoint",
+    "augmentation",
+    "normalize",
+    "input_channels",
+    "input_size",
+    "threshold",
+    "subset",
+    "pretrained",
+];
+
+/// Names accepted as grid axes besides the train options.
+pub const RUN_KEYS: &[&str] = &[
+    "dataset",
+    "arch",
+    "lr",
+    "class_weighting",
+    "pos_weight",
+    "folds",
+    "seed",
+];
+
+/// Every field name, for suggestions.
+pub fn all_names() -> impl Iterator<Item = &'static str> {
+    RUN_KEYS.iter().chain(TRAIN_KEYS.iter()).copied()
+}
+
+// ---- scalar converters -------------------------------------------------
+
+fn number(node: &Node, path: &str, sink: &mut Sink) -> Option<f64> {
+    match node.as_f64() {
+        Some(v) if v.is_finite() => Some(v),
+        Some(v) => {
+            sink.error(node.pos, path, format!("expected a finite number, found {v}"));
+            None
+        }
+        None => {
+            // Accept numbers written as strings like "1e-3" only if they parse; YAML
+            // 1.2 reads `1e-3` as a float already, so this is for quoted values.
+            if let Some(s) = node.as_str()
+                && let Ok(v) = s.trim().parse::<f64>()
+                && v.is_finite()
+            {
+                return Some(v);
+            }
+            sink.error(
+                node.pos,
+                path,
+                format!("expected a number, found {}", node.value.kind()),
+            );
+            None
+        }
+    }
+}
+
+fn checked(
+    node: &Node,
+    path: &str,
+    sink: &mut Sink,
+    ok: impl Fn(f64) -> bool,
+    what: &str,
+) -> Option<Json> {
+    let v = number(node, path, sink)?;
+    if ok(v) {
+        Some(json!(v))
+    } else {
+        sink.error(node.pos, path, format!("expected {what}, found {v}"));
+        None
+    }
+}
+
+fn positive(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    checked(node, path, sink, |v| v > 0.0, "a number > 0")
+}
+
+fn non_negative(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    checked(node, path, sink, |v| v >= 0.0, "a number ≥ 0")
+}
+
+fn unit_interval_open_right(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    checked(node, path, sink, |v| (0.0..1.0).contains(&v), "a number in [0, 1)")
+}
+
+fn open_unit_interval(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    checked(node, path, sink, |v| v > 0.0 && v < 1.0, "a number in (0, 1)")
+}
+
+fn probability(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    checked(node, path, sink, |v| (0.0..=1.0).contains(&v), "a probability in [0, 1]")
+}
+
+fn integer(node: &Node, path: &str, sink: &mut Sink, min: i64, max: i64) -> Option<Json> {
+    match node.value {
+        Value::Int(i) if (min..=max).contains(&i) => Some(json!(i)),
+        Value::Int(i) => {
+            sink.error(
+                node.pos,
+                path,
+                format!("expected an integer in {min}..={max}, found {i}"),
+            );
+            None
+        }
+        Value::Float(f) if f.fract() == 0.0 && f >= min as f64 && f <= max as f64 => {
+            Some(json!(f as i64))
+        }
+        _ => {
+            sink.error(
+                node.pos,
+                path,
+                format!(
+                    "expected an integer in {min}..={max}, found {}",
+                    describe(node)
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn count_1(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    integer(node, path, sink, 1, 10_000_000)
+}
+
+fn count_0(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    integer(node, path, sink, 0, 10_000_000)
+}
+
+fn seed(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    integer(node, path, sink, 0, i64::MAX)
+}
+
+fn optional_count(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    if is_off(node) {
+        return Some(Json::Null);
+    }
+    count_1(node, path, sink)
+}
+
+fn boolean(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    match node.value {
+        Value::Bool(b) => Some(json!(b)),
+        _ => {
+            sink.error(
+                node.pos,
+                path,
+                format!("expected true or false, found {}", describe(node)),
+            );
+            None
+        }
+    }
+}
+
+fn optional_string(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    match &node.value {
+        Value::Null => Some(Json::Null),
+        Value::Str(s) if !s.is_empty() => Some(json!(s)),
+        _ => {
+            sink.error(
+                node.pos,
+                path,
+                format!("expected a path, found {}", describe(node)),
+            );
+            None
+        }
+    }
+}
+
+/// `null`, `false` and `none` all switch an optional feature off.
+fn is_off(node: &Node) -> bool {
+    matches!(node.value, Value::Null | Value::Bool(false))
+        || node.as_str().is_some_and(|s| s.eq_ignore_ascii_case("none"))
+}
+
+fn describe(node: &Node) -> String {
+    match &node.value {
+        Value::Str(s) => format!("\"{s}\""),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => other.kind().to_string(),
+    }
+}
+
+/// One of a fixed set of words.
+fn one_of(node: &Node, path: &str, sink: &mut Sink, options: &[&str]) -> Option<String> {
+    let quoted = options
+        .iter()
+        .map(|o| format!("`{o}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match node.as_str() {
+        Some(s) if options.contains(&s) => Some(s.to_string()),
+        Some(s) => {
+            sink.error(
+                node.pos,
+                path,
+                format!(
+                    "unknown value `{s}`; expected one of {quoted}{}",
+                    suggestion(s, options.iter().copied())
+                ),
+            );
+            None
+        }
+        None => {
+            sink.error(
+                node.pos,
+                path,
+                format!("expected one of {quoted}, found {}", describe(node)),
+            );
+            None
+        }
+    }
+}
+
+// ---- run-level fields --------------------------------------------------
+
+fn dataset(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    let Some(s) = node.as_str() else {
+        sink.error(
+            node.pos,
+            path,
+            format!(
+                "expected a dataset name such as `chestmnist` or `retinamnist_128`, found {}",
+                describe(node)
+            ),
+        );
+        return None;
+    };
+    match sweep_data::catalog::DatasetRef::parse(s) {
+        Ok(r) => Some(json!(r.to_string())),
+        Err(e) => {
+            let hint = match &e {
+                sweep_data::catalog::DatasetRefError::UnknownName { name, .. } => suggestion(
+                    name,
+                    sweep_data::catalog::all().iter().map(|d| d.name),
+                ),
+                _ => String::new(),
+            };
+            sink.error(node.pos, path, format!("{e}{hint}"));
+            None
+        }
+    }
+}
+
+fn arch(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    one_of(node, path, sink, KNOWN_ARCHS).map(Json::String)
+}
+
+fn positive_list(node: &Node, path: &str, sink: &mut Sink) -> Option<Vec<f64>> {
+    let Value::Seq(items) = &node.value else {
+        return None;
+    };
+    if items.is_empty() {
+        sink.error(node.pos, path, "expected a non-empty list of weights");
+        return None;
+    }
+    let mut out = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        match checked(item, &format!("{path}[{i}]"), sink, |v| v > 0.0, "a weight > 0") {
+            Some(v) => out.push(v.as_f64().unwrap_or(0.0)),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn class_weighting(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    if let Value::Seq(_) = node.value {
+        return positive_list(node, path, sink).map(|w| json!({ "explicit": w }));
+    }
+    if is_off(node) {
+        return Some(json!("none"));
+    }
+    one_of(node, path, sink, &["none", "balanced"]).map(Json::String)
+}
+
+fn pos_weight(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    match &node.value {
+        Value::Seq(_) => positive_list(node, path, sink).map(|w| json!({ "perlabel": w })),
+        Value::Int(_) | Value::Float(_) => positive(node, path, sink).map(|v| json!({ "scalar": v })),
+        _ if is_off(node) => Some(json!("none")),
+        _ => one_of(node, path, sink, &["auto", "none"]).map(Json::String),
+    }
+}
+
+fn folds(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    if is_off(node) {
+        return Some(json!("none"));
+    }
+    let kfold = |k: Json, stratified: Json, split_seed: Json| {
+        json!({ "kfold": { "k": k, "stratified": stratified, "split_seed": split_seed } })
+    };
+    match &node.value {
+        Value::Int(_) => integer(node, path, sink, 2, 1000).map(|k| kfold(k, json!(true), json!(0))),
+        Value::Map(_) => {
+            let obj = object(
+                node,
+                path,
+                sink,
+                json!({ "k": 5, "stratified": true, "split_seed": 0 }),
+                &[
+                    ("k", |n, p, s| integer(n, p, s, 2, 1000)),
+                    ("stratified", boolean),
+                    ("split_seed", seed),
+                ],
+            )?;
+            Some(kfold(obj["k"].clone(), obj["stratified"].clone(), obj["split_seed"].clone()))
+        }
+        _ => {
+            sink.error(
+                node.pos,
+                path,
+                format!(
+                    "expected `none`, a fold count, or {{k, stratified, split_seed}}, found {}",
+                    describe(node)
+                ),
+            );
+            None
+        }
+    }
+}
+
+// ---- option groups -----------------------------------------------------
+
+/// Builds an object from `defaults`, replacing the keys present in `node`.
+fn object(
+    node: &Node,
+    path: &str,
+    sink: &mut Sink,
+    defaults: Json,
+    keys: &[(&'static str, Convert)],
+) -> Option<Json> {
+    let Value::Map(entries) = &node.value else {
+        sink.error(
+            node.pos,
+            path,
+            format!(
+                "expected a mapping with keys {}, found {}",
+                keys.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", "),
+                describe(node)
+            ),
+        );
+        return None;
+    };
+    let mut out: Map<String, Json> = match defaults {
+        Json::Object(m) => m,
+        _ => Map::new(),
+    };
+    let mut ok = true;
+    for (key, value) in entries {
+        let sub_path = format!("{path}.{}", key.name);
+        match keys.iter().find(|(k, _)| *k == key.name) {
+            Some((k, convert)) => match convert(value, &sub_path, sink) {
+                Some(v) => {
+                    out.insert((*k).to_string(), v);
+                }
+                None => ok = false,
+            },
+            None => {
+                sink.error(
+                    key.pos,
+                    &sub_path,
+                    format!(
+                        "unknown key `{}`; expected one of {}{}",
+                        key.name,
+                        keys.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", "),
+                        suggestion(&key.name, keys.iter().map(|(k, _)| *k))
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(Json::Object(out))
+}
+
+fn default_train() -> Json {
+    serde_json::to_value(TrainOptions::default()).unwrap_or(Json::Null)
+}
+
+fn optimizer_name(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    one_of(node, path, sink, &["adam", "adamw", "sgd"]).map(Json::String)
+}
+
+fn optimizer(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    let defaults = default_train()["optimizer"].clone();
+    if node.as_str().is_some() {
+        let name = optimizer_name(node, path, sink)?;
+        let mut obj = defaults;
+        obj["name"] = name;
+        return Some(obj);
+    }
+    object(
+        node,
+        path,
+        sink,
+        defaults,
+        &[
+            ("name", optimizer_name),
+            ("weight_decay", non_negative),
+            ("momentum", unit_interval_open_right),
+            ("nesterov", boolean),
+            ("beta1", unit_interval_open_right),
+            ("beta2", unit_interval_open_right),
+            ("eps", positive),
+        ],
+    )
+}
+
+fn metric_name(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    one_of(node, path, sink, MONITORABLE).map(Json::String)
+}
+
+fn mode(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    one_of(node, path, sink, &["min", "max"]).map(Json::String)
+}
+
+/// Fills `mode` from the metric's natural direction when it was not written.
+fn monitor_mode(node: &Node, obj: &mut Json) {
+    if node.get("mode").is_none() {
+        let metric = obj["monitor"]["metric"].as_str().unwrap_or("val_loss");
+        obj["monitor"]["mode"] = serde_json::to_value(Mode::natural_for(metric)).unwrap_or_default();
+    }
+}
+
+/// Moves flat `monitor`/`mode` keys into the nested `monitor` object.
+fn nest_monitor(mut obj: Json) -> Json {
+    let metric = obj.get("monitor").cloned().unwrap_or(json!("val_loss"));
+    let mode = obj.get("mode").cloned();
+    if let Json::Object(m) = &mut obj {
+        m.remove("mode");
+        let metric = metric.as_str().unwrap_or("val_loss").to_string();
+        let mode = mode.unwrap_or_else(|| serde_json::to_value(Mode::natural_for(&metric)).unwrap_or_default());
+        m.insert("monitor".into(), json!({ "metric": metric, "mode": mode }));
+    }
+    obj
+}
+
+fn early_stopping(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    if is_off(node) {
+        return Some(Json::Null);
+    }
+    let obj = object(
+        node,
+        path,
+        sink,
+        json!({ "monitor": "val_loss", "patience": 5, "min_delta": 0.0, "restore_best": true }),
+        &[
+            ("monitor", metric_name),
+            ("mode", mode),
+            ("patience", count_0),
+            ("min_delta", non_negative),
+            ("restore_best", boolean),
+        ],
+    )?;
+    let mut obj = nest_monitor(obj);
+    monitor_mode(node, &mut obj);
+    Some(obj)
+}
+
+fn reduce_lr(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    if is_off(node) {
+        return Some(Json::Null);
+    }
+    let obj = object(
+        node,
+        path,
+        sink,
+        json!({ "monitor": "val_loss", "factor": 0.5, "patience": 2, "min_lr": 0.0,
+                "cooldown": 0, "min_delta": 0.0 }),
+        &[
+            ("monitor", metric_name),
+            ("mode", mode),
+            ("factor", open_unit_interval),
+            ("patience", count_0),
+            ("min_lr", non_negative),
+            ("cooldown", count_0),
+            ("min_delta", non_negative),
+        ],
+    )?;
+    let mut obj = nest_monitor(obj);
+    monitor_mode(node, &mut obj);
+    Some(obj)
+}
+
+fn schedule(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    if is_off(node) || node.as_str() == Some("constant") {
+        return Some(json!("constant"));
+    }
+    match &node.value {
+        Value::Map(entries) if entries.len() == 1 => {
+            let (key, inner) = &entries[0];
+            let inner_path = format!("{path}.{}", key.name);
+            match key.name.as_str() {
+                "step" => object(
+                    inner,
+                    &inner_path,
+                    sink,
+                    json!({ "step_size": 10, "gamma": 0.1 }),
+                    &[("step_size", count_1), ("gamma", open_unit_interval)],
+                )
+                .map(|o| json!({ "step": o })),
+                "cosine" => object(
+                    inner,
+                    &inner_path,
+                    sink,
+                    json!({ "t_max": 10, "eta_min": 0.0 }),
+                    &[("t_max", count_1), ("eta_min", non_negative)],
+                )
+                .map(|o| json!({ "cosine": o })),
+                other => {
+                    sink.error(
+                        key.pos,
+                        &inner_path,
+                        format!("unknown schedule `{other}`; expected `constant`, `step` or `cosine`"),
+                    );
+                    None
+                }
+            }
+        }
+        _ => {
+            sink.error(
+                node.pos,
+                path,
+                format!(
+                    "expected `constant`, {{step: {{step_size, gamma}}}} or {{cosine: {{t_max, eta_min}}}}, found {}",
+                    describe(node)
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn checkpoint(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    if node.as_str().is_some() {
+        let metric = metric_name(node, path, sink)?;
+        let mode = Mode::natural_for(metric.as_str().unwrap_or_default());
+        return Some(json!({ "metric": metric, "mode": mode }));
+    }
+    let obj = object(
+        node,
+        path,
+        sink,
+        json!({ "metric": "val_loss" }),
+        &[("metric", metric_name), ("mode", mode)],
+    )?;
+    let metric = obj["metric"].as_str().unwrap_or("val_loss").to_string();
+    let mode = obj
+        .get("mode")
+        .cloned()
+        .unwrap_or_else(|| json!(Mode::natural_for(&metric)));
+    Some(json!({ "metric": metric, "mode": mode }))
+}
+
+fn augmentation(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    if is_off(node) {
+        return Some(Json::Null);
+    }
+    object(
+        node,
+        path,
+        sink,
+        json!({ "rotation": 0.0, "shift": 0.0, "zoom": 0.0, "hflip": 0.0 }),
+        &[
+            ("rotation", |n, p, s| checked(n, p, s, |v| (0.0..=180.0).contains(&v), "degrees in [0, 180]")),
+            ("shift", |n, p, s| checked(n, p, s, |v| (0.0..0.5).contains(&v), "a fraction in [0, 0.5)")),
+            ("zoom", |n, p, s| checked(n, p, s, |v| (0.0..0.9).contains(&v), "a fraction in [0, 0.9)")),
+            ("hflip", probability),
+        ],
+    )
+}
+
+fn normalize(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    // Accept the range spelt a few natural ways; store one canonical word.
+    match node.as_str() {
+        Some("0-1" | "[0,1]" | "[0, 1]" | "zero_one") => Some(json!("0-1")),
+        Some("-1-1" | "[-1,1]" | "[-1, 1]" | "minus_one_one") => Some(json!("-1-1")),
+        _ => {
+            sink.error(
+                node.pos,
+                path,
+                format!("expected `0-1` or `-1-1` (pixel range), found {}", describe(node)),
+            );
+            None
+        }
+    }
+}
+
+fn input_channels(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    if is_off(node) {
+        return Some(Json::Null);
+    }
+    match node.value {
+        Value::Int(1) | Value::Int(3) => Some(json!(node.as_f64().unwrap_or(0.0) as u8)),
+        _ => {
+            sink.error(node.pos, path, format!("expected 1 or 3, found {}", describe(node)));
+            None
+        }
+    }
+}
+
+fn input_size(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    if is_off(node) {
+        return Some(Json::Null);
+    }
+    integer(node, path, sink, 8, 1024)
+}
+
+/// The JSON of `TrainOptions::default()`, the base every run starts from.
+pub fn train_defaults() -> Json {
+    default_train()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::node::parse;
+
+    fn conv(field: &str, yaml: &str) -> Result<Json, Vec<String>> {
+        let doc = parse(&format!("v: {yaml}\n")).unwrap();
+        let node = doc.get("v").unwrap();
+        let mut sink = Sink::default();
+        let out = (lookup(field).unwrap().convert)(node, field, &mut sink);
+        match out {
+            Some(v) if sink.is_empty() => Ok(v),
+            _ => Err(sink.diagnostics.into_iter().map(|d| d.message).collect()),
+        }
+    }
+
+    #[test]
+    fn numbers_are_canonical() {
+        assert_eq!(conv("lr", "1e-3").unwrap(), conv("lr", "0.001").unwrap());
+        assert!(conv("lr", "0").unwrap_err()[0].contains("> 0"));
+        // NaN never reaches a field: the YAML reader rejects non-finite floats.
+        assert!(parse("v: .nan\n").unwrap_err().message.contains("non-finite"));
+        assert!(conv("lr", "-0.5").unwrap_err()[0].contains("found -0.5"));
+    }
+
+    #[test]
+    fn option_groups_fill_defaults_and_natural_modes() {
+        let es = conv("early_stopping", "{monitor: val_auc, patience: 3}").unwrap();
+        assert_eq!(es["monitor"], json!({"metric": "val_auc", "mode": "max"}));
+        assert_eq!(es["restore_best"], json!(true));
+        let opt = conv("optimizer", "sgd").unwrap();
+        assert_eq!(opt["name"], json!("sgd"));
+        assert_eq!(opt["beta2"], json!(0.999));
+        let err = conv("optimizer", "{name: adam, wd: 0.1}").unwrap_err();
+        assert!(err[0].contains("unknown key `wd`"), "{err:?}");
+    }
+
+    #[test]
+    fn weights_and_folds() {
+        assert_eq!(conv("pos_weight", "auto").unwrap(), json!("auto"));
+        assert_eq!(conv("pos_weight", "10").unwrap(), json!({"scalar": 10.0}));
+        assert_eq!(conv("class_weighting", "[1, 2]").unwrap(), json!({"explicit": [1.0, 2.0]}));
+        assert_eq!(
+            conv("folds", "5").unwrap(),
+            json!({"kfold": {"k": 5, "stratified": true, "split_seed": 0}})
+        );
+        assert!(conv("folds", "{k: 1}").unwrap_err()[0].contains("2..=1000"));
+    }
+
+    #[test]
+    fn defaults_round_trip_through_the_typed_struct() {
+        let v = train_defaults();
+        let back: TrainOptions = serde_json::from_value(v).unwrap();
+        assert_eq!(back, TrainOptions::default());
+    }
+}

@@ -1,0 +1,16 @@
+//! Experiment files: YAML text → position-carrying tree → validated [`Experiment`].
+//!
+//! The stages are kept apart so each can be read alone: [`node`] reads YAML
+//! with positions, [`fields`] knows every settable field, [`validate`] checks
+//! a whole document and builds the [`Experiment`], [`diagnostic`] renders
+//! what went wrong.
+
+pub mod diagnostic;
+pub mod fields;
+pub mod node;
+pub mod validate;
+
+pub use diagnostic::{Diagnostic, SpecErrors};
+pub use validate::{load, load_str};
+
+pub use crate::experiment::Experiment;

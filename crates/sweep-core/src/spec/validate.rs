@@ -1,0 +1,557 @@
+//! Checks a whole experiment document and builds the [`Experiment`].
+//!
+//! Every problem is collected (unknown and misspelt keys, wrong types,
+//! out-of-range values, cross-field conflicts found by a dry expansion) and
+//! returned together as [`SpecErrors`]. Only a file that cannot be read as
+//! YAML at all stops at its first problem.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
+
+use super::diagnostic::{Diagnostic, Sink, SpecErrors, suggestion};
+use super::fields::{self, FieldDef};
+use super::node::{self, Node, Value};
+use crate::experiment::{
+    Assignment, Axis, DEFAULT_MAX_RUNS, Devices, Experiment, Resources, Smoke,
+};
+
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "data",
+    "grid",
+    "train",
+    "include",
+    "exclude",
+    "zip",
+    "resources",
+    "smoke",
+    "max_runs",
+];
+
+/// Largest experiment file accepted (a spec is a few KB; this only stops accidents).
+const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads and validates an experiment file.
+pub fn load(path: &Path) -> Result<Experiment, SpecErrors> {
+    let fail = |message: String| SpecErrors {
+        file: path.to_path_buf(),
+        source: String::new(),
+        diagnostics: vec![Diagnostic {
+            pos: None,
+            path: String::new(),
+            message,
+        }],
+    };
+    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read file: {e}")))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(fail(format!(
+            "file is {} bytes; experiment files are limited to {MAX_FILE_BYTES}",
+            meta.len()
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read file: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        fail(format!(
+            "file is not valid UTF-8 (first bad byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    load_str(&text, path)
+}
+
+/// Validates experiment text as if it had been read from `path`.
+pub fn load_str(text: &str, path: &Path) -> Result<Experiment, SpecErrors> {
+    let errors = |diagnostics: Vec<Diagnostic>| SpecErrors {
+        file: path.to_path_buf(),
+        source: text.to_string(),
+        diagnostics,
+    };
+    let root = node::parse(text).map_err(|e| {
+        errors(vec![Diagnostic {
+            pos: e.pos,
+            path: String::new(),
+            message: format!("invalid YAML: {}", e.message),
+        }])
+    })?;
+    let mut sink = Sink::default();
+    let experiment = check_document(&root, path, &mut sink);
+    if let Some(exp) = &experiment
+        && sink.is_empty()
+    {
+        crate::expand::check(exp, &mut sink);
+    }
+    let mut diagnostics = sink.diagnostics;
+    diagnostics.sort_by_key(|d| d.pos);
+    diagnostics.dedup();
+    match experiment {
+        Some(exp) if diagnostics.is_empty() => Ok(exp),
+        _ => Err(errors(diagnostics)),
+    }
+}
+
+fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experiment> {
+    let Value::Map(entries) = &root.value else {
+        sink.error(
+            root.pos,
+            "",
+            format!(
+                "an experiment file must be a mapping with `name` and `grid`, found {}",
+                root.value.kind()
+            ),
+        );
+        return None;
+    };
+    for (key, _) in entries {
+        if !TOP_KEYS.contains(&key.name.as_str()) {
+            sink.error(
+                key.pos,
+                &key.name,
+                format!(
+                    "unknown top-level key `{}`; expected one of {}{}",
+                    key.name,
+                    TOP_KEYS.join(", "),
+                    suggestion(&key.name, TOP_KEYS.iter().copied())
+                ),
+            );
+        }
+    }
+    let folder = path.parent().unwrap_or(Path::new("."));
+
+    let name = match root.get("name") {
+        Some(n) => check_name(n, sink),
+        None => {
+            sink.error(root.pos, "name", "missing required key `name`");
+            None
+        }
+    };
+    let description = root.get("description").and_then(|d| match d.as_str() {
+        Some(s) => Some(s.to_string()),
+        None => {
+            sink.error(d.pos, "description", "expected a string");
+            None
+        }
+    });
+    let data_root = root.get("data").and_then(|d| check_data(d, folder, sink));
+
+    let mut base = serde_json::json!({
+        "dataset": null,
+        "arch": null,
+        "lr": 0.001,
+        "class_weighting": "none",
+        "pos_weight": "none",
+        "folds": "none",
+        "fold": null,
+        "seed": 0,
+        "train": fields::train_defaults(),
+    });
+    if let Some(train) = root.get("train") {
+        check_train(train, &mut base, sink);
+    }
+
+    let axes = match root.get("grid") {
+        Some(grid) => check_grid(grid, sink),
+        None => {
+            sink.error(root.pos, "grid", "missing required key `grid` (at least `dataset` and `arch`)");
+            Vec::new()
+        }
+    };
+    let zip = root.get("zip").map(|z| check_zip(z, &axes, sink)).unwrap_or_default();
+    let include = root
+        .get("include")
+        .map(|n| check_entries(n, "include", sink))
+        .unwrap_or_default();
+    let exclude = root
+        .get("exclude")
+        .map(|n| check_entries(n, "exclude", sink))
+        .unwrap_or_default();
+
+    // dataset and arch have no default: the grid or every include entry must set them.
+    for required in ["dataset", "arch"] {
+        let in_grid = axes.iter().any(|a| a.values.first().is_some_and(|v| v.run_path == required));
+        if !in_grid && root.get("grid").is_some() {
+            let covered = !include.is_empty()
+                && include.iter().all(|e| e.iter().any(|a| a.run_path == required));
+            if !covered {
+                let pos = root.get("grid").map(|g| g.pos).unwrap_or(root.pos);
+                sink.error(pos, format!("grid.{required}"), format!("missing required axis `{required}`"));
+            }
+        }
+    }
+
+    let resources = root
+        .get("resources")
+        .map(|r| check_resources(r, sink))
+        .unwrap_or_default();
+    let smoke = root.get("smoke").map(|s| check_smoke(s, sink)).unwrap_or_default();
+    let max_runs = match root.get("max_runs") {
+        Some(n) => match n.value {
+            Value::Int(i) if i >= 1 => i as usize,
+            _ => {
+                sink.error(n.pos, "max_runs", "expected a positive integer");
+                DEFAULT_MAX_RUNS
+            }
+        },
+        None => DEFAULT_MAX_RUNS,
+    };
+
+    Some(Experiment {
+        name: name?,
+        description,
+        file: path.to_path_buf(),
+        data_root,
+        base,
+        axes,
+        zip,
+        include,
+        exclude,
+        resources,
+        smoke,
+        max_runs,
+    })
+}
+
+/// Experiment names become folder and file names in reports: keep them tame.
+fn check_name(node: &Node, sink: &mut Sink) -> Option<String> {
+    let Some(name) = node.as_str() else {
+        sink.error(node.pos, "name", format!("expected a string, found {}", node.value.kind()));
+        return None;
+    };
+    let ok = !name.is_empty()
+        && name.len() <= 100
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !name.starts_with('.');
+    if !ok {
+        sink.error(
+            node.pos,
+            "name",
+            format!(
+                "`{name}` is not a valid experiment name: use 1-100 letters, digits, `-`, `_` or `.`, not starting with `.`"
+            ),
+        );
+        return None;
+    }
+    Some(name.to_string())
+}
+
+fn check_data(node: &Node, folder: &Path, sink: &mut Sink) -> Option<PathBuf> {
+    let Value::Map(entries) = &node.value else {
+        sink.error(node.pos, "data", "expected a mapping such as `{root: path/to/medmnist}`");
+        return None;
+    };
+    let mut root = None;
+    for (key, value) in entries {
+        match key.name.as_str() {
+            "root" => match value.as_str() {
+                Some(s) if !s.is_empty() => {
+                    let expanded = expand_home(s);
+                    root = Some(if expanded.is_absolute() { expanded } else { folder.join(expanded) });
+                }
+                _ => sink.error(value.pos, "data.root", "expected a folder path"),
+            },
+            other => sink.error(
+                key.pos,
+                format!("data.{other}"),
+                format!("unknown key `{other}`; expected `root`"),
+            ),
+        }
+    }
+    root
+}
+
+fn expand_home(s: &str) -> PathBuf {
+    match (s.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(s),
+    }
+}
+
+/// Sets `value` at a dotted path inside `target` (objects are created as needed).
+pub(crate) fn set_path(target: &mut Json, path: &str, value: Json) {
+    let mut cursor = target;
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            cursor[part] = value;
+            return;
+        }
+        if !cursor[part].is_object() {
+            cursor[part] = Json::Object(Default::default());
+        }
+        cursor = &mut cursor[part];
+    }
+}
+
+fn check_train(node: &Node, base: &mut Json, sink: &mut Sink) {
+    let Value::Map(entries) = &node.value else {
+        sink.error(node.pos, "train", format!("expected a mapping of training options, found {}", node.value.kind()));
+        return;
+    };
+    for (key, value) in entries {
+        let path = format!("train.{}", key.name);
+        match fields::lookup(&key.name).filter(|f| !f.run_level) {
+            Some(field) => {
+                if let Some(v) = (field.convert)(value, &path, sink) {
+                    set_path(base, field.run_path, v);
+                }
+            }
+            None => {
+                let hint = if fields::RUN_KEYS.contains(&key.name.as_str()) {
+                    format!("; `{}` is a grid axis, set it under `grid:`", key.name)
+                } else {
+                    suggestion(&key.name, fields::TRAIN_KEYS.iter().copied())
+                };
+                sink.error(key.pos, path, format!("unknown training option `{}`{hint}", key.name));
+            }
+        }
+    }
+}
+
+/// Is this node a list of alternatives, or a single value of the field?
+/// List-valued settings (explicit weights) must be nested: `[[1, 2, 3]]`.
+fn alternatives(node: &Node) -> Vec<&Node> {
+    match &node.value {
+        Value::Seq(items) => items.iter().collect(),
+        _ => vec![node],
+    }
+}
+
+fn field_for(name: &str, pos: node::Pos, path: &str, sink: &mut Sink) -> Option<FieldDef> {
+    let field = fields::lookup(name);
+    if field.is_none() {
+        sink.error(
+            pos,
+            path,
+            format!(
+                "unknown field `{name}`{}",
+                suggestion(name, fields::all_names())
+            ),
+        );
+    }
+    field
+}
+
+fn check_grid(node: &Node, sink: &mut Sink) -> Vec<Axis> {
+    let Value::Map(entries) = &node.value else {
+        sink.error(node.pos, "grid", format!("expected a mapping of axes, found {}", node.value.kind()));
+        return Vec::new();
+    };
+    let mut axes = Vec::new();
+    for (key, value) in entries {
+        let path = format!("grid.{}", key.name);
+        let Some(field) = field_for(&key.name, key.pos, &path, sink) else {
+            continue;
+        };
+        let items = alternatives(value);
+        if items.is_empty() {
+            sink.error(value.pos, &path, "an axis needs at least one value");
+            continue;
+        }
+        let mut values = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let item_path = if matches!(value.value, Value::Seq(_)) {
+                format!("{path}[{i}]")
+            } else {
+                path.clone()
+            };
+            if let Some(v) = (field.convert)(item, &item_path, sink) {
+                values.push(Assignment {
+                    run_path: field.run_path,
+                    value: v,
+                    pos: item.pos,
+                });
+            }
+        }
+        if axes.iter().any(|a: &Axis| a.values.first().map(|v| v.run_path) == Some(field.run_path)) {
+            sink.error(key.pos, &path, format!("`{}` is given twice (as another spelling)", key.name));
+            continue;
+        }
+        if values.len() == items.len() {
+            axes.push(Axis {
+                name: key.name.clone(),
+                values,
+            });
+        }
+    }
+    crate::expand::order_axes(&mut axes);
+    axes
+}
+
+fn check_zip(node: &Node, axes: &[Axis], sink: &mut Sink) -> Vec<Vec<usize>> {
+    let Value::Seq(groups) = &node.value else {
+        sink.error(node.pos, "zip", "expected a list of axis groups, e.g. `[[lr, batch_size]]`");
+        return Vec::new();
+    };
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for (g, group) in groups.iter().enumerate() {
+        let path = format!("zip[{g}]");
+        let Value::Seq(names) = &group.value else {
+            sink.error(group.pos, &path, "expected a list of at least two axis names");
+            continue;
+        };
+        let mut members = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            let item_path = format!("{path}[{i}]");
+            let Some(name) = n.as_str() else {
+                sink.error(n.pos, &item_path, "expected an axis name");
+                continue;
+            };
+            match axes.iter().position(|a| a.name == name) {
+                Some(idx) if out.iter().flatten().any(|&j| j == idx) || members.contains(&idx) => {
+                    sink.error(n.pos, &item_path, format!("axis `{name}` is already in a zip group"));
+                }
+                Some(idx) => members.push(idx),
+                None => sink.error(
+                    n.pos,
+                    &item_path,
+                    format!(
+                        "`{name}` is not a grid axis{}",
+                        suggestion(name, axes.iter().map(|a| a.name.as_str()))
+                    ),
+                ),
+            }
+        }
+        if members.len() < 2 {
+            sink.error(group.pos, &path, "a zip group needs at least two axes");
+            continue;
+        }
+        let len = axes[members[0]].values.len();
+        if members.iter().any(|&m| axes[m].values.len() != len) {
+            let lens: Vec<String> = members
+                .iter()
+                .map(|&m| format!("{} has {}", axes[m].name, axes[m].values.len()))
+                .collect();
+            sink.error(group.pos, &path, format!("zipped axes must have the same number of values ({})", lens.join(", ")));
+            continue;
+        }
+        members.sort_unstable();
+        out.push(members);
+    }
+    out
+}
+
+/// `include:` / `exclude:` — lists of `{field: value}` mappings.
+fn check_entries(node: &Node, what: &str, sink: &mut Sink) -> Vec<Vec<Assignment>> {
+    let Value::Seq(items) = &node.value else {
+        sink.error(node.pos, what, format!("expected a list of mappings such as `- {{arch: resnet18, lr: 0.01}}`, found {}", node.value.kind()));
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("{what}[{i}]");
+        let Value::Map(entries) = &item.value else {
+            sink.error(item.pos, &path, format!("expected a mapping of fields, found {}", item.value.kind()));
+            continue;
+        };
+        let mut assignments = Vec::new();
+        for (key, value) in entries {
+            let field_path = format!("{path}.{}", key.name);
+            if let Some(field) = field_for(&key.name, key.pos, &field_path, sink)
+                && let Some(v) = (field.convert)(value, &field_path, sink)
+            {
+                assignments.push(Assignment {
+                    run_path: field.run_path,
+                    value: v,
+                    pos: value.pos,
+                });
+            }
+        }
+        if entries.is_empty() {
+            sink.error(item.pos, &path, "an empty entry would match everything");
+        }
+        out.push(assignments);
+    }
+    out
+}
+
+fn check_resources(node: &Node, sink: &mut Sink) -> Resources {
+    let mut res = Resources::default();
+    let Value::Map(entries) = &node.value else {
+        sink.error(node.pos, "resources", "expected a mapping with devices, runs_per_gpu, cpu_threads_per_run");
+        return res;
+    };
+    let keys = ["devices", "runs_per_gpu", "cpu_threads_per_run"];
+    for (key, value) in entries {
+        let path = format!("resources.{}", key.name);
+        match key.name.as_str() {
+            "devices" => match parse_devices(value) {
+                Some(d) => res.devices = d,
+                None => sink.error(value.pos, &path, "expected `auto`, `cpu`, `cuda` or a list like `cuda:0,1`"),
+            },
+            "runs_per_gpu" | "cpu_threads_per_run" => {
+                let v = match value.value {
+                    Value::Int(i) if (1..=256).contains(&i) => Some(i as u32),
+                    _ if value.as_str() == Some("auto") => None,
+                    _ => {
+                        sink.error(value.pos, &path, "expected `auto` or an integer in 1..=256");
+                        None
+                    }
+                };
+                if key.name == "runs_per_gpu" {
+                    res.runs_per_gpu = v;
+                } else {
+                    res.cpu_threads_per_run = v;
+                }
+            }
+            other => sink.error(
+                key.pos,
+                &path,
+                format!("unknown key `{other}`; expected one of {}{}", keys.join(", "), suggestion(other, keys)),
+            ),
+        }
+    }
+    res
+}
+
+/// `auto`, `cpu`, `cuda` (all GPUs), `cuda:0,1`.
+pub fn parse_devices_text(text: &str) -> Option<Devices> {
+    match text.trim() {
+        "auto" => Some(Devices::Auto),
+        "cpu" => Some(Devices::Cpu),
+        "cuda" | "gpu" => Some(Devices::Cuda(Vec::new())),
+        other => {
+            let list = other.strip_prefix("cuda:")?;
+            let ids: Option<Vec<u32>> = list.split(',').map(|s| s.trim().parse().ok()).collect();
+            ids.filter(|v| !v.is_empty()).map(Devices::Cuda)
+        }
+    }
+}
+
+fn parse_devices(node: &Node) -> Option<Devices> {
+    match &node.value {
+        Value::Str(s) => parse_devices_text(s),
+        _ => None,
+    }
+}
+
+fn check_smoke(node: &Node, sink: &mut Sink) -> Smoke {
+    let mut smoke = Smoke::default();
+    let Value::Map(entries) = &node.value else {
+        sink.error(node.pos, "smoke", "expected a mapping with epochs, subset, folds, batch_size");
+        return smoke;
+    };
+    let keys = ["epochs", "subset", "folds", "batch_size"];
+    for (key, value) in entries {
+        let path = format!("smoke.{}", key.name);
+        let int = |sink: &mut Sink, min: i64| match value.value {
+            Value::Int(i) if i >= min && i <= 1_000_000 => Some(i as u32),
+            _ => {
+                sink.error(value.pos, &path, format!("expected an integer ≥ {min}"));
+                None
+            }
+        };
+        match key.name.as_str() {
+            "epochs" => smoke.epochs = int(sink, 1).unwrap_or(smoke.epochs),
+            "subset" => smoke.subset = int(sink, 1).unwrap_or(smoke.subset),
+            "folds" => smoke.folds = int(sink, 2).unwrap_or(smoke.folds),
+            "batch_size" => smoke.batch_size = int(sink, 1).or(smoke.batch_size),
+            other => sink.error(
+                key.pos,
+                &path,
+                format!("unknown key `{other}`; expected one of {}{}", keys.join(", "), suggestion(other, keys)),
+            ),
+        }
+    }
+    smoke
+}
