@@ -191,7 +191,11 @@ fn push_folds(spec: RunSpec, runs: &mut Vec<RunSpec>) {
 pub fn check(exp: &Experiment, sink: &mut Sink) {
     let size = grid_size(exp);
     if size > exp.max_runs {
-        let pos = exp.axes.first().and_then(|a| a.values.first()).map_or(Pos::default(), |v| v.pos);
+        let pos = exp
+            .axes
+            .first()
+            .and_then(|a| a.values.first())
+            .map_or(Pos::default(), |v| v.pos);
         sink.error(
             pos,
             "grid",
@@ -217,7 +221,11 @@ pub fn check(exp: &Experiment, sink: &mut Sink) {
         let spec = match serde_json::from_value::<RunSpec>(json) {
             Ok(spec) => spec,
             Err(e) => {
-                sink.error(anchor, "", format!("internal: resolved run does not deserialize: {e}"));
+                sink.error(
+                    anchor,
+                    "",
+                    format!("internal: resolved run does not deserialize: {e}"),
+                );
                 continue;
             }
         };
@@ -241,7 +249,7 @@ fn check_run(spec: &RunSpec, pos_of: &dyn Fn(&str) -> Option<Pos>, anchor: Pos, 
     if !info.task.uses_sigmoid() && spec.pos_weight != PosWeight::None {
         sink.error(
             at("pos_weight"),
-            "pos_weight",
+            "grid.pos_weight",
             format!(
                 "pos_weight applies to binary and multi-label datasets; `{}` is {} (use class_weighting)",
                 spec.dataset, info.task
@@ -254,8 +262,13 @@ fn check_run(spec: &RunSpec, pos_of: &dyn Fn(&str) -> Option<Pos>, anchor: Pos, 
     {
         sink.error(
             at("pos_weight"),
-            "pos_weight",
-            format!("`{}` has {} labels but {} weights were given", spec.dataset, info.num_outputs(), w.len()),
+            "grid.pos_weight",
+            format!(
+                "`{}` has {} labels but {} weights were given",
+                spec.dataset,
+                info.num_outputs(),
+                w.len()
+            ),
         );
     }
     if let ClassWeighting::Explicit(w) = &spec.class_weighting
@@ -263,15 +276,23 @@ fn check_run(spec: &RunSpec, pos_of: &dyn Fn(&str) -> Option<Pos>, anchor: Pos, 
     {
         sink.error(
             at("class_weighting"),
-            "class_weighting",
-            format!("`{}` has {} classes but {} weights were given", spec.dataset, info.num_classes(), w.len()),
+            "grid.class_weighting",
+            format!(
+                "`{}` has {} classes but {} weights were given",
+                spec.dataset,
+                info.num_classes(),
+                w.len()
+            ),
         );
     }
     if spec.train.input_channels == Some(1) && info.channels == 3 {
         sink.error(
             at("train.input_channels"),
-            "input_channels",
-            format!("`{}` is RGB; input_channels 1 would discard colour (use 3 or leave unset)", spec.dataset),
+            "train.input_channels",
+            format!(
+                "`{}` is RGB; input_channels 1 would discard colour (use 3 or leave unset)",
+                spec.dataset
+            ),
         );
     }
 }

@@ -68,8 +68,11 @@ pub struct RunKey(String);
 impl RunKey {
     /// Parses a full key (as found in folder names); `None` if malformed.
     pub fn parse(text: &str) -> Option<RunKey> {
-        (text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-            .then(|| RunKey(text.to_string()))
+        (text.len() == 64
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| RunKey(text.to_string()))
     }
 
     pub fn as_str(&self) -> &str {

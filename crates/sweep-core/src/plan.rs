@@ -18,7 +18,11 @@ use crate::store::{RunStatus, Store};
 pub trait Fingerprints: Sync {
     /// `Ok((fingerprint, file))`, where `file` is `None` for generated data;
     /// `Err(reason)` when the data is missing or unreadable.
-    fn fingerprint(&self, dataset: &DatasetRef, data_root: &Path) -> Result<(String, Option<PathBuf>), String>;
+    fn fingerprint(
+        &self,
+        dataset: &DatasetRef,
+        data_root: &Path,
+    ) -> Result<(String, Option<PathBuf>), String>;
 }
 
 /// Whether a planned run can be looked up in the store at all.
@@ -63,12 +67,21 @@ pub struct Plan {
 
 impl Plan {
     pub fn count(&self, label: &str) -> usize {
-        self.runs.iter().filter(|r| r.status.label() == label).count()
+        self.runs
+            .iter()
+            .filter(|r| r.status.label() == label)
+            .count()
     }
 }
 
 /// Expands, keys and looks up every run. Datasets are fingerprinted once each.
-pub fn plan(exp: &Experiment, smoke: bool, data_root: &Path, store: &Store, fp: &dyn Fingerprints) -> Plan {
+pub fn plan(
+    exp: &Experiment,
+    smoke: bool,
+    data_root: &Path,
+    store: &Store,
+    fp: &dyn Fingerprints,
+) -> Plan {
     let specs = expand(exp, smoke);
     let datasets: HashSet<String> = specs.iter().map(|s| s.dataset.clone()).collect();
     let prints: HashMap<String, Result<(String, Option<PathBuf>), String>> = datasets

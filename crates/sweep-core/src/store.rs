@@ -167,8 +167,10 @@ impl Store {
     /// Full verification: sizes and sha256 of every recorded file.
     pub fn verify(&self, key: &RunKey) -> Result<(), String> {
         let dir = self.run_dir(key);
-        let bytes = fs::read(dir.join(COMPLETE_FILE)).map_err(|e| format!("no completion marker: {e}"))?;
-        let c: Completion = serde_json::from_slice(&bytes).map_err(|e| format!("unreadable completion marker: {e}"))?;
+        let bytes =
+            fs::read(dir.join(COMPLETE_FILE)).map_err(|e| format!("no completion marker: {e}"))?;
+        let c: Completion = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("unreadable completion marker: {e}"))?;
         verify_sizes(&dir, &c)?;
         for f in &c.files {
             let digest = sha256_file(&dir.join(&f.name)).map_err(|e| format!("{}: {e}", f.name))?;
@@ -249,7 +251,14 @@ fn verify_sizes(dir: &Path, c: &Completion) -> Result<(), String> {
     for f in &c.files {
         match fs::metadata(dir.join(&f.name)) {
             Ok(m) if m.len() == f.bytes => {}
-            Ok(m) => return Err(format!("{}: {} bytes, expected {}", f.name, m.len(), f.bytes)),
+            Ok(m) => {
+                return Err(format!(
+                    "{}: {} bytes, expected {}",
+                    f.name,
+                    m.len(),
+                    f.bytes
+                ));
+            }
             Err(_) => return Err(format!("{}: missing", f.name)),
         }
     }
@@ -333,7 +342,13 @@ mod tests {
         Store::fail(&dir, FailureKind::Diverged, "loss is NaN at epoch 3").unwrap();
         let f = Store::fail(&dir, FailureKind::Crashed, "exit 134").unwrap();
         assert_eq!(f.attempts, 2);
-        assert!(matches!(store.status(&k), RunStatus::Failed(Failure { kind: FailureKind::Crashed, .. })));
+        assert!(matches!(
+            store.status(&k),
+            RunStatus::Failed(Failure {
+                kind: FailureKind::Crashed,
+                ..
+            })
+        ));
         write_atomic(&dir.join(METRICS_FILE), b"{}").unwrap();
         Store::complete(&dir, &k, &[METRICS_FILE]).unwrap();
         assert_eq!(store.status(&k), RunStatus::Done);
@@ -347,7 +362,10 @@ mod tests {
         write_atomic(&p, b"one").unwrap();
         write_atomic(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "{names:?}");
     }
 }

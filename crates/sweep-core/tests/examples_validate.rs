@@ -16,5 +16,8 @@ fn every_example_experiment_validates() {
             count += 1;
         }
     }
-    assert!(count >= 7, "expected the reference-study experiments, found {count}");
+    assert!(
+        count >= 7,
+        "expected the reference-study experiments, found {count}"
+    );
 }

@@ -139,7 +139,11 @@ fn number(node: &Node, path: &str, sink: &mut Sink) -> Option<f64> {
     match node.as_f64() {
         Some(v) if v.is_finite() => Some(v),
         Some(v) => {
-            sink.error(node.pos, path, format!("expected a finite number, found {v}"));
+            sink.error(
+                node.pos,
+                path,
+                format!("expected a finite number, found {v}"),
+            );
             None
         }
         None => {
@@ -186,15 +190,33 @@ fn non_negative(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
 }
 
 fn unit_interval_open_right(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
-    checked(node, path, sink, |v| (0.0..1.0).contains(&v), "a number in [0, 1)")
+    checked(
+        node,
+        path,
+        sink,
+        |v| (0.0..1.0).contains(&v),
+        "a number in [0, 1)",
+    )
 }
 
 fn open_unit_interval(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
-    checked(node, path, sink, |v| v > 0.0 && v < 1.0, "a number in (0, 1)")
+    checked(
+        node,
+        path,
+        sink,
+        |v| v > 0.0 && v < 1.0,
+        "a number in (0, 1)",
+    )
 }
 
 fn probability(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
-    checked(node, path, sink, |v| (0.0..=1.0).contains(&v), "a probability in [0, 1]")
+    checked(
+        node,
+        path,
+        sink,
+        |v| (0.0..=1.0).contains(&v),
+        "a probability in [0, 1]",
+    )
 }
 
 fn integer(node: &Node, path: &str, sink: &mut Sink, min: i64, max: i64) -> Option<Json> {
@@ -234,7 +256,20 @@ fn count_0(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
 }
 
 fn seed(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
-    integer(node, path, sink, 0, i64::MAX)
+    match node.value {
+        Value::Int(i) if i >= 0 => Some(json!(i)),
+        _ => {
+            sink.error(
+                node.pos,
+                path,
+                format!(
+                    "expected a non-negative integer seed, found {}",
+                    describe(node)
+                ),
+            );
+            None
+        }
+    }
 }
 
 fn optional_count(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
@@ -276,7 +311,9 @@ fn optional_string(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
 /// `null`, `false` and `none` all switch an optional feature off.
 fn is_off(node: &Node) -> bool {
     matches!(node.value, Value::Null | Value::Bool(false))
-        || node.as_str().is_some_and(|s| s.eq_ignore_ascii_case("none"))
+        || node
+            .as_str()
+            .is_some_and(|s| s.eq_ignore_ascii_case("none"))
 }
 
 fn describe(node: &Node) -> String {
@@ -338,10 +375,9 @@ fn dataset(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
         Ok(r) => Some(json!(r.to_string())),
         Err(e) => {
             let hint = match &e {
-                sweep_data::catalog::DatasetRefError::UnknownName { name, .. } => suggestion(
-                    name,
-                    sweep_data::catalog::all().iter().map(|d| d.name),
-                ),
+                sweep_data::catalog::DatasetRefError::UnknownName { name, .. } => {
+                    suggestion(name, sweep_data::catalog::all().iter().map(|d| d.name))
+                }
                 _ => String::new(),
             };
             sink.error(node.pos, path, format!("{e}{hint}"));
@@ -365,7 +401,13 @@ fn positive_list(node: &Node, path: &str, sink: &mut Sink) -> Option<Vec<f64>> {
     let mut out = Vec::with_capacity(items.len());
     let mut ok = true;
     for (i, item) in items.iter().enumerate() {
-        match checked(item, &format!("{path}[{i}]"), sink, |v| v > 0.0, "a weight > 0") {
+        match checked(
+            item,
+            &format!("{path}[{i}]"),
+            sink,
+            |v| v > 0.0,
+            "a weight > 0",
+        ) {
             Some(v) => out.push(v.as_f64().unwrap_or(0.0)),
             None => ok = false,
         }
@@ -386,7 +428,9 @@ fn class_weighting(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
 fn pos_weight(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
     match &node.value {
         Value::Seq(_) => positive_list(node, path, sink).map(|w| json!({ "perlabel": w })),
-        Value::Int(_) | Value::Float(_) => positive(node, path, sink).map(|v| json!({ "scalar": v })),
+        Value::Int(_) | Value::Float(_) => {
+            positive(node, path, sink).map(|v| json!({ "scalar": v }))
+        }
         _ if is_off(node) => Some(json!("none")),
         _ => one_of(node, path, sink, &["auto", "none"]).map(Json::String),
     }
@@ -396,11 +440,11 @@ fn folds(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
     if is_off(node) {
         return Some(json!("none"));
     }
-    let kfold = |k: Json, stratified: Json, split_seed: Json| {
-        json!({ "kfold": { "k": k, "stratified": stratified, "split_seed": split_seed } })
-    };
+    let kfold = |k: Json, stratified: Json, split_seed: Json| json!({ "kfold": { "k": k, "stratified": stratified, "split_seed": split_seed } });
     match &node.value {
-        Value::Int(_) => integer(node, path, sink, 2, 1000).map(|k| kfold(k, json!(true), json!(0))),
+        Value::Int(_) => {
+            integer(node, path, sink, 2, 1000).map(|k| kfold(k, json!(true), json!(0)))
+        }
         Value::Map(_) => {
             let obj = object(
                 node,
@@ -413,7 +457,11 @@ fn folds(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
                     ("split_seed", seed),
                 ],
             )?;
-            Some(kfold(obj["k"].clone(), obj["stratified"].clone(), obj["split_seed"].clone()))
+            Some(kfold(
+                obj["k"].clone(),
+                obj["stratified"].clone(),
+                obj["split_seed"].clone(),
+            ))
         }
         _ => {
             sink.error(
@@ -528,7 +576,8 @@ fn mode(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
 fn monitor_mode(node: &Node, obj: &mut Json) {
     if node.get("mode").is_none() {
         let metric = obj["monitor"]["metric"].as_str().unwrap_or("val_loss");
-        obj["monitor"]["mode"] = serde_json::to_value(Mode::natural_for(metric)).unwrap_or_default();
+        obj["monitor"]["mode"] =
+            serde_json::to_value(Mode::natural_for(metric)).unwrap_or_default();
     }
 }
 
@@ -539,7 +588,9 @@ fn nest_monitor(mut obj: Json) -> Json {
     if let Json::Object(m) = &mut obj {
         m.remove("mode");
         let metric = metric.as_str().unwrap_or("val_loss").to_string();
-        let mode = mode.unwrap_or_else(|| serde_json::to_value(Mode::natural_for(&metric)).unwrap_or_default());
+        let mode = mode.unwrap_or_else(|| {
+            serde_json::to_value(Mode::natural_for(&metric)).unwrap_or_default()
+        });
         m.insert("monitor".into(), json!({ "metric": metric, "mode": mode }));
     }
     obj
@@ -621,7 +672,9 @@ fn schedule(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
                     sink.error(
                         key.pos,
                         &inner_path,
-                        format!("unknown schedule `{other}`; expected `constant`, `step` or `cosine`"),
+                        format!(
+                            "unknown schedule `{other}`; expected `constant`, `step` or `cosine`"
+                        ),
                     );
                     None
                 }
@@ -672,9 +725,33 @@ fn augmentation(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
         sink,
         json!({ "rotation": 0.0, "shift": 0.0, "zoom": 0.0, "hflip": 0.0 }),
         &[
-            ("rotation", |n, p, s| checked(n, p, s, |v| (0.0..=180.0).contains(&v), "degrees in [0, 180]")),
-            ("shift", |n, p, s| checked(n, p, s, |v| (0.0..0.5).contains(&v), "a fraction in [0, 0.5)")),
-            ("zoom", |n, p, s| checked(n, p, s, |v| (0.0..0.9).contains(&v), "a fraction in [0, 0.9)")),
+            ("rotation", |n, p, s| {
+                checked(
+                    n,
+                    p,
+                    s,
+                    |v| (0.0..=180.0).contains(&v),
+                    "degrees in [0, 180]",
+                )
+            }),
+            ("shift", |n, p, s| {
+                checked(
+                    n,
+                    p,
+                    s,
+                    |v| (0.0..0.5).contains(&v),
+                    "a fraction in [0, 0.5)",
+                )
+            }),
+            ("zoom", |n, p, s| {
+                checked(
+                    n,
+                    p,
+                    s,
+                    |v| (0.0..0.9).contains(&v),
+                    "a fraction in [0, 0.9)",
+                )
+            }),
             ("hflip", probability),
         ],
     )
@@ -689,7 +766,10 @@ fn normalize(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
             sink.error(
                 node.pos,
                 path,
-                format!("expected `0-1` or `-1-1` (pixel range), found {}", describe(node)),
+                format!(
+                    "expected `0-1` or `-1-1` (pixel range), found {}",
+                    describe(node)
+                ),
             );
             None
         }
@@ -703,7 +783,11 @@ fn input_channels(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
     match node.value {
         Value::Int(1) | Value::Int(3) => Some(json!(node.as_f64().unwrap_or(0.0) as u8)),
         _ => {
-            sink.error(node.pos, path, format!("expected 1 or 3, found {}", describe(node)));
+            sink.error(
+                node.pos,
+                path,
+                format!("expected 1 or 3, found {}", describe(node)),
+            );
             None
         }
     }
@@ -742,7 +826,12 @@ mod tests {
         assert_eq!(conv("lr", "1e-3").unwrap(), conv("lr", "0.001").unwrap());
         assert!(conv("lr", "0").unwrap_err()[0].contains("> 0"));
         // NaN never reaches a field: the YAML reader rejects non-finite floats.
-        assert!(parse("v: .nan\n").unwrap_err().message.contains("non-finite"));
+        assert!(
+            parse("v: .nan\n")
+                .unwrap_err()
+                .message
+                .contains("non-finite")
+        );
         assert!(conv("lr", "-0.5").unwrap_err()[0].contains("found -0.5"));
     }
 
@@ -762,7 +851,10 @@ mod tests {
     fn weights_and_folds() {
         assert_eq!(conv("pos_weight", "auto").unwrap(), json!("auto"));
         assert_eq!(conv("pos_weight", "10").unwrap(), json!({"scalar": 10.0}));
-        assert_eq!(conv("class_weighting", "[1, 2]").unwrap(), json!({"explicit": [1.0, 2.0]}));
+        assert_eq!(
+            conv("class_weighting", "[1, 2]").unwrap(),
+            json!({"explicit": [1.0, 2.0]})
+        );
         assert_eq!(
             conv("folds", "5").unwrap(),
             json!({"kfold": {"k": 5, "stratified": true, "split_seed": 0}})

@@ -234,8 +234,28 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
             line: l.line(),
             column: l.column(),
         }),
-        message: first_line(&e.without_snippet().to_string()),
+        message: plain_message(&e.without_snippet().to_string()),
     })
+}
+
+/// The parser's message without its own position suffix or library advice.
+fn plain_message(raw: &str) -> String {
+    let line = first_line(raw);
+    let line = match line.find(" at line ") {
+        Some(i) => line[..i].to_string(),
+        None => line,
+    };
+    if let Some(rest) = line.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        return format!("duplicate key `{key}`: each key may appear only once in a mapping");
+    }
+    if line.starts_with("budget breached") {
+        return format!(
+            "the document is too large or expands too far through anchors and aliases ({line}); \
+             experiment files are limited to keep YAML alias bombs harmless"
+        );
+    }
+    line
 }
 
 fn first_line(s: &str) -> String {
@@ -252,17 +272,31 @@ mod tests {
         let grid = node.get("grid").unwrap();
         let lr = grid.get("lr").unwrap();
         assert_eq!(lr.pos.line, 3);
-        let Value::Seq(items) = &lr.value else { panic!("not a list") };
+        let Value::Seq(items) = &lr.value else {
+            panic!("not a list")
+        };
         assert_eq!(items[1].value, Value::Float(0.001));
-        assert_eq!(items[1].pos, Pos { line: 3, column: 13 });
-        let Value::Map(entries) = &grid.value else { panic!() };
+        assert_eq!(
+            items[1].pos,
+            Pos {
+                line: 3,
+                column: 13
+            }
+        );
+        let Value::Map(entries) = &grid.value else {
+            panic!()
+        };
         assert_eq!(entries[0].0.pos, Pos { line: 3, column: 3 });
     }
 
     #[test]
     fn duplicate_keys_are_syntax_errors() {
         let err = parse("a: 1\na: 2\n").unwrap_err();
-        assert!(err.message.to_lowercase().contains("duplicate"), "{}", err.message);
+        assert!(
+            err.message.to_lowercase().contains("duplicate"),
+            "{}",
+            err.message
+        );
         assert_eq!(err.pos.map(|p| p.line), Some(2));
     }
 }

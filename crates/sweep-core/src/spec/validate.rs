@@ -153,11 +153,18 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
     let axes = match root.get("grid") {
         Some(grid) => check_grid(grid, sink),
         None => {
-            sink.error(root.pos, "grid", "missing required key `grid` (at least `dataset` and `arch`)");
+            sink.error(
+                root.pos,
+                "grid",
+                "missing required key `grid` (at least `dataset` and `arch`)",
+            );
             Vec::new()
         }
     };
-    let zip = root.get("zip").map(|z| check_zip(z, &axes, sink)).unwrap_or_default();
+    let zip = root
+        .get("zip")
+        .map(|z| check_zip(z, &axes, sink))
+        .unwrap_or_default();
     let include = root
         .get("include")
         .map(|n| check_entries(n, "include", sink))
@@ -169,13 +176,20 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
 
     // dataset and arch have no default: the grid or every include entry must set them.
     for required in ["dataset", "arch"] {
-        let in_grid = axes.iter().any(|a| a.values.first().is_some_and(|v| v.run_path == required));
+        // An axis that is present but invalid was already reported.
+        let in_grid = root.get("grid").and_then(|g| g.get(required)).is_some();
         if !in_grid && root.get("grid").is_some() {
             let covered = !include.is_empty()
-                && include.iter().all(|e| e.iter().any(|a| a.run_path == required));
+                && include
+                    .iter()
+                    .all(|e| e.iter().any(|a| a.run_path == required));
             if !covered {
                 let pos = root.get("grid").map(|g| g.pos).unwrap_or(root.pos);
-                sink.error(pos, format!("grid.{required}"), format!("missing required axis `{required}`"));
+                sink.error(
+                    pos,
+                    format!("grid.{required}"),
+                    format!("missing required axis `{required}`"),
+                );
             }
         }
     }
@@ -184,7 +198,10 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
         .get("resources")
         .map(|r| check_resources(r, sink))
         .unwrap_or_default();
-    let smoke = root.get("smoke").map(|s| check_smoke(s, sink)).unwrap_or_default();
+    let smoke = root
+        .get("smoke")
+        .map(|s| check_smoke(s, sink))
+        .unwrap_or_default();
     let max_runs = match root.get("max_runs") {
         Some(n) => match n.value {
             Value::Int(i) if i >= 1 => i as usize,
@@ -215,12 +232,18 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
 /// Experiment names become folder and file names in reports: keep them tame.
 fn check_name(node: &Node, sink: &mut Sink) -> Option<String> {
     let Some(name) = node.as_str() else {
-        sink.error(node.pos, "name", format!("expected a string, found {}", node.value.kind()));
+        sink.error(
+            node.pos,
+            "name",
+            format!("expected a string, found {}", node.value.kind()),
+        );
         return None;
     };
     let ok = !name.is_empty()
         && name.len() <= 100
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         && !name.starts_with('.');
     if !ok {
         sink.error(
@@ -237,7 +260,11 @@ fn check_name(node: &Node, sink: &mut Sink) -> Option<String> {
 
 fn check_data(node: &Node, folder: &Path, sink: &mut Sink) -> Option<PathBuf> {
     let Value::Map(entries) = &node.value else {
-        sink.error(node.pos, "data", "expected a mapping such as `{root: path/to/medmnist}`");
+        sink.error(
+            node.pos,
+            "data",
+            "expected a mapping such as `{root: path/to/medmnist}`",
+        );
         return None;
     };
     let mut root = None;
@@ -246,7 +273,11 @@ fn check_data(node: &Node, folder: &Path, sink: &mut Sink) -> Option<PathBuf> {
             "root" => match value.as_str() {
                 Some(s) if !s.is_empty() => {
                     let expanded = expand_home(s);
-                    root = Some(if expanded.is_absolute() { expanded } else { folder.join(expanded) });
+                    root = Some(if expanded.is_absolute() {
+                        expanded
+                    } else {
+                        folder.join(expanded)
+                    });
                 }
                 _ => sink.error(value.pos, "data.root", "expected a folder path"),
             },
@@ -285,7 +316,14 @@ pub(crate) fn set_path(target: &mut Json, path: &str, value: Json) {
 
 fn check_train(node: &Node, base: &mut Json, sink: &mut Sink) {
     let Value::Map(entries) = &node.value else {
-        sink.error(node.pos, "train", format!("expected a mapping of training options, found {}", node.value.kind()));
+        sink.error(
+            node.pos,
+            "train",
+            format!(
+                "expected a mapping of training options, found {}",
+                node.value.kind()
+            ),
+        );
         return;
     };
     for (key, value) in entries {
@@ -302,7 +340,11 @@ fn check_train(node: &Node, base: &mut Json, sink: &mut Sink) {
                 } else {
                     suggestion(&key.name, fields::TRAIN_KEYS.iter().copied())
                 };
-                sink.error(key.pos, path, format!("unknown training option `{}`{hint}", key.name));
+                sink.error(
+                    key.pos,
+                    path,
+                    format!("unknown training option `{}`{hint}", key.name),
+                );
             }
         }
     }
@@ -334,7 +376,11 @@ fn field_for(name: &str, pos: node::Pos, path: &str, sink: &mut Sink) -> Option<
 
 fn check_grid(node: &Node, sink: &mut Sink) -> Vec<Axis> {
     let Value::Map(entries) = &node.value else {
-        sink.error(node.pos, "grid", format!("expected a mapping of axes, found {}", node.value.kind()));
+        sink.error(
+            node.pos,
+            "grid",
+            format!("expected a mapping of axes, found {}", node.value.kind()),
+        );
         return Vec::new();
     };
     let mut axes = Vec::new();
@@ -363,8 +409,15 @@ fn check_grid(node: &Node, sink: &mut Sink) -> Vec<Axis> {
                 });
             }
         }
-        if axes.iter().any(|a: &Axis| a.values.first().map(|v| v.run_path) == Some(field.run_path)) {
-            sink.error(key.pos, &path, format!("`{}` is given twice (as another spelling)", key.name));
+        if axes
+            .iter()
+            .any(|a: &Axis| a.values.first().map(|v| v.run_path) == Some(field.run_path))
+        {
+            sink.error(
+                key.pos,
+                &path,
+                format!("`{}` is given twice (as another spelling)", key.name),
+            );
             continue;
         }
         if values.len() == items.len() {
@@ -380,14 +433,22 @@ fn check_grid(node: &Node, sink: &mut Sink) -> Vec<Axis> {
 
 fn check_zip(node: &Node, axes: &[Axis], sink: &mut Sink) -> Vec<Vec<usize>> {
     let Value::Seq(groups) = &node.value else {
-        sink.error(node.pos, "zip", "expected a list of axis groups, e.g. `[[lr, batch_size]]`");
+        sink.error(
+            node.pos,
+            "zip",
+            "expected a list of axis groups, e.g. `[[lr, batch_size]]`",
+        );
         return Vec::new();
     };
     let mut out: Vec<Vec<usize>> = Vec::new();
     for (g, group) in groups.iter().enumerate() {
         let path = format!("zip[{g}]");
         let Value::Seq(names) = &group.value else {
-            sink.error(group.pos, &path, "expected a list of at least two axis names");
+            sink.error(
+                group.pos,
+                &path,
+                "expected a list of at least two axis names",
+            );
             continue;
         };
         let mut members = Vec::new();
@@ -399,7 +460,11 @@ fn check_zip(node: &Node, axes: &[Axis], sink: &mut Sink) -> Vec<Vec<usize>> {
             };
             match axes.iter().position(|a| a.name == name) {
                 Some(idx) if out.iter().flatten().any(|&j| j == idx) || members.contains(&idx) => {
-                    sink.error(n.pos, &item_path, format!("axis `{name}` is already in a zip group"));
+                    sink.error(
+                        n.pos,
+                        &item_path,
+                        format!("axis `{name}` is already in a zip group"),
+                    );
                 }
                 Some(idx) => members.push(idx),
                 None => sink.error(
@@ -422,7 +487,14 @@ fn check_zip(node: &Node, axes: &[Axis], sink: &mut Sink) -> Vec<Vec<usize>> {
                 .iter()
                 .map(|&m| format!("{} has {}", axes[m].name, axes[m].values.len()))
                 .collect();
-            sink.error(group.pos, &path, format!("zipped axes must have the same number of values ({})", lens.join(", ")));
+            sink.error(
+                group.pos,
+                &path,
+                format!(
+                    "zipped axes must have the same number of values ({})",
+                    lens.join(", ")
+                ),
+            );
             continue;
         }
         members.sort_unstable();
@@ -434,14 +506,25 @@ fn check_zip(node: &Node, axes: &[Axis], sink: &mut Sink) -> Vec<Vec<usize>> {
 /// `include:` / `exclude:` — lists of `{field: value}` mappings.
 fn check_entries(node: &Node, what: &str, sink: &mut Sink) -> Vec<Vec<Assignment>> {
     let Value::Seq(items) = &node.value else {
-        sink.error(node.pos, what, format!("expected a list of mappings such as `- {{arch: resnet18, lr: 0.01}}`, found {}", node.value.kind()));
+        sink.error(
+            node.pos,
+            what,
+            format!(
+                "expected a list of mappings such as `- {{arch: resnet18, lr: 0.01}}`, found {}",
+                node.value.kind()
+            ),
+        );
         return Vec::new();
     };
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("{what}[{i}]");
         let Value::Map(entries) = &item.value else {
-            sink.error(item.pos, &path, format!("expected a mapping of fields, found {}", item.value.kind()));
+            sink.error(
+                item.pos,
+                &path,
+                format!("expected a mapping of fields, found {}", item.value.kind()),
+            );
             continue;
         };
         let mut assignments = Vec::new();
@@ -468,7 +551,11 @@ fn check_entries(node: &Node, what: &str, sink: &mut Sink) -> Vec<Vec<Assignment
 fn check_resources(node: &Node, sink: &mut Sink) -> Resources {
     let mut res = Resources::default();
     let Value::Map(entries) = &node.value else {
-        sink.error(node.pos, "resources", "expected a mapping with devices, runs_per_gpu, cpu_threads_per_run");
+        sink.error(
+            node.pos,
+            "resources",
+            "expected a mapping with devices, runs_per_gpu, cpu_threads_per_run",
+        );
         return res;
     };
     let keys = ["devices", "runs_per_gpu", "cpu_threads_per_run"];
@@ -477,7 +564,11 @@ fn check_resources(node: &Node, sink: &mut Sink) -> Resources {
         match key.name.as_str() {
             "devices" => match parse_devices(value) {
                 Some(d) => res.devices = d,
-                None => sink.error(value.pos, &path, "expected `auto`, `cpu`, `cuda` or a list like `cuda:0,1`"),
+                None => sink.error(
+                    value.pos,
+                    &path,
+                    "expected `auto`, `cpu`, `cuda` or a list like `cuda:0,1`",
+                ),
             },
             "runs_per_gpu" | "cpu_threads_per_run" => {
                 let v = match value.value {
@@ -497,7 +588,11 @@ fn check_resources(node: &Node, sink: &mut Sink) -> Resources {
             other => sink.error(
                 key.pos,
                 &path,
-                format!("unknown key `{other}`; expected one of {}{}", keys.join(", "), suggestion(other, keys)),
+                format!(
+                    "unknown key `{other}`; expected one of {}{}",
+                    keys.join(", "),
+                    suggestion(other, keys)
+                ),
             ),
         }
     }
@@ -528,7 +623,11 @@ fn parse_devices(node: &Node) -> Option<Devices> {
 fn check_smoke(node: &Node, sink: &mut Sink) -> Smoke {
     let mut smoke = Smoke::default();
     let Value::Map(entries) = &node.value else {
-        sink.error(node.pos, "smoke", "expected a mapping with epochs, subset, folds, batch_size");
+        sink.error(
+            node.pos,
+            "smoke",
+            "expected a mapping with epochs, subset, folds, batch_size",
+        );
         return smoke;
     };
     let keys = ["epochs", "subset", "folds", "batch_size"];
@@ -549,7 +648,11 @@ fn check_smoke(node: &Node, sink: &mut Sink) -> Smoke {
             other => sink.error(
                 key.pos,
                 &path,
-                format!("unknown key `{other}`; expected one of {}{}", keys.join(", "), suggestion(other, keys)),
+                format!(
+                    "unknown key `{other}`; expected one of {}{}",
+                    keys.join(", "),
+                    suggestion(other, keys)
+                ),
             ),
         }
     }
