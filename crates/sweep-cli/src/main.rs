@@ -1,1 +1,28 @@
-fn main() {}
+//! The `sweep` binary: parse arguments, run one command, map its result to an
+//! exit code. Errors are printed once, here.
+
+mod cli;
+mod commands;
+mod fingerprints;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Validate { files } => commands::validate::run(&files),
+        cli::Command::Plan(args) => commands::plan::run(&args),
+        cli::Command::Run(args) => commands::run::run(&args),
+        cli::Command::Report(args) => commands::report::run(&args),
+        cli::Command::Worker { run_dir } => commands::worker::run(&run_dir),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

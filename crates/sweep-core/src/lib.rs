@@ -14,10 +14,13 @@
 //! * [`hash`] gives each run its content address.
 //! * [`store`] defines the results folder and what "done" means.
 //! * [`plan`] joins the three: every run, its key, its status.
+//! * [`events`] and [`launch`] run one worker process per run and read what it reports.
 
+pub mod events;
 pub mod expand;
 pub mod experiment;
 pub mod hash;
+pub mod launch;
 pub mod options;
 pub mod plan;
 pub mod run_spec;

@@ -204,18 +204,30 @@ mod tests {
     #[test]
     fn parses_sizes_and_synthetic() {
         let r = DatasetRef::parse("retinamnist_128").unwrap();
-        assert_eq!((r.info.name, r.size, r.source), ("retinamnist", 128, Source::File));
+        assert_eq!(
+            (r.info.name, r.size, r.source),
+            ("retinamnist", 128, Source::File)
+        );
         assert_eq!(r.file_name(), "retinamnist_128.npz");
         assert_eq!(r.official_md5(), "e48e916a24454daf90583d4e6efb1a18");
         let s = DatasetRef::parse("synthetic:chestmnist").unwrap();
-        assert_eq!((s.info.task, s.size, s.source), (Task::MultiLabel, 28, Source::Synthetic));
+        assert_eq!(
+            (s.info.task, s.size, s.source),
+            (Task::MultiLabel, 28, Source::Synthetic)
+        );
         assert_eq!(s.to_string(), "synthetic:chestmnist");
-        assert_eq!(DatasetRef::parse("breastmnist").unwrap().official_md5(), "750601b1f35ba3300ea97c75c52ff8f6");
+        assert_eq!(
+            DatasetRef::parse("breastmnist").unwrap().official_md5(),
+            "750601b1f35ba3300ea97c75c52ff8f6"
+        );
     }
 
     #[test]
     fn rejects_unknown_names_and_sizes() {
-        assert!(matches!(DatasetRef::parse("cifar10"), Err(DatasetRefError::UnknownName { .. })));
+        assert!(matches!(
+            DatasetRef::parse("cifar10"),
+            Err(DatasetRefError::UnknownName { .. })
+        ));
         assert!(matches!(
             DatasetRef::parse("chestmnist_32"),
             Err(DatasetRefError::UnknownSize { .. })

@@ -2,6 +2,36 @@
 //! reader, synthetic look-alike datasets, k-fold assignment and content
 //! fingerprints. Everything here works on plain byte buffers so that spec
 //! validation, hashing and the trainer share one notion of "a dataset".
+//!
+//! * [`catalog`]: facts about every MedMNIST 2D dataset, no file needed.
+//! * [`npy`], [`npz`]: a bounded-memory reader for NumPy archives.
+//! * [`medmnist`]: loads an official file and checks it against the catalog.
+//! * [`synthetic`]: deterministic stand-ins with the same shapes and balance.
+//! * [`folds`]: reproducible, stratified k-fold assignments.
+//! * [`fingerprint`]: content hashes that identify a run's data.
+//! * [`error`]: the error type naming file, array and expectation.
 
 pub mod catalog;
 mod catalog_table;
+pub mod error;
+pub mod fingerprint;
+pub mod folds;
+pub mod medmnist;
+pub mod npy;
+pub mod npz;
+mod rng;
+pub mod synthetic;
+
+#[cfg(test)]
+mod test_support;
+
+pub use catalog::{DatasetInfo, DatasetRef, Source, Task};
+pub use error::DataError;
+pub use fingerprint::{file_fingerprint, fingerprint_cached, synthetic_fingerprint};
+pub use folds::{assign_folds, fold_split};
+pub use medmnist::{
+    MedmnistArrays, Split, SplitArrays, label_width, load_medmnist, load_medmnist_labels,
+};
+pub use npy::{Dtype, NpyArray, NpyError};
+pub use npz::{DEFAULT_MAX_ARRAY_BYTES, NpzFile, read_npz};
+pub use synthetic::{GENERATOR_VERSION, synthetic, synthetic_split_sizes};

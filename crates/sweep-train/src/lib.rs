@@ -1,1 +1,17 @@
-//! placeholder
+//! Training side of `sweep`, the only crate that links libtorch.
+//!
+//! `worker` is the entry point: spec.json → [`data`] (tensors on the device)
+//! → [`models`] → [`fit`] (loop with [`loss`], [`optim`], [`callbacks`],
+//! [`augment`]) → [`outputs`] + completion marker. [`torch_runtime`] loads
+//! CUDA when present and reports devices.
+
+pub mod augment;
+pub mod callbacks;
+pub mod data;
+pub mod fit;
+pub mod loss;
+pub mod models;
+pub mod optim;
+pub mod outputs;
+pub mod torch_runtime;
+pub mod worker;

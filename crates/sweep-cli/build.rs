@@ -1,0 +1,24 @@
+//! Gives the `sweep` binary the libtorch link arguments worked out by
+//! `crates/sweep-train/build.rs` (rpath to the torch lib directory, and
+//! `--no-as-needed` for `libtorch_cuda.so`) so it starts without
+//! `LD_LIBRARY_PATH` and sees CUDA on GPU machines.
+//!
+//! `cargo::rustc-link-arg` never crosses package boundaries, so sweep-train
+//! publishes the arguments as `links` metadata and this script, run because
+//! sweep-cli depends on sweep-train directly, re-emits them unchanged.
+
+fn main() {
+    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-env-changed=DEP_SWEEP_TORCH_LINK_ARG_COUNT");
+    let count = std::env::var("DEP_SWEEP_TORCH_LINK_ARG_COUNT")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(0);
+    for i in 0..count {
+        let key = format!("DEP_SWEEP_TORCH_LINK_ARG_{i}");
+        println!("cargo::rerun-if-env-changed={key}");
+        if let Ok(arg) = std::env::var(&key) {
+            println!("cargo::rustc-link-arg={arg}");
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Command-line arguments: what each command takes, with help that teaches.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  sweep validate experiments/*.yaml          check files, report every problem
+  sweep plan experiments/chestmnist_cnn.yaml  list runs, their keys and status
+  sweep run experiments/smoke.yaml            train every pending run
+  sweep run experiments/smoke.yaml --smoke    the tiny CI version of each run
+
+Data: MedMNIST .npz files are read from the experiment's `data.root`, else
+$SWEEP_DATA_DIR, else ~/.cache/sweep/medmnist. `synthetic:<name>` datasets
+need no files. Results go to ./results (content-addressed by run key).";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sweep",
+    version,
+    about = "Declarative experiment sweeps for CNN studies on MedMNIST",
+    long_about = "Expands a YAML grid of experiments into runs, caches each run under \
+                  the hash of its fully resolved configuration, trains what is missing \
+                  and keeps every finished result.",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check experiment files and report every problem with file:line:column.
+    Validate {
+        /// Experiment files (YAML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Show the runs an experiment expands to, with keys and cache status.
+    Plan(PlanArgs),
+    /// Train every pending run of an experiment, skipping cached ones.
+    Run(RunArgs),
+    /// Compare results (not yet implemented).
+    Report(ReportArgs),
+    /// Train one prepared run folder (used by `sweep run`; not for direct use).
+    #[command(hide = true)]
+    Worker {
+        /// A results folder containing spec.json.
+        run_dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Experiment file (YAML).
+    pub file: PathBuf,
+    /// Apply the file's `smoke:` block: tiny runs for CI and quick checks.
+    #[arg(long)]
+    pub smoke: bool,
+    /// Results folder (content-addressed cache).
+    #[arg(long, default_value = sweep_core::store::DEFAULT_RESULTS_DIR, env = "SWEEP_RESULTS_DIR")]
+    pub results: PathBuf,
+    /// Data folder, overriding the experiment's `data.root` and $SWEEP_DATA_DIR.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Print JSON (one object with every run) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Where to train: auto (GPUs if any, else CPU), cpu, cuda, cuda:0,1.
+    #[arg(long)]
+    pub devices: Option<String>,
+    /// Retrain runs even if cached.
+    #[arg(long)]
+    pub force: bool,
+    /// Also retry runs whose last attempt failed (otherwise they are reported and skipped).
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Stop starting new runs after the first failure.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Print one JSON event per line instead of human progress.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Experiment files whose results to compare.
+    pub files: Vec<PathBuf>,
+    #[arg(long)]
+    pub table: bool,
+}

@@ -1,0 +1,7 @@
+//! One file per command.
+
+pub mod plan;
+pub mod report;
+pub mod run;
+pub mod validate;
+pub mod worker;

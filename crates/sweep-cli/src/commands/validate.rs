@@ -1,0 +1,24 @@
+//! `sweep validate`: every problem in every file, then a non-zero exit if any.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use sweep_core::expand::expand;
+
+pub fn run(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut failed = 0;
+    for file in files {
+        match sweep_core::spec::load(file) {
+            Ok(exp) => {
+                let runs = expand(&exp, false).len();
+                let smoke = expand(&exp, true).len();
+                println!("ok: {} ({}: {runs} runs, {smoke} with --smoke)", file.display(), exp.name);
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("{e}\n");
+            }
+        }
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

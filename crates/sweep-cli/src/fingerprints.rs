@@ -1,0 +1,42 @@
+//! Dataset fingerprints for run keys: the sha256 of the `.npz` bytes (memoised
+//! by path, size and mtime so re-planning never re-reads an unchanged file),
+//! or a description hash for generated datasets.
+
+use std::path::{Path, PathBuf};
+
+use sweep_core::plan::Fingerprints;
+use sweep_data::catalog::{DatasetRef, Source};
+
+/// Fingerprints datasets under a data root, memoising in `cache_dir`.
+pub struct DataFingerprints {
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Fingerprints for DataFingerprints {
+    fn fingerprint(&self, dataset: &DatasetRef, data_root: &Path) -> Result<(String, Option<PathBuf>), String> {
+        match dataset.source {
+            Source::Synthetic => Ok((
+                sweep_data::fingerprint::synthetic_fingerprint(
+                    dataset,
+                    Some(sweep_train::data::SYNTHETIC_SCALE),
+                    sweep_train::data::SYNTHETIC_SEED,
+                ),
+                None,
+            )),
+            Source::File => {
+                let path = data_root.join(dataset.file_name());
+                if !path.exists() {
+                    return Err(format!(
+                        "{} not found; get it with `sweep data pull {}` or point SWEEP_DATA_DIR at a folder that has it",
+                        path.display(),
+                        dataset
+                    ));
+                }
+                let print = sweep_data::fingerprint::fingerprint_cached(&path, self.cache_dir.as_deref())
+                    .map_err(|e| e.to_string())?;
+                let abs = std::fs::canonicalize(&path).unwrap_or(path);
+                Ok((print, Some(abs)))
+            }
+        }
+    }
+}

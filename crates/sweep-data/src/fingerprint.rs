@@ -1,0 +1,409 @@
+//! Content fingerprints of datasets.
+//!
+//! A run's identity, and so whether a finished result can be reused, must
+//! change when its data changes, not when a file is merely moved or renamed.
+//! The fingerprint of a dataset file is therefore the SHA-256 of its bytes;
+//! the fingerprint of a synthetic dataset is the SHA-256 of everything that
+//! determines its output (generator version, dataset facts, scale, seed).
+//!
+//! Hashing an 80 MB file takes a fraction of a second, but planning a sweep
+//! asks for the same fingerprints once per run, thousands of times. So
+//! [`fingerprint_cached`] keeps a small JSON memo in a cache directory, keyed
+//! by canonical path, size and modification time in nanoseconds: a file whose
+//! size and mtime are unchanged is not read again. A memo entry is only
+//! written when size and mtime were the same before and after hashing, so a
+//! file being rewritten while it was hashed is not memoised.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::catalog::DatasetRef;
+use crate::error::DataError;
+use crate::synthetic::{GENERATOR_VERSION, synthetic_split_sizes};
+
+/// Name of the memo file inside the cache directory.
+pub const CACHE_FILE_NAME: &str = "file-fingerprints.json";
+
+/// Format version of the memo file; a memo of another version is ignored.
+const CACHE_FORMAT: u32 = 1;
+
+const BUFFER_BYTES: usize = 1 << 20;
+
+/// Hex SHA-256 of the file's bytes, read in 1 MiB pieces.
+pub fn file_fingerprint(path: &Path) -> Result<String, DataError> {
+    let io_err = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io_err)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; BUFFER_BYTES];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buffer[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_err(e)),
+        }
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Like [`file_fingerprint`], but memoised in `cache_dir` (created if needed)
+/// when one is given.
+///
+/// An unreadable or malformed memo is treated as empty and rewritten. Failing
+/// to write the memo is an error ([`DataError::Cache`]), since the caller
+/// asked for caching.
+pub fn fingerprint_cached(path: &Path, cache_dir: Option<&Path>) -> Result<String, DataError> {
+    let Some(cache_dir) = cache_dir else {
+        return file_fingerprint(path);
+    };
+    let io_err = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let canonical = fs::canonicalize(path).map_err(io_err)?;
+    let key = canonical.to_string_lossy().into_owned();
+    let before = Stamp::of(&canonical).map_err(io_err)?;
+    let memo_path = cache_dir.join(CACHE_FILE_NAME);
+
+    if let Some(before) = before
+        && let Some(entry) = Memo::load(&memo_path).entries.get(&key)
+        && entry.stamp() == before
+    {
+        return Ok(entry.sha256.clone());
+    }
+
+    let digest = file_fingerprint(&canonical)?;
+    let after = Stamp::of(&canonical).map_err(io_err)?;
+    if let Some(stamp) = before
+        && before == after
+    {
+        // Reload just before writing so entries other processes added in the
+        // meantime are kept.
+        let mut memo = Memo::load(&memo_path);
+        memo.entries.insert(
+            key,
+            Entry {
+                size: stamp.size,
+                mtime_s: stamp.mtime_s,
+                mtime_ns: stamp.mtime_ns,
+                sha256: digest.clone(),
+            },
+        );
+        memo.store(cache_dir, &memo_path)
+            .map_err(|source| DataError::Cache {
+                path: memo_path.clone(),
+                source,
+            })?;
+    }
+    Ok(digest)
+}
+
+/// Hex SHA-256 identifying a synthetic dataset: the generator version and
+/// every input that shapes its output. `scale` enters through the split
+/// sizes it resolves to, so scales that yield the same data (any scale at or
+/// above the official train count, or `None`) share a fingerprint.
+pub fn synthetic_fingerprint(dataset: &DatasetRef, scale: Option<usize>, seed: u64) -> String {
+    let info = dataset.info;
+    let sizes = synthetic_split_sizes(dataset, scale);
+    let description = format!(
+        "sweep synthetic dataset\n\
+         generator={GENERATOR_VERSION}\n\
+         name={}\nsize={}\nchannels={}\ntask={}\nlabels={}\n\
+         prevalence={:?}\nsplits={:?}\nseed={seed}\n",
+        info.name,
+        dataset.size,
+        info.channels,
+        info.task,
+        info.labels.len(),
+        info.prevalence,
+        sizes,
+    );
+    hex::encode(Sha256::digest(description.as_bytes()))
+}
+
+/// Size and modification time: what says "unchanged" without reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    size: u64,
+    mtime_s: i64,
+    mtime_ns: u32,
+}
+
+impl Stamp {
+    /// `None` when the platform cannot report a modification time (then
+    /// nothing is memoised).
+    fn of(path: &Path) -> io::Result<Option<Stamp>> {
+        let meta = fs::metadata(path)?;
+        let Ok(modified) = meta.modified() else {
+            return Ok(None);
+        };
+        let (mtime_s, mtime_ns) = match modified.duration_since(UNIX_EPOCH) {
+            Ok(d) => (d.as_secs() as i64, d.subsec_nanos()),
+            Err(e) => {
+                let d = e.duration();
+                (-(d.as_secs() as i64), d.subsec_nanos())
+            }
+        };
+        Ok(Some(Stamp {
+            size: meta.len(),
+            mtime_s,
+            mtime_ns,
+        }))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Entry {
+    size: u64,
+    mtime_s: i64,
+    mtime_ns: u32,
+    sha256: String,
+}
+
+impl Entry {
+    fn stamp(&self) -> Stamp {
+        Stamp {
+            size: self.size,
+            mtime_s: self.mtime_s,
+            mtime_ns: self.mtime_ns,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Memo {
+    format: u32,
+    /// Canonical path -> entry.
+    entries: BTreeMap<String, Entry>,
+}
+
+impl Memo {
+    fn load(path: &Path) -> Memo {
+        fs::read(path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Memo>(&bytes).ok())
+            .filter(|memo| memo.format == CACHE_FORMAT)
+            .unwrap_or(Memo {
+                format: CACHE_FORMAT,
+                entries: BTreeMap::new(),
+            })
+    }
+
+    /// Writes to a temporary file and renames it over the memo, so readers
+    /// never see a half-written file.
+    fn store(&self, dir: &Path, path: &Path) -> io::Result<()> {
+        fs::create_dir_all(dir)?;
+        let json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
+        let temp: PathBuf = dir.join(format!(
+            ".{CACHE_FILE_NAME}.{}.{}.tmp",
+            std::process::id(),
+            unique_suffix()
+        ));
+        let result = (|| {
+            let mut file = File::create(&temp)?;
+            file.write_all(&json)?;
+            file.sync_all()?;
+            fs::rename(&temp, path)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        result
+    }
+}
+
+/// Distinguishes temporary files of threads within one process.
+fn unique_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    COUNTER.fetch_add(1, Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::real_data_file;
+    use std::time::{Duration, SystemTime};
+
+    fn set_mtime(path: &Path, time: SystemTime) {
+        File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(time)
+            .unwrap();
+    }
+
+    #[test]
+    fn hashes_file_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.bin");
+        fs::write(&path, b"abc").unwrap();
+        // FIPS 180-2 test vector for "abc".
+        assert_eq!(
+            file_fingerprint(&path).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        // Larger than one read buffer: must equal the one-shot digest.
+        let big: Vec<u8> = (0..(BUFFER_BYTES * 2 + 123))
+            .map(|i| (i % 253) as u8)
+            .collect();
+        fs::write(&path, &big).unwrap();
+        assert_eq!(
+            file_fingerprint(&path).unwrap(),
+            hex::encode(Sha256::digest(&big))
+        );
+    }
+
+    #[test]
+    fn missing_file_is_an_io_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gone.npz");
+        let err = file_fingerprint(&path).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!("{}:", path.display())),
+            "{err}"
+        );
+        let err = fingerprint_cached(&path, Some(dir.path())).unwrap_err();
+        assert!(matches!(err, DataError::Io { .. }), "{err}");
+    }
+
+    #[test]
+    fn memo_is_used_while_size_and_mtime_are_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let path = dir.path().join("data.npz");
+        fs::write(&path, b"first").unwrap();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        set_mtime(&path, t0);
+
+        let first = fingerprint_cached(&path, Some(&cache)).unwrap();
+        assert_eq!(first, hex::encode(Sha256::digest(b"first")));
+        assert!(cache.join(CACHE_FILE_NAME).is_file());
+
+        // Same size, same mtime, different bytes: the memo answers, which
+        // proves the file was not read again.
+        fs::write(&path, b"FIRST").unwrap();
+        set_mtime(&path, t0);
+        assert_eq!(fingerprint_cached(&path, Some(&cache)).unwrap(), first);
+        // Without the cache the real content is hashed.
+        assert_eq!(
+            fingerprint_cached(&path, None).unwrap(),
+            hex::encode(Sha256::digest(b"FIRST"))
+        );
+
+        // A one-nanosecond mtime change invalidates the entry.
+        set_mtime(&path, t0 + Duration::from_nanos(1));
+        assert_eq!(
+            fingerprint_cached(&path, Some(&cache)).unwrap(),
+            hex::encode(Sha256::digest(b"FIRST"))
+        );
+
+        // So does a size change at the same mtime.
+        fs::write(&path, b"second!").unwrap();
+        set_mtime(&path, t0);
+        assert_eq!(
+            fingerprint_cached(&path, Some(&cache)).unwrap(),
+            hex::encode(Sha256::digest(b"second!"))
+        );
+    }
+
+    #[test]
+    fn memo_is_keyed_by_canonical_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        let path = dir.path().join("data.npz");
+        fs::write(&path, b"x").unwrap();
+        fingerprint_cached(&path, Some(&cache)).unwrap();
+        fingerprint_cached(&dir.path().join("sub/../data.npz"), Some(&cache)).unwrap();
+        let memo = Memo::load(&cache.join(CACHE_FILE_NAME));
+        assert_eq!(memo.entries.len(), 1);
+        let key = fs::canonicalize(&path).unwrap();
+        assert!(memo.entries.contains_key(key.to_str().unwrap()));
+    }
+
+    #[test]
+    fn corrupt_memo_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.npz");
+        fs::write(&path, b"payload").unwrap();
+        fs::write(dir.path().join(CACHE_FILE_NAME), b"{not json").unwrap();
+        let digest = fingerprint_cached(&path, Some(dir.path())).unwrap();
+        assert_eq!(digest, hex::encode(Sha256::digest(b"payload")));
+        let memo = Memo::load(&dir.path().join(CACHE_FILE_NAME));
+        assert_eq!(memo.entries.len(), 1);
+    }
+
+    #[test]
+    fn unwritable_cache_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.npz");
+        fs::write(&path, b"payload").unwrap();
+        // A regular file where the cache directory should be.
+        let blocker = dir.path().join("cache");
+        fs::write(&blocker, b"").unwrap();
+        let err = fingerprint_cached(&path, Some(&blocker)).unwrap_err();
+        assert!(matches!(err, DataError::Cache { .. }), "{err}");
+    }
+
+    #[test]
+    fn synthetic_fingerprint_covers_every_input() {
+        let chest = DatasetRef::parse("synthetic:chestmnist").unwrap();
+        let base = synthetic_fingerprint(&chest, Some(512), 1);
+        assert_eq!(base.len(), 64);
+        assert_eq!(base, synthetic_fingerprint(&chest, Some(512), 1));
+        let others = [
+            synthetic_fingerprint(&chest, Some(512), 2),
+            synthetic_fingerprint(&chest, Some(256), 1),
+            synthetic_fingerprint(&chest, None, 1),
+            synthetic_fingerprint(
+                &DatasetRef::parse("synthetic:chestmnist_64").unwrap(),
+                Some(512),
+                1,
+            ),
+            synthetic_fingerprint(
+                &DatasetRef::parse("synthetic:breastmnist").unwrap(),
+                Some(512),
+                1,
+            ),
+        ];
+        for other in &others {
+            assert_ne!(&base, other);
+        }
+        // Scales at or above the official train size produce the same data,
+        // and so the same fingerprint.
+        let breast = DatasetRef::parse("synthetic:breastmnist").unwrap();
+        let full = synthetic_fingerprint(&breast, None, 1);
+        assert_eq!(synthetic_fingerprint(&breast, Some(546), 1), full);
+        assert_eq!(synthetic_fingerprint(&breast, Some(10_000), 1), full);
+        assert_ne!(synthetic_fingerprint(&breast, Some(545), 1), full);
+    }
+
+    #[test]
+    fn real_file_matches_published_sha256() {
+        let Some(path) = real_data_file("breastmnist.npz") else {
+            return;
+        };
+        let cache = tempfile::tempdir().unwrap();
+        let expected = "3a22d2a4625e7dd8903f0f59030e81a3d0c222bece2e5e10927456cb50efdec1";
+        assert_eq!(file_fingerprint(&path).unwrap(), expected);
+        assert_eq!(
+            fingerprint_cached(&path, Some(cache.path())).unwrap(),
+            expected
+        );
+        assert_eq!(
+            fingerprint_cached(&path, Some(cache.path())).unwrap(),
+            expected
+        );
+    }
+}

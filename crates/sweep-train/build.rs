@@ -1,0 +1,123 @@
+//! Makes everything that links libtorch through this crate start without
+//! `LD_LIBRARY_PATH`, and keeps the CUDA half of libtorch loaded.
+//!
+//! `tch` links `libtorch*.so` dynamically but records no search path, so a
+//! test binary or the `sweep` executable would only start with
+//! `LD_LIBRARY_PATH` pointing into the PyTorch wheel. This script finds the
+//! torch `lib` directory the same way `torch-sys` does and:
+//!
+//! * bakes it into this package's own test binaries as an rpath;
+//! * passes `-Wl,--no-as-needed -ltorch_cuda -ltorch -Wl,--as-needed` when the
+//!   directory holds `libtorch_cuda.so`. rustc links with `--as-needed`, and no
+//!   Rust code references a symbol of `libtorch_cuda.so`, so without this the
+//!   linker drops it from `DT_NEEDED`, its static initialisers never run, and
+//!   libtorch reports that CUDA is unavailable even on a GPU machine;
+//! * exports the directory to this crate's code as `SWEEP_TORCH_LIB_DIR` (used
+//!   by `torch_runtime` as a fallback place to find `libtorch_cuda.so`);
+//! * publishes the link arguments as `links` metadata (`DEP_SWEEP_TORCH_*`),
+//!   because `cargo::rustc-link-arg` only reaches this package's own targets.
+//!   `crates/sweep-cli/build.rs` re-emits them for the `sweep` binary.
+//!
+//! Lookup order for the directory: `SWEEP_TORCH_LIB`; the Python on `PATH`
+//! when `LIBTORCH_USE_PYTORCH` is set (what `torch-sys` itself does);
+//! `LIBTORCH_LIB/lib` or `LIBTORCH/lib`; the Python on `PATH` as a last resort.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PYTHON_LIB_DIR: &str =
+    "import os, torch; print(os.path.join(os.path.dirname(torch.__file__), 'lib'))";
+
+fn main() {
+    for var in [
+        "SWEEP_TORCH_LIB",
+        "LIBTORCH_USE_PYTORCH",
+        "LIBTORCH",
+        "LIBTORCH_LIB",
+        "VIRTUAL_ENV",
+        "PATH",
+    ] {
+        println!("cargo::rerun-if-env-changed={var}");
+    }
+    println!("cargo::rerun-if-changed=build.rs");
+
+    let Some(lib_dir) = torch_lib_dir() else {
+        println!(
+            "cargo::warning=sweep-train: torch lib directory not found; binaries will need \
+             LD_LIBRARY_PATH (set SWEEP_TORCH_LIB or source scripts/torch-env.sh)"
+        );
+        println!("cargo::metadata=link_arg_count=0");
+        return;
+    };
+    let dir = lib_dir.display().to_string();
+    println!("cargo::rustc-env=SWEEP_TORCH_LIB_DIR={dir}");
+
+    let mut args = Vec::new();
+    if cfg!(target_os = "linux") || cfg!(target_os = "macos") {
+        args.push(format!("-Wl,-rpath,{dir}"));
+    }
+    if cfg!(target_os = "linux") && lib_dir.join("libtorch_cuda.so").exists() {
+        args.push(format!("-L{dir}"));
+        args.push("-Wl,--no-as-needed".to_owned());
+        args.push("-ltorch_cuda".to_owned());
+        args.push("-ltorch".to_owned());
+        args.push("-Wl,--as-needed".to_owned());
+    }
+
+    println!("cargo::metadata=lib_dir={dir}");
+    println!("cargo::metadata=link_arg_count={}", args.len());
+    for (i, arg) in args.iter().enumerate() {
+        println!("cargo::rustc-link-arg={arg}");
+        println!("cargo::metadata=link_arg_{i}={arg}");
+    }
+}
+
+fn torch_lib_dir() -> Option<PathBuf> {
+    if let Some(dir) = env_path("SWEEP_TORCH_LIB").filter(|d| has_libtorch(d)) {
+        return Some(dir);
+    }
+    if env::var_os("LIBTORCH_USE_PYTORCH").is_some() {
+        if let Some(dir) = python_lib_dir() {
+            return Some(dir);
+        }
+    }
+    let from_libtorch = env_path("LIBTORCH_LIB")
+        .or_else(|| env_path("LIBTORCH"))
+        .map(|root| root.join("lib"))
+        .filter(|d| has_libtorch(d));
+    from_libtorch.or_else(python_lib_dir)
+}
+
+fn env_path(name: &str) -> Option<PathBuf> {
+    env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+fn has_libtorch(dir: &Path) -> bool {
+    ["libtorch.so", "libtorch_cpu.so", "libtorch.dylib"]
+        .iter()
+        .any(|name| dir.join(name).exists())
+}
+
+/// Asks the interpreter `torch-sys` would use (`python` inside an activated
+/// virtualenv, `python3` otherwise), then the other name.
+fn python_lib_dir() -> Option<PathBuf> {
+    let order = if env::var_os("VIRTUAL_ENV").is_some() {
+        ["python", "python3"]
+    } else {
+        ["python3", "python"]
+    };
+    order.iter().find_map(|python| {
+        let out = Command::new(python)
+            .args(["-c", PYTHON_LIB_DIR])
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        let dir = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
+        has_libtorch(&dir).then_some(dir)
+    })
+}

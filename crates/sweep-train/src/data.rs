@@ -1,0 +1,263 @@
+//! From a run spec to tensors on the run's device.
+//!
+//! Each split is uploaded once as a `u8` tensor `(N, C, H, W)`; a batch is
+//! gathered on the device with `index_select` and only then converted to
+//! float, normalised, channel-replicated and resized. Keeping pixels as bytes
+//! makes even ChestMNIST at 224 px (78k × 50 KB) fit in GPU memory, and no
+//! per-sample Rust loop or per-batch host copy is ever on the training path.
+
+use std::path::Path;
+
+use sweep_core::options::{Folds, Normalize};
+use sweep_core::run_spec::RunSpec;
+use sweep_data::catalog::{DatasetInfo, Source, Task};
+use sweep_data::medmnist::{MedmnistArrays, SplitArrays, load_medmnist};
+use sweep_metrics::summary::{Labels, TaskKind};
+use tch::{Device, Kind, Tensor};
+
+/// Train samples generated for `synthetic:` datasets (val/test in proportion).
+/// Part of the dataset's fingerprint, so changing it changes run keys.
+pub const SYNTHETIC_SCALE: usize = 2048;
+/// Generator seed for `synthetic:` datasets (fixed: the run seed varies training, not data).
+pub const SYNTHETIC_SEED: u64 = 0;
+
+/// One split on the device plus its labels on the host (for metrics).
+pub struct DeviceSplit {
+    /// `(N, C, H, W)` u8.
+    pub images: Tensor,
+    /// Loss targets: `(N, L)` float for sigmoid tasks, `(N,)` int64 otherwise.
+    pub targets: Tensor,
+    /// Host copy of the labels: `n * label_width` bytes.
+    pub labels: Vec<u8>,
+    pub label_width: usize,
+    pub n: usize,
+}
+
+/// Host labels (`n * width` bytes) as the metrics crate wants them.
+pub fn metric_labels(labels: &[u8], task: TaskKind) -> MetricLabels {
+    match task {
+        TaskKind::MultiClass => MetricLabels::Classes(labels.iter().map(|&c| usize::from(c)).collect()),
+        _ => MetricLabels::Indicators(labels.to_vec()),
+    }
+}
+
+/// Owned labels for [`sweep_metrics::summary::evaluate`].
+pub enum MetricLabels {
+    Indicators(Vec<u8>),
+    Classes(Vec<usize>),
+}
+
+impl MetricLabels {
+    pub fn as_labels(&self) -> Labels<'_> {
+        match self {
+            MetricLabels::Indicators(v) => Labels::Indicators(v),
+            MetricLabels::Classes(v) => Labels::Classes(v),
+        }
+    }
+}
+
+/// How raw bytes become model input, applied per batch on the device.
+#[derive(Debug, Clone, Copy)]
+pub struct Preprocess {
+    pub normalize: Normalize,
+    /// Replicate a single channel to this many.
+    pub channels: i64,
+    /// Output side length (resized bilinearly when it differs from the data).
+    pub size: i64,
+}
+
+impl Preprocess {
+    /// `(B, C, H, W)` u8 → float model input.
+    pub fn apply(&self, batch: &Tensor) -> Tensor {
+        let x = batch.to_kind(Kind::Float);
+        let x = match self.normalize {
+            Normalize::ZeroOne => x / 255.0,
+            Normalize::MinusOneOne => x / 127.5 - 1.0,
+        };
+        let c = x.size()[1];
+        let x = if c == 1 && self.channels == 3 {
+            x.repeat([1, 3, 1, 1])
+        } else {
+            x
+        };
+        if x.size()[2] != self.size {
+            x.upsample_bilinear2d([self.size, self.size], false, None, None)
+        } else {
+            x
+        }
+    }
+}
+
+/// Everything the fit loop needs about the data.
+pub struct PreparedData {
+    pub info: &'static DatasetInfo,
+    pub task: TaskKind,
+    pub num_outputs: usize,
+    pub train: DeviceSplit,
+    pub val: DeviceSplit,
+    pub test: DeviceSplit,
+    pub preprocess: Preprocess,
+}
+
+/// Maps the catalog's task to the metrics' task (ordinal trains as multi-class).
+pub fn task_kind(task: Task) -> TaskKind {
+    match task {
+        Task::MultiLabel => TaskKind::MultiLabel,
+        Task::Binary => TaskKind::Binary,
+        Task::MultiClass | Task::Ordinal => TaskKind::MultiClass,
+    }
+}
+
+/// Loads the run's dataset, applies folds and subsets, uploads to `device`.
+pub fn prepare(spec: &RunSpec, data_file: Option<&Path>, device: Device) -> Result<PreparedData, String> {
+    let dataset = spec.dataset_ref();
+    let arrays = match dataset.source {
+        Source::Synthetic => sweep_data::synthetic::synthetic(&dataset, Some(SYNTHETIC_SCALE), SYNTHETIC_SEED),
+        Source::File => {
+            let path = data_file.ok_or("spec.json names no data file for a file dataset")?;
+            load_medmnist(path, &dataset).map_err(|e| e.to_string())?
+        }
+    };
+    let info = dataset.info;
+    let (train, val, test) = split(spec, info.task, arrays)?;
+    let cap = spec.train.subset.map(|s| s as usize);
+    let (train, val, test) = match cap {
+        Some(cap) if cap < train.n => {
+            let ratio = cap as f64 / train.n as f64;
+            let shrink = |s: SplitArrays| {
+                let keep = ((s.n as f64 * ratio).ceil() as usize).max(32).min(s.n);
+                take(&s, &strided(s.n, keep))
+            };
+            (take(&train, &strided(train.n, cap)), shrink(val), shrink(test))
+        }
+        _ => (train, val, test),
+    };
+    if train.n == 0 || val.n == 0 || test.n == 0 {
+        return Err(format!(
+            "empty split after folds/subset (train {}, val {}, test {})",
+            train.n, val.n, test.n
+        ));
+    }
+    let task = task_kind(info.task);
+    let preprocess = Preprocess {
+        normalize: spec.train.normalize,
+        channels: spec.train.input_channels.map_or(train.channels as i64, i64::from),
+        size: spec.train.input_size.map_or(train.height as i64, i64::from),
+    };
+    Ok(PreparedData {
+        info,
+        task,
+        num_outputs: info.num_outputs(),
+        train: upload(&train, task, device),
+        val: upload(&val, task, device),
+        test: upload(&test, task, device),
+        preprocess,
+    })
+}
+
+/// Official split, or train+val merged and split by fold.
+fn split(spec: &RunSpec, task: Task, arrays: MedmnistArrays) -> Result<(SplitArrays, SplitArrays, SplitArrays), String> {
+    match spec.folds {
+        Folds::None => Ok((arrays.train, arrays.val, arrays.test)),
+        Folds::Kfold { k, stratified, split_seed } => {
+            let fold = spec.fold.ok_or("k-fold run without a fold index")?;
+            let merged = concat(&arrays.train, &arrays.val);
+            if merged.n < k as usize {
+                return Err(format!("{} samples cannot be split into {k} folds", merged.n));
+            }
+            let assignment =
+                sweep_data::folds::assign_folds(&merged.labels, merged.label_width, task, k as usize, stratified, split_seed);
+            let (train_idx, val_idx) = sweep_data::folds::fold_split(&assignment, fold as u8);
+            Ok((take(&merged, &train_idx), take(&merged, &val_idx), arrays.test))
+        }
+    }
+}
+
+/// `keep` indices spread evenly over `0..n` (deterministic, no RNG).
+fn strided(n: usize, keep: usize) -> Vec<usize> {
+    (0..keep).map(|i| i * n / keep).collect()
+}
+
+fn concat(a: &SplitArrays, b: &SplitArrays) -> SplitArrays {
+    let images = [a.images.as_slice(), b.images.as_slice()].concat();
+    let labels = [a.labels.as_slice(), b.labels.as_slice()].concat();
+    same_geometry(a, images, labels, a.n + b.n)
+}
+
+fn take(s: &SplitArrays, idx: &[usize]) -> SplitArrays {
+    let mut images = Vec::with_capacity(idx.len() * s.image_len());
+    let mut labels = Vec::with_capacity(idx.len() * s.label_width);
+    for &i in idx {
+        images.extend_from_slice(s.image(i));
+        labels.extend_from_slice(s.label(i));
+    }
+    same_geometry(s, images, labels, idx.len())
+}
+
+/// A split with `like`'s image geometry and label width but other rows.
+fn same_geometry(like: &SplitArrays, images: Vec<u8>, labels: Vec<u8>, n: usize) -> SplitArrays {
+    SplitArrays {
+        images,
+        n,
+        height: like.height,
+        width: like.width,
+        channels: like.channels,
+        labels,
+        label_width: like.label_width,
+    }
+}
+
+fn upload(s: &SplitArrays, task: TaskKind, device: Device) -> DeviceSplit {
+    let (n, h, w, c) = (s.n as i64, s.height as i64, s.width as i64, s.channels as i64);
+    let images = Tensor::from_slice(&s.images)
+        .view([n, h, w, c])
+        .permute([0, 3, 1, 2])
+        .contiguous()
+        .to_device(device);
+    let labels = Tensor::from_slice(&s.labels);
+    let targets = match task {
+        TaskKind::MultiClass => labels.to_kind(Kind::Int64).view([n]),
+        _ => labels.to_kind(Kind::Float).view([n, s.label_width as i64]),
+    }
+    .to_device(device);
+    DeviceSplit {
+        images,
+        targets,
+        labels: s.labels.clone(),
+        label_width: s.label_width,
+        n: s.n,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strided_subset_is_spread_and_unique() {
+        let idx = strided(10, 4);
+        assert_eq!(idx, vec![0, 2, 5, 7]);
+    }
+
+    #[test]
+    fn preprocess_normalises_replicates_and_resizes() {
+        let batch = Tensor::from_slice(&[0u8, 255, 255, 0]).view([1, 1, 2, 2]);
+        let p = Preprocess {
+            normalize: Normalize::MinusOneOne,
+            channels: 3,
+            size: 4,
+        };
+        let out = p.apply(&batch);
+        assert_eq!(out.size(), vec![1, 3, 4, 4]);
+        let z = Preprocess {
+            normalize: Normalize::ZeroOne,
+            channels: 1,
+            size: 2,
+        }
+        .apply(&batch);
+        let v: Vec<f32> = Vec::try_from(z.flatten(0, -1)).unwrap();
+        assert_eq!(v, vec![0.0, 1.0, 1.0, 0.0]);
+        let m: Vec<f32> = Vec::try_from(out.select(1, 2).flatten(0, -1)).unwrap();
+        assert!(m.iter().all(|x| (-1.0..=1.0).contains(x)));
+    }
+}

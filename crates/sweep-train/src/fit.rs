@@ -1,0 +1,284 @@
+//! The training loop: epochs of shuffled mini-batches gathered on the device,
+//! whole-epoch metrics, callbacks, and the best checkpoint.
+//!
+//! Metrics are always computed over a whole split's predictions (never
+//! averaged per batch): training metrics from the logits produced while
+//! training that epoch (as Keras reports them), validation metrics from an
+//! evaluation pass in `no_grad` mode with large batches.
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde::Serialize;
+use sweep_core::options::TrainOptions;
+use sweep_metrics::summary::{MetricSummary, evaluate_with_threshold};
+use tch::{Device, Kind, Tensor, nn};
+
+use crate::augment::Augment;
+use crate::callbacks::{Best, EarlyStopper, PlateauScheduler};
+use crate::data::{DeviceSplit, PreparedData, metric_labels};
+use crate::loss::Loss;
+use crate::models::Model;
+use crate::optim;
+
+/// Headline numbers of one split at one epoch (a `history.csv` row half).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SplitScores {
+    pub loss: f64,
+    pub accuracy: f64,
+    pub auc: Option<f64>,
+    pub sensitivity: f64,
+    pub specificity: f64,
+    pub f1: f64,
+    pub balanced_accuracy: Option<f64>,
+}
+
+impl SplitScores {
+    fn from(loss: f64, m: &MetricSummary) -> Self {
+        SplitScores {
+            loss,
+            accuracy: m.accuracy,
+            auc: m.auc,
+            sensitivity: m.sensitivity,
+            specificity: m.specificity,
+            f1: m.f1_macro,
+            balanced_accuracy: m.balanced_accuracy,
+        }
+    }
+
+    /// The value of `metric` without its `train_`/`val_` prefix; NaN if undefined.
+    pub fn get(&self, metric: &str) -> f64 {
+        match metric {
+            "loss" => self.loss,
+            "accuracy" => self.accuracy,
+            "auc" => self.auc.unwrap_or(f64::NAN),
+            "sensitivity" => self.sensitivity,
+            "specificity" => self.specificity,
+            "f1" => self.f1,
+            "balanced_accuracy" => self.balanced_accuracy.unwrap_or(f64::NAN),
+            _ => f64::NAN,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EpochRecord {
+    pub epoch: u32,
+    pub lr: f64,
+    pub train: SplitScores,
+    pub val: SplitScores,
+    pub seconds: f64,
+}
+
+impl EpochRecord {
+    /// A monitored metric such as `val_auc`.
+    pub fn metric(&self, name: &str) -> f64 {
+        match name.split_once('_') {
+            Some(("train", m)) => self.train.get(m),
+            Some(("val", m)) => self.val.get(m),
+            _ => f64::NAN,
+        }
+    }
+}
+
+/// Why training stopped abnormally.
+#[derive(Debug)]
+pub enum FitError {
+    Diverged { epoch: u32, loss: f64 },
+    Torch(String),
+}
+
+pub struct FitResult {
+    pub history: Vec<EpochRecord>,
+    pub best_epoch: u32,
+    pub stopped_early: bool,
+    pub train_seconds: f64,
+}
+
+/// Model, optimiser and everything the loop touches, borrowed together.
+pub struct Trainer<'a> {
+    pub vs: &'a mut nn::VarStore,
+    pub model: &'a Model,
+    pub data: &'a PreparedData,
+    pub loss: &'a Loss,
+    pub options: &'a TrainOptions,
+    pub device: Device,
+}
+
+/// Predictions of a model on a whole split: mean loss and probabilities
+/// (row-major `n × outputs`, f64 on the host).
+pub struct Predictions {
+    pub loss: f64,
+    pub probs: Vec<f64>,
+}
+
+impl Trainer<'_> {
+    /// Evaluation pass in eval mode, without gradients, in large batches.
+    pub fn predict(&self, split: &DeviceSplit) -> Predictions {
+        let _guard = tch::no_grad_guard();
+        let n = split.n as i64;
+        let step = i64::from(self.options.eval_batch_size);
+        let mut chunks = Vec::new();
+        let mut start = 0;
+        while start < n {
+            let len = step.min(n - start);
+            let x = self.data.preprocess.apply(&split.images.narrow(0, start, len));
+            chunks.push(self.model.forward_t(&x, false));
+            start += len;
+        }
+        let logits = Tensor::cat(&chunks, 0);
+        let loss = self.loss.compute(&logits, &split.targets).double_value(&[]);
+        Predictions {
+            loss,
+            probs: to_host(&self.loss.probabilities(&logits)),
+        }
+    }
+
+    /// All metrics of `probs` against host `labels` (`n * width` bytes, same order).
+    pub fn score(&self, labels: &[u8], probs: &[f64]) -> Result<MetricSummary, String> {
+        let labels = metric_labels(labels, self.data.task);
+        evaluate_with_threshold(
+            self.data.task,
+            &labels.as_labels(),
+            probs,
+            self.data.num_outputs,
+            self.options.threshold,
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// Trains for the configured epochs; keeps the best epoch's weights in
+    /// `checkpoint` and loads them back at the end (unless early stopping
+    /// says not to restore). `on_epoch` sees every record as it is made.
+    pub fn fit(
+        &mut self,
+        base_lr: f64,
+        checkpoint: &Path,
+        mut on_epoch: impl FnMut(&EpochRecord),
+    ) -> Result<FitResult, FitError> {
+        let opts = self.options;
+        let torch = |e: tch::TchError| FitError::Torch(e.to_string());
+        let mut optimizer = optim::build(&opts.optimizer, self.vs, base_lr).map_err(torch)?;
+        let augment = opts.augmentation.as_ref().map(|a| Augment {
+            rotation_deg: a.rotation,
+            shift: a.shift,
+            zoom: a.zoom,
+            hflip: a.hflip,
+        });
+        let mut best = Best::new(opts.checkpoint.mode, 0.0);
+        let mut stopper = opts.early_stopping.as_ref().map(EarlyStopper::new);
+        let mut plateau = opts.reduce_lr_on_plateau.as_ref().map(PlateauScheduler::new);
+        let mut plateau_scale = 1.0;
+        let mut history = Vec::new();
+        let mut stopped_early = false;
+        let started = Instant::now();
+        let abort_at = std::env::var("SWEEP_TEST_ABORT_AT_EPOCH").ok().and_then(|v| v.parse::<u32>().ok());
+
+        for epoch in 1..=opts.epochs {
+            if abort_at == Some(epoch) {
+                // Test hook: simulate a hard crash (no unwinding, no cleanup).
+                std::process::abort();
+            }
+            let epoch_start = Instant::now();
+            let lr = optim::scheduled_lr(&opts.schedule, base_lr, epoch) * plateau_scale;
+            optimizer.set_lr(lr);
+            let (train_loss, train_probs, order) = self.train_epoch(&mut optimizer, augment.as_ref());
+            if !train_loss.is_finite() {
+                return Err(FitError::Diverged { epoch, loss: train_loss });
+            }
+            let train_split = &self.data.train;
+            let train_labels = reorder(&train_split.labels, train_split.label_width, &order);
+            let train_metrics = self.score(&train_labels, &train_probs).map_err(FitError::Torch)?;
+            let val = self.predict(&self.data.val);
+            if !val.loss.is_finite() {
+                return Err(FitError::Diverged { epoch, loss: val.loss });
+            }
+            let val_metrics = self.score(&self.data.val.labels, &val.probs).map_err(FitError::Torch)?;
+            let record = EpochRecord {
+                epoch,
+                lr,
+                train: SplitScores::from(train_loss, &train_metrics),
+                val: SplitScores::from(val.loss, &val_metrics),
+                seconds: epoch_start.elapsed().as_secs_f64(),
+            };
+            if best.update(epoch, record.metric(&opts.checkpoint.metric)) || best.epoch.is_none() {
+                save_atomic(self.vs, checkpoint).map_err(torch)?;
+            }
+            on_epoch(&record);
+            if let (Some(p), Some(cfg)) = (plateau.as_mut(), opts.reduce_lr_on_plateau.as_ref()) {
+                let next = p.step(epoch, record.metric(&cfg.monitor.metric), lr);
+                plateau_scale *= next / lr;
+            }
+            let stop = match (stopper.as_mut(), opts.early_stopping.as_ref()) {
+                (Some(s), Some(cfg)) => s.should_stop(epoch, record.metric(&cfg.monitor.metric)),
+                _ => false,
+            };
+            history.push(record);
+            if stop {
+                stopped_early = epoch < opts.epochs;
+                break;
+            }
+        }
+        let restore = opts.early_stopping.as_ref().is_none_or(|e| e.restore_best);
+        if restore && checkpoint.exists() {
+            self.vs.load(checkpoint).map_err(torch)?;
+        }
+        Ok(FitResult {
+            best_epoch: best.epoch.unwrap_or(history.len() as u32),
+            history,
+            stopped_early,
+            train_seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// One pass over the training split in a fresh random order. Returns the
+    /// mean loss, the probabilities in visiting order, and that order.
+    fn train_epoch(&mut self, optimizer: &mut nn::Optimizer, augment: Option<&Augment>) -> (f64, Vec<f64>, Vec<i64>) {
+        let split = &self.data.train;
+        let n = split.n as i64;
+        let bs = i64::from(self.options.batch_size);
+        let order = Tensor::randperm(n, (Kind::Int64, self.device));
+        let mut loss_sum = Tensor::zeros([], (Kind::Double, self.device));
+        let mut outputs = Vec::with_capacity((n / bs + 1) as usize);
+        let mut start = 0;
+        while start < n {
+            let len = bs.min(n - start);
+            let idx = order.narrow(0, start, len);
+            let mut x = self.data.preprocess.apply(&split.images.index_select(0, &idx));
+            if let Some(a) = augment {
+                x = a.apply(&x);
+            }
+            let y = split.targets.index_select(0, &idx);
+            let logits = self.model.forward_t(&x, true);
+            let loss = self.loss.compute(&logits, &y);
+            optimizer.backward_step(&loss);
+            loss_sum += loss.detach().to_kind(Kind::Double) * len as f64;
+            outputs.push(logits.detach());
+            start += len;
+        }
+        let logits = Tensor::cat(&outputs, 0);
+        let probs = to_host(&self.loss.probabilities(&logits));
+        let order: Vec<i64> = Vec::try_from(order.to_device(Device::Cpu)).unwrap_or_default();
+        (loss_sum.double_value(&[]) / n as f64, probs, order)
+    }
+}
+
+fn reorder(labels: &[u8], width: usize, order: &[i64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(labels.len());
+    for &i in order {
+        let i = i as usize;
+        out.extend_from_slice(&labels[i * width..(i + 1) * width]);
+    }
+    out
+}
+
+fn to_host(t: &Tensor) -> Vec<f64> {
+    Vec::try_from(t.to_kind(Kind::Double).to_device(Device::Cpu).flatten(0, -1)).unwrap_or_default()
+}
+
+/// Saves weights to a temp file and renames, so a crash never leaves a torn checkpoint.
+fn save_atomic(vs: &nn::VarStore, path: &Path) -> Result<(), tch::TchError> {
+    let tmp = path.with_extension("tmp.safetensors");
+    vs.save(&tmp)?;
+    std::fs::rename(&tmp, path).map_err(|e| tch::TchError::FileFormat(e.to_string()))
+}

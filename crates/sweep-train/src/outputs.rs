@@ -1,0 +1,102 @@
+//! The files a finished run leaves in its results folder, written atomically:
+//! `metrics.json`, `history.csv`, `predictions.csv`.
+
+use std::path::Path;
+
+use serde::Serialize;
+use sweep_core::store::{HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE, write_atomic};
+use sweep_metrics::summary::MetricSummary;
+
+use crate::fit::EpochRecord;
+use crate::loss::ResolvedWeights;
+
+/// Library versions recorded with every result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Versions {
+    pub sweep: String,
+    pub torch: String,
+    pub tch: String,
+}
+
+/// `metrics.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunMetrics {
+    pub key: String,
+    pub dataset: String,
+    pub arch: String,
+    pub task: String,
+    pub params: u64,
+    pub trainable_params: u64,
+    pub epochs_run: u32,
+    pub best_epoch: u32,
+    pub stopped_early: bool,
+    /// Seconds spent in the epoch loop (training + per-epoch validation).
+    pub train_seconds: f64,
+    /// Seconds for the whole worker (data loading and final evaluation too).
+    pub wall_seconds: f64,
+    pub device: String,
+    pub threads: i32,
+    pub samples: [usize; 3],
+    pub weights: ResolvedWeights,
+    pub train: MetricSummary,
+    pub val: MetricSummary,
+    pub test: MetricSummary,
+    pub train_loss: f64,
+    pub val_loss: f64,
+    pub test_loss: f64,
+    pub versions: Versions,
+}
+
+pub fn write_metrics(dir: &Path, metrics: &RunMetrics) -> std::io::Result<()> {
+    let json = serde_json::to_vec_pretty(metrics).map_err(std::io::Error::other)?;
+    write_atomic(&dir.join(METRICS_FILE), &json)
+}
+
+/// One row per epoch; undefined values (an AUC with one class) are empty cells.
+pub fn write_history(dir: &Path, history: &[EpochRecord]) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["epoch".to_string(), "lr".to_string()];
+    for split in ["train", "val"] {
+        for m in ["loss", "accuracy", "auc", "sensitivity", "specificity", "f1"] {
+            header.push(format!("{split}_{m}"));
+        }
+    }
+    header.push("seconds".into());
+    w.write_record(&header)?;
+    let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+    for r in history {
+        let mut row = vec![r.epoch.to_string(), r.lr.to_string()];
+        for s in [&r.train, &r.val] {
+            row.extend([
+                s.loss.to_string(),
+                s.accuracy.to_string(),
+                opt(s.auc),
+                s.sensitivity.to_string(),
+                s.specificity.to_string(),
+                s.f1.to_string(),
+            ]);
+        }
+        row.push(format!("{:.3}", r.seconds));
+        w.write_record(&row)?;
+    }
+    let bytes = w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
+    write_atomic(&dir.join(HISTORY_FILE), &bytes)
+}
+
+/// Test-set scores: `index, y_0.., p_0..` (labels as stored, probabilities per output).
+pub fn write_predictions(dir: &Path, labels: &[u8], width: usize, probs: &[f64], outputs: usize) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["index".to_string()];
+    header.extend((0..width).map(|j| format!("y_{j}")));
+    header.extend((0..outputs).map(|j| format!("p_{j}")));
+    w.write_record(&header)?;
+    let n = labels.len() / width.max(1);
+    for i in 0..n {
+        let mut row = vec![i.to_string()];
+        row.extend(labels[i * width..(i + 1) * width].iter().map(|v| v.to_string()));
+        row.extend(probs[i * outputs..(i + 1) * outputs].iter().map(|p| p.to_string()));
+        w.write_record(&row)?;
+    }
+    let bytes = w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
+    write_atomic(&dir.join(PREDICTIONS_FILE), &bytes)
+}

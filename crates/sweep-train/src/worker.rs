@@ -1,0 +1,225 @@
+//! The worker: one prepared run folder in, trained weights and numbers out.
+//!
+//! `sweep worker <dir>` reads `spec.json`, trains, writes the run's files and
+//! finally the completion marker. Progress goes to stdout as JSON lines
+//! ([`WorkerEvent`]); anything else libtorch prints goes to stderr, which the
+//! orchestrator stores as `worker.log`. On failure the last stdout line is a
+//! `failed` event with a one-line reason, and the exit code is non-zero.
+
+use std::io::Write;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::time::Instant;
+
+use sweep_core::events::WorkerEvent;
+use sweep_core::store::{
+    CHECKPOINT_FILE, FailureKind, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE, Store,
+};
+use tch::{Device, nn};
+
+use crate::data::{PreparedData, prepare};
+use crate::fit::{FitError, Trainer};
+use crate::loss::Loss;
+use crate::models::{self, ModelConfig};
+use crate::outputs::{self, RunMetrics, Versions};
+use crate::torch_runtime;
+
+/// A failure with its category.
+pub struct WorkerError {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+fn fail(kind: FailureKind, message: impl Into<String>) -> WorkerError {
+    WorkerError {
+        kind,
+        message: message.into(),
+    }
+}
+
+fn emit(event: &WorkerEvent) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", event.to_line());
+    let _ = out.flush();
+}
+
+/// Trains the run in `dir`; on failure reports it (event + stderr) and returns it.
+pub fn run(dir: &Path) -> Result<(), WorkerError> {
+    let result = match catch_unwind(AssertUnwindSafe(|| train(dir))) {
+        Ok(r) => r,
+        Err(panic) => {
+            let text = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "panic".into());
+            let kind = if text.contains("out of memory") {
+                FailureKind::Oom
+            } else {
+                FailureKind::Crashed
+            };
+            Err(fail(kind, first_line(&text)))
+        }
+    };
+    if let Err(e) = &result {
+        eprintln!("sweep worker: {}: {}", e.kind, e.message);
+        emit(&WorkerEvent::Failed {
+            kind: e.kind,
+            message: e.message.clone(),
+        });
+    }
+    result
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s).trim().to_string()
+}
+
+/// `SWEEP_DEVICE`: `cpu`, `cuda:N`, or `auto` (default).
+fn device_from_env() -> Device {
+    match std::env::var("SWEEP_DEVICE").as_deref() {
+        Ok("cpu") => Device::Cpu,
+        Ok(s) if s.starts_with("cuda") => {
+            let idx = s.strip_prefix("cuda:").and_then(|i| i.parse().ok()).unwrap_or(0);
+            if tch::Cuda::is_available() { Device::Cuda(idx) } else { Device::Cpu }
+        }
+        _ => Device::cuda_if_available(),
+    }
+}
+
+fn device_name(d: Device) -> String {
+    match d {
+        Device::Cuda(i) => format!("cuda:{i}"),
+        _ => "cpu".into(),
+    }
+}
+
+fn train(dir: &Path) -> Result<(), WorkerError> {
+    let wall = Instant::now();
+    let report = torch_runtime::device_report();
+    let spec_file = Store::read_spec(dir).map_err(|e| fail(FailureKind::InvalidData, format!("spec.json: {e}")))?;
+    let key = spec_file.key.to_string();
+    let spec = &spec_file.input.run;
+    let threads: i32 = std::env::var("SWEEP_THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(1).max(1);
+    tch::set_num_threads(threads);
+    tch::set_num_interop_threads(1);
+    let device = device_from_env();
+    tch::manual_seed(spec.seed as i64);
+    if let Device::Cuda(_) = device {
+        tch::Cuda::manual_seed_all(spec.seed);
+    }
+
+    let data: PreparedData =
+        prepare(spec, spec_file.data_file.as_deref(), device).map_err(|e| fail(FailureKind::InvalidData, e))?;
+    let mut vs = nn::VarStore::new(device);
+    let cfg = ModelConfig {
+        in_channels: data.preprocess.channels,
+        num_outputs: data.num_outputs as i64,
+        image_size: data.preprocess.size,
+    };
+    let model = models::build(&spec.arch, &vs.root(), &cfg).map_err(|e| fail(FailureKind::InvalidData, e.to_string()))?;
+    if let Some(path) = &spec.train.pretrained {
+        vs.load_partial(path)
+            .map_err(|e| fail(FailureKind::InvalidData, format!("pretrained weights {path}: {e}")))?;
+    }
+    let (params, trainable) = models::param_count(&vs);
+    let loss = Loss::new(
+        data.task,
+        data.num_outputs,
+        &data.train.labels,
+        data.train.label_width,
+        &spec.class_weighting,
+        &spec.pos_weight,
+        device,
+    );
+    emit(&WorkerEvent::Started {
+        key: key.clone(),
+        device: device_name(device),
+        params,
+        train_samples: data.train.n,
+        val_samples: data.val.n,
+        epochs: spec.train.epochs,
+    });
+
+    let checkpoint = dir.join(CHECKPOINT_FILE);
+    let mut trainer = Trainer {
+        vs: &mut vs,
+        model: &model,
+        data: &data,
+        loss: &loss,
+        options: &spec.train,
+        device,
+    };
+    let monitor_name = spec.train.checkpoint.metric.clone();
+    let fit = trainer
+        .fit(spec.lr, &checkpoint, |r| {
+            emit(&WorkerEvent::Epoch {
+                epoch: r.epoch,
+                epochs: spec.train.epochs,
+                lr: r.lr,
+                train_loss: r.train.loss,
+                val_loss: r.val.loss,
+                monitor: r.metric(&monitor_name),
+                monitor_name: monitor_name.clone(),
+                seconds: r.seconds,
+            })
+        })
+        .map_err(|e| match e {
+            FitError::Diverged { epoch, loss } => fail(FailureKind::Diverged, format!("loss is {loss} at epoch {epoch}")),
+            FitError::Torch(m) if m.contains("out of memory") => fail(FailureKind::Oom, first_line(&m)),
+            FitError::Torch(m) => fail(FailureKind::Crashed, first_line(&m)),
+        })?;
+
+    // Final numbers with the kept weights, each split in evaluation mode.
+    let crash = |e: String| fail(FailureKind::Crashed, e);
+    let train_pred = trainer.predict(&data.train);
+    let val_pred = trainer.predict(&data.val);
+    let test_pred = trainer.predict(&data.test);
+    let metrics = RunMetrics {
+        key: key.clone(),
+        dataset: spec.dataset.clone(),
+        arch: spec.arch.clone(),
+        task: data.task.to_string(),
+        params,
+        trainable_params: trainable,
+        epochs_run: fit.history.len() as u32,
+        best_epoch: fit.best_epoch,
+        stopped_early: fit.stopped_early,
+        train_seconds: fit.train_seconds,
+        wall_seconds: wall.elapsed().as_secs_f64(),
+        device: device_name(device),
+        threads,
+        samples: [data.train.n, data.val.n, data.test.n],
+        weights: loss.resolved.clone(),
+        train: trainer.score(&data.train.labels, &train_pred.probs).map_err(crash)?,
+        val: trainer.score(&data.val.labels, &val_pred.probs).map_err(crash)?,
+        test: trainer.score(&data.test.labels, &test_pred.probs).map_err(crash)?,
+        train_loss: train_pred.loss,
+        val_loss: val_pred.loss,
+        test_loss: test_pred.loss,
+        versions: Versions {
+            sweep: env!("CARGO_PKG_VERSION").into(),
+            torch: report.torch_version.clone(),
+            tch: "0.26".into(),
+        },
+    };
+    let io = |e: std::io::Error| fail(FailureKind::Crashed, format!("writing results: {e}"));
+    outputs::write_history(dir, &fit.history).map_err(io)?;
+    outputs::write_predictions(dir, &data.test.labels, data.test.label_width, &test_pred.probs, data.num_outputs)
+        .map_err(io)?;
+    outputs::write_metrics(dir, &metrics).map_err(io)?;
+    Store::complete(
+        dir,
+        &spec_file.key,
+        &[METRICS_FILE, HISTORY_FILE, PREDICTIONS_FILE, CHECKPOINT_FILE],
+    )
+    .map_err(io)?;
+    emit(&WorkerEvent::Finished {
+        best_epoch: fit.best_epoch,
+        stopped_early: fit.stopped_early,
+        test_auc: metrics.test.auc,
+        test_accuracy: metrics.test.accuracy,
+        seconds: metrics.wall_seconds,
+    });
+    Ok(())
+}
