@@ -77,10 +77,10 @@ fn torch_lib_dir() -> Option<PathBuf> {
     if let Some(dir) = env_path("SWEEP_TORCH_LIB").filter(|d| has_libtorch(d)) {
         return Some(dir);
     }
-    if env::var_os("LIBTORCH_USE_PYTORCH").is_some() {
-        if let Some(dir) = python_lib_dir() {
-            return Some(dir);
-        }
+    if env::var_os("LIBTORCH_USE_PYTORCH").is_some()
+        && let Some(dir) = python_lib_dir()
+    {
+        return Some(dir);
     }
     let from_libtorch = env_path("LIBTORCH_LIB")
         .or_else(|| env_path("LIBTORCH"))

@@ -177,14 +177,15 @@ pub enum NpyError {
     )]
     TooLarge {
         shape: String,
-        declared: u128,
+        /// Saturates at `u64::MAX` for absurd shapes.
+        declared: u64,
         limit: u64,
     },
 
     #[error("header declares shape {shape} = {declared} bytes but member holds {held}")]
     SizeMismatch {
         shape: String,
-        declared: u128,
+        declared: u64,
         held: String,
     },
 
@@ -256,12 +257,12 @@ pub fn read_npy<R: Read>(
     let declared = parsed
         .shape
         .iter()
-        .fold(parsed.dtype.item_size() as u128, |acc, &d| {
-            acc.saturating_mul(d as u128)
+        .fold(parsed.dtype.item_size() as u64, |acc, &d| {
+            acc.saturating_mul(d as u64)
         });
     if let Some(total) = member_size {
         let held = total.checked_sub((prefix_len + header_len) as u64);
-        if held.map(u128::from) != Some(declared) {
+        if held != Some(declared) {
             return Err(NpyError::SizeMismatch {
                 shape: shape_text,
                 declared,
@@ -272,7 +273,7 @@ pub fn read_npy<R: Read>(
             });
         }
     }
-    if declared > u128::from(max_array_bytes) || usize::try_from(declared).is_err() {
+    if declared > max_array_bytes || usize::try_from(declared).is_err() {
         return Err(NpyError::TooLarge {
             shape: shape_text,
             declared,
@@ -302,7 +303,7 @@ pub fn read_npy<R: Read>(
         };
         return Err(NpyError::SizeMismatch {
             shape: shape_text,
-            declared: declared as u128,
+            declared: declared as u64,
             held,
         });
     }

@@ -349,6 +349,49 @@ mod tests {
     }
 
     #[test]
+    fn zip_bomb_with_forged_sizes_stops_at_the_declared_size() {
+        // The member really inflates to 64 MiB, but its zip headers and its
+        // .npy header both claim 1000 data bytes. Reading must stop after the
+        // declared bytes (plus a small probe) and report the excess.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("forged.npz");
+        let mut member = npy_bytes(1, "|u1", false, &[1000], &[]);
+        let claimed = (member.len() + 1000) as u32;
+        member.resize(member.len() + (64 << 20), 0);
+        write_zip(&path, &[("x.npy", &member, Deflated)]);
+
+        let mut bytes = std::fs::read(&path).unwrap();
+        let patch = |bytes: &mut Vec<u8>, signature: &[u8; 4], size_offset: usize| {
+            let at = bytes
+                .windows(4)
+                .position(|w| w == signature)
+                .expect("zip header present");
+            bytes[at + size_offset..at + size_offset + 4].copy_from_slice(&claimed.to_le_bytes());
+        };
+        patch(&mut bytes, b"PK\x03\x04", 22); // local file header
+        patch(&mut bytes, b"PK\x01\x02", 24); // central directory entry
+        std::fs::write(&path, &bytes).unwrap();
+
+        let mut npz = NpzFile::open(&path).unwrap();
+        let err = npz.read("x").unwrap_err();
+        match &err {
+            DataError::Npy {
+                source: NpyError::SizeMismatch { declared, held, .. },
+                ..
+            } => {
+                assert_eq!(*declared, 1000);
+                assert!(held.starts_with("more than"), "{err}");
+            }
+            // The zip layer may instead notice the overrun itself.
+            DataError::Npy {
+                source: NpyError::Read(_),
+                ..
+            } => {}
+            other => panic!("unexpected error: {other}"),
+        }
+    }
+
+    #[test]
     fn default_limit_fits_the_largest_catalog_array() {
         let dir = tempfile::tempdir().unwrap();
         let npz = NpzFile::open(sample_npz(dir.path())).unwrap();

@@ -44,7 +44,12 @@ impl Augment {
     /// Checks that every setting is finite and in range.
     pub fn validate(&self) -> Result<(), AugmentError> {
         let checks = [
-            ("rotation_deg", self.rotation_deg, 180.0, "between 0 and 180"),
+            (
+                "rotation_deg",
+                self.rotation_deg,
+                180.0,
+                "between 0 and 180",
+            ),
             ("shift", self.shift, 1.0, "between 0 and 1"),
             ("zoom", self.zoom, 0.99, "between 0 and 0.99"),
             ("hflip", self.hflip, 1.0, "a probability between 0 and 1"),
@@ -191,7 +196,10 @@ mod tests {
             if o.equal(&flipped.get(i)) {
                 n_flipped += 1;
             } else {
-                assert!(o.equal(&images.get(i)), "sample {i} neither kept nor flipped");
+                assert!(
+                    o.equal(&images.get(i)),
+                    "sample {i} neither kept nor flipped"
+                );
             }
         }
         assert!((10..=54).contains(&n_flipped), "{n_flipped} of 64 flipped");
@@ -218,7 +226,9 @@ mod tests {
             rotation_deg: 90.0,
             ..Default::default()
         };
-        let uniform = Tensor::from_slice(&[1.0f32, 0.0, 0.0, 0.0]).view([1, 4]).repeat([2, 1]);
+        let uniform = Tensor::from_slice(&[1.0f32, 0.0, 0.0, 0.0])
+            .view([1, 4])
+            .repeat([2, 1]);
         let out = warp(&images, &aug.theta(&uniform, 16, 16));
         assert!(max_abs_diff(&out, &images.rot90(1, [2, 3])) < 1e-4);
     }
@@ -270,10 +280,7 @@ mod tests {
             hflip: 0.5,
         };
         assert!(ok.validate().is_ok());
-        let bad = Augment {
-            hflip: 1.5,
-            ..ok
-        };
+        let bad = Augment { hflip: 1.5, ..ok };
         assert_eq!(bad.validate().unwrap_err().field, "hflip");
         let bad = Augment {
             shift: f64::NAN,

@@ -71,8 +71,15 @@ pub fn run(dir: &Path) -> Result<(), WorkerError> {
     result
 }
 
+/// The first meaningful line of a libtorch error, without the backtrace and
+/// without the `unwrap` wrapper that tch's panicking calls add.
 fn first_line(s: &str) -> String {
-    s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s).trim().to_string()
+    let s = s
+        .strip_prefix("called `Result::unwrap()` on an `Err` value: ")
+        .unwrap_or(s);
+    let s = s.strip_prefix("Torch(\"").unwrap_or(s);
+    let end = [s.find('\n'), s.find("\\n")].into_iter().flatten().min().unwrap_or(s.len());
+    s[..end].trim().trim_end_matches("\")").to_string()
 }
 
 /// `SWEEP_DEVICE`: `cpu`, `cuda:N`, or `auto` (default).

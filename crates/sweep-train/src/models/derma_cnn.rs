@@ -42,7 +42,7 @@ pub fn build(p: &nn::Path, cfg: &ModelConfig) -> Result<Model, ModelError> {
                 xs = max_pool2(&xs);
             }
         }
-        xs.flat_view()
+        xs.flatten(1, -1)
             .apply(&fc1)
             .relu()
             .apply(&fc2)

@@ -49,7 +49,7 @@ pub(super) fn linear(p: nn::Path, c_in: i64, c_out: i64) -> nn::Linear {
 
 /// Global average pooling: `(N, C, H, W)` → `(N, C)`.
 pub(super) fn global_avg_pool(xs: &Tensor) -> Tensor {
-    xs.adaptive_avg_pool2d([1, 1]).flat_view()
+    xs.adaptive_avg_pool2d([1, 1]).flatten(1, -1)
 }
 
 /// 2x2 max pooling with stride 2, flooring odd sizes.

@@ -130,8 +130,16 @@ mod tests {
         for arch in names() {
             for (c, k) in [(1, 2), (3, 7)] {
                 let config = cfg(c, k, 28);
-                assert_eq!(output_shape(arch, &config, false), [2, k], "{arch} {config:?}");
-                assert_eq!(output_shape(arch, &config, true), [2, k], "{arch} {config:?}");
+                assert_eq!(
+                    output_shape(arch, &config, false),
+                    [2, k],
+                    "{arch} {config:?}"
+                );
+                assert_eq!(
+                    output_shape(arch, &config, true),
+                    [2, k],
+                    "{arch} {config:?}"
+                );
             }
         }
     }
@@ -171,7 +179,13 @@ mod tests {
         for bad in [cfg(0, 2, 28), cfg(1, 0, 28), cfg(1, 2, -28)] {
             let err = build("chest_cnn", &vs.root(), &bad).err().unwrap();
             assert!(
-                matches!(err, ModelError::InvalidConfig { arch: "chest_cnn", .. }),
+                matches!(
+                    err,
+                    ModelError::InvalidConfig {
+                        arch: "chest_cnn",
+                        ..
+                    }
+                ),
                 "{err}"
             );
         }

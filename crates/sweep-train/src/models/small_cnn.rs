@@ -23,7 +23,7 @@ pub fn build(p: &nn::Path, cfg: &ModelConfig) -> Result<Model, ModelError> {
     Ok(Box::new(nn::func_t(move |xs, train| {
         let xs = max_pool2(&xs.apply(&conv1).relu());
         let xs = max_pool2(&xs.apply(&conv2).relu());
-        xs.flat_view()
+        xs.flatten(1, -1)
             .apply(&fc1)
             .relu()
             .dropout(DROPOUT, train)

@@ -23,7 +23,7 @@ pub fn build(p: &nn::Path, cfg: &ModelConfig) -> Result<Model, ModelError> {
             .relu()
             .apply(&conv3)
             .relu()
-            .flat_view()
+            .flatten(1, -1)
             .apply(&fc)
     })))
 }
