@@ -36,7 +36,6 @@ fn main() {
         "LIBTORCH",
         "LIBTORCH_LIB",
         "VIRTUAL_ENV",
-        "PATH",
     ] {
         println!("cargo::rerun-if-env-changed={var}");
     }

@@ -13,7 +13,11 @@ pub struct DataFingerprints {
 }
 
 impl Fingerprints for DataFingerprints {
-    fn fingerprint(&self, dataset: &DatasetRef, data_root: &Path) -> Result<(String, Option<PathBuf>), String> {
+    fn fingerprint(
+        &self,
+        dataset: &DatasetRef,
+        data_root: &Path,
+    ) -> Result<(String, Option<PathBuf>), String> {
         match dataset.source {
             Source::Synthetic => Ok((
                 sweep_data::fingerprint::synthetic_fingerprint(
@@ -32,8 +36,9 @@ impl Fingerprints for DataFingerprints {
                         dataset
                     ));
                 }
-                let print = sweep_data::fingerprint::fingerprint_cached(&path, self.cache_dir.as_deref())
-                    .map_err(|e| e.to_string())?;
+                let print =
+                    sweep_data::fingerprint::fingerprint_cached(&path, self.cache_dir.as_deref())
+                        .map_err(|e| e.to_string())?;
                 let abs = std::fs::canonicalize(&path).unwrap_or(path);
                 Ok((print, Some(abs)))
             }

@@ -9,7 +9,9 @@ use std::process::{Command, Output};
 
 fn sweep(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sweep"));
-    cmd.args(args).env_remove("SWEEP_RESULTS_DIR").env("SWEEP_THREADS", "1");
+    cmd.args(args)
+        .env_remove("SWEEP_RESULTS_DIR")
+        .env("SWEEP_THREADS", "1");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -17,7 +19,11 @@ fn sweep(args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn write(dir: &Path, name: &str, yaml: &str) -> PathBuf {
@@ -58,15 +64,27 @@ fn sweep_trains_then_everything_is_cached() {
 
     let first = sweep(&["run", f, "--results", r, "--devices", "cpu"], &[]);
     assert!(first.status.success(), "{}", text(&first));
-    assert!(text(&first).contains("4/4 runs done (4 trained, 0 cached)"), "{}", text(&first));
+    assert!(
+        text(&first).contains("4/4 runs done (4 trained, 0 cached)"),
+        "{}",
+        text(&first)
+    );
 
     let dirs = result_dirs(&results);
     assert_eq!(dirs.len(), 4);
     for d in &dirs {
-        for f in ["spec.json", "metrics.json", "history.csv", "predictions.csv", "best.safetensors", "complete.json"] {
+        for f in [
+            "spec.json",
+            "metrics.json",
+            "history.csv",
+            "predictions.csv",
+            "best.safetensors",
+            "complete.json",
+        ] {
             assert!(d.join(f).is_file(), "{} lacks {f}", d.display());
         }
-        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("metrics.json")).unwrap()).unwrap();
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("metrics.json")).unwrap()).unwrap();
         assert!(m["params"].as_u64().unwrap() > 1000);
         assert_eq!(m["device"], "cpu");
         assert!(m["test"]["accuracy"].as_f64().unwrap() >= 0.0);
@@ -74,27 +92,48 @@ fn sweep_trains_then_everything_is_cached() {
 
     let second = sweep(&["run", f, "--results", r], &[]);
     assert!(second.status.success(), "{}", text(&second));
-    assert!(text(&second).contains("4/4 runs done (0 trained, 4 cached)"), "{}", text(&second));
+    assert!(
+        text(&second).contains("4/4 runs done (0 trained, 4 cached)"),
+        "{}",
+        text(&second)
+    );
 
     let plan = sweep(&["plan", f, "--results", r, "--json"], &[]);
     let v: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
-    assert!(v["runs"].as_array().unwrap().iter().all(|r| r["status"] == "done"));
+    assert!(
+        v["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "done")
+    );
 }
 
 #[test]
 fn a_crashing_run_is_isolated_and_recorded() {
     let tmp = tempfile::tempdir().unwrap();
-    let file = write(tmp.path(), "tiny.yaml", &TINY.replace("lr: [1e-3, 3e-3]", "lr: 1e-3"));
+    let file = write(
+        tmp.path(),
+        "tiny.yaml",
+        &TINY.replace("lr: [1e-3, 3e-3]", "lr: 1e-3"),
+    );
     let results = tmp.path().join("results");
     let (f, r) = (file.to_str().unwrap(), results.to_str().unwrap());
     // Every worker aborts (SIGABRT) at epoch 1: both runs fail, the sweep itself does not.
-    let out = sweep(&["run", f, "--results", r], &[("SWEEP_TEST_ABORT_AT_EPOCH", "1")]);
+    let out = sweep(
+        &["run", f, "--results", r],
+        &[("SWEEP_TEST_ABORT_AT_EPOCH", "1")],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("0/2 runs done"), "{}", text(&out));
     for d in result_dirs(&results) {
-        let failure: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("failure.json")).unwrap()).unwrap();
+        let failure: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("failure.json")).unwrap()).unwrap();
         assert_eq!(failure["kind"], "crashed");
-        assert!(failure["message"].as_str().unwrap().contains("signal"), "{failure}");
+        assert!(
+            failure["message"].as_str().unwrap().contains("signal"),
+            "{failure}"
+        );
         assert!(!d.join("complete.json").exists());
     }
     // Failed runs are not retried silently; --retry-failed trains them.
@@ -116,10 +155,19 @@ fn same_spec_gives_identical_metrics_on_cpu() {
     let mut metrics = Vec::new();
     for name in ["a", "b"] {
         let results = tmp.path().join(name);
-        let out = sweep(&["run", file.to_str().unwrap(), "--results", results.to_str().unwrap()], &[]);
+        let out = sweep(
+            &[
+                "run",
+                file.to_str().unwrap(),
+                "--results",
+                results.to_str().unwrap(),
+            ],
+            &[],
+        );
         assert!(out.status.success(), "{}", text(&out));
         let dir = &result_dirs(&results)[0];
-        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("metrics.json")).unwrap()).unwrap();
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("metrics.json")).unwrap()).unwrap();
         metrics.push((m["test"].clone(), m["val_loss"].clone()));
     }
     assert_eq!(metrics[0], metrics[1]);
@@ -128,10 +176,18 @@ fn same_spec_gives_identical_metrics_on_cpu() {
 #[test]
 fn bad_experiment_file_exits_nonzero_with_location() {
     let tmp = tempfile::tempdir().unwrap();
-    let file = write(tmp.path(), "bad.yaml", "name: x\ngrid:\n  dataset: breastmnist\n  arch: chest_cnn\n  lr: 0\n");
+    let file = write(
+        tmp.path(),
+        "bad.yaml",
+        "name: x\ngrid:\n  dataset: breastmnist\n  arch: chest_cnn\n  lr: 0\n",
+    );
     let out = sweep(&["validate", file.to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out).contains("bad.yaml:5:7: grid.lr: expected a number > 0, found 0"), "{}", text(&out));
+    assert!(
+        text(&out).contains("bad.yaml:5:7: grid.lr: expected a number > 0, found 0"),
+        "{}",
+        text(&out)
+    );
     let plan = sweep(&["plan", file.to_str().unwrap()], &[]);
     assert_ne!(plan.status.code(), Some(0));
 }
@@ -155,15 +211,30 @@ fn trains_on_real_breastmnist_when_available() {
         "name: breast\ngrid:\n  dataset: breastmnist\n  arch: chest_cnn\n  lr: 1e-3\n  pos_weight: auto\ntrain:\n  epochs: 3\n  batch_size: 32\n  checkpoint: val_auc\n",
     );
     let results = tmp.path().join("results");
-    let out = sweep(&["run", file.to_str().unwrap(), "--results", results.to_str().unwrap()], &[]);
+    let out = sweep(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
+        ],
+        &[],
+    );
     assert!(out.status.success(), "{}", text(&out));
     let dir = &result_dirs(&results)[0];
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("metrics.json")).unwrap()).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("metrics.json")).unwrap()).unwrap();
     assert_eq!(m["samples"], serde_json::json!([546, 78, 156]));
     let auc = m["test"]["auc"].as_f64().unwrap();
-    assert!(auc > 0.6, "test AUC {auc} should beat chance on BreastMNIST");
+    assert!(
+        auc > 0.6,
+        "test AUC {auc} should beat chance on BreastMNIST"
+    );
     let pw = m["weights"]["pos_weight"][0].as_f64().unwrap();
-    assert!((pw - 147.0 / 399.0).abs() < 1e-9, "auto pos_weight = negatives/positives of train: {pw}");
+    assert!(
+        (pw - 147.0 / 399.0).abs() < 1e-9,
+        "auto pos_weight = negatives/positives of train: {pw}"
+    );
     let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
     assert_eq!(history.lines().count(), 4, "header + 3 epochs:\n{history}");
 }

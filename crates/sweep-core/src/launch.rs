@@ -86,12 +86,20 @@ fn describe_exit(status: &std::process::ExitStatus, run_dir: &Path) -> String {
     {
         use std::os::unix::process::ExitStatusExt;
         if let Some(sig) = status.signal() {
-            return format!("killed by signal {sig}; see {}", run_dir.join(LOG_FILE).display());
+            return format!(
+                "killed by signal {sig}; see {}",
+                run_dir.join(LOG_FILE).display()
+            );
         }
     }
     let last = std::fs::read_to_string(run_dir.join(LOG_FILE))
         .ok()
-        .and_then(|s| s.lines().rev().find(|l| !l.trim().is_empty()).map(str::to_string))
+        .and_then(|s| {
+            s.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(str::to_string)
+        })
         .unwrap_or_default();
     format!("exit status {}: {}", status.code().unwrap_or(-1), last)
 }

@@ -60,15 +60,35 @@ const PIXEL_STREAM: u64 = 2;
 /// Background brightness range (out of 255).
 const BACKGROUND: (f32, f32) = (60.0, 110.0);
 /// Half-width of the triangular pixel noise.
-const NOISE: f32 = 40.0;
-/// Peak height range of a class bump.
-const AMPLITUDE: (f32, f32) = (45.0, 95.0);
-/// Bump radius and position jitter, as fractions of a grid cell.
-const RADIUS: f32 = 0.34;
+const NOISE: f32 = 50.0;
+/// Peak height range of a class pattern.
+const AMPLITUDE: (f32, f32) = (25.0, 85.0);
+/// Probability that an image also carries a faint pattern of a random class,
+/// which keeps the task from being trivially separable.
+const DECOY_PROBABILITY: f64 = 0.3;
+/// Peak height range of such a decoy.
+const DECOY_AMPLITUDE: (f32, f32) = (15.0, 45.0);
+/// Pattern radius, position jitter, as fractions of a grid cell.
+const RADIUS: f32 = 0.42;
 const JITTER: f32 = 0.12;
+/// Stripe directions (dy, dx) and periods (fractions of a grid cell); class
+/// `k` uses direction `k mod 8` and period `k div 8`.
+const STRIPE_DIRECTIONS: [(f32, f32); 8] = [
+    (1.0, 0.0),
+    (0.0, 1.0),
+    (1.0, 1.0),
+    (1.0, -1.0),
+    (2.0, 1.0),
+    (1.0, 2.0),
+    (2.0, -1.0),
+    (1.0, -2.0),
+];
+const STRIPE_PERIODS: [f32; 2] = [0.3, 0.5];
+/// Darkest part of a stripe, relative to the brightest.
+const STRIPE_FLOOR: f32 = 0.35;
 /// Per-channel background scale for RGB images.
 const CHANNEL_BACKGROUND: [f32; 3] = [1.0, 0.85, 0.7];
-/// Bump tint for RGB images, rotated by class index.
+/// Pattern tint for RGB images, rotated by class index.
 const TINT: [f32; 3] = [1.0, 0.6, 0.3];
 
 /// Sample counts `[train, val, test]` that [`synthetic`] produces.
@@ -209,13 +229,16 @@ fn multi_label_labels(prevalence: &[f64], n: usize, rng: &mut Rng) -> Vec<u8> {
     labels
 }
 
-/// Where a class's bump goes.
+/// A class's pattern: where it sits and what its stripes look like.
 #[derive(Debug, Clone, Copy)]
 struct Spot {
     cy: f32,
     cx: f32,
     radius: f32,
     jitter: f32,
+    /// Unit vector across the stripes.
+    dir: (f32, f32),
+    period: f32,
     tint: [f32; 3],
 }
 
@@ -232,15 +255,40 @@ fn spots(classes: usize, size: usize) -> Vec<Spot> {
             for (c, t) in tint.iter_mut().enumerate() {
                 *t = TINT[(c + 3 - k % 3) % 3];
             }
+            let (dy, dx) = STRIPE_DIRECTIONS[k % STRIPE_DIRECTIONS.len()];
+            let norm = (dy * dy + dx * dx).sqrt();
+            let period = STRIPE_PERIODS[(k / STRIPE_DIRECTIONS.len()) % STRIPE_PERIODS.len()];
             Spot {
                 cy: (row as f32 + 0.5) * cell,
                 cx: (col as f32 + 0.5) * cell,
                 radius: RADIUS * cell,
                 jitter: JITTER * cell,
+                dir: (dy / norm, dx / norm),
+                period: period * cell,
                 tint,
             }
         })
         .collect()
+}
+
+/// One pattern placed in one image.
+struct Bump {
+    spot: Spot,
+    cy: f32,
+    cx: f32,
+    amplitude: f32,
+}
+
+fn place(spot: Spot, amplitude: (f32, f32), rng: &mut Rng) -> Bump {
+    let amplitude = rng.range_f32(amplitude.0, amplitude.1);
+    let cy = spot.cy + rng.range_f32(-spot.jitter, spot.jitter);
+    let cx = spot.cx + rng.range_f32(-spot.jitter, spot.jitter);
+    Bump {
+        spot,
+        cy,
+        cx,
+        amplitude,
+    }
 }
 
 fn draw_image(
@@ -252,17 +300,14 @@ fn draw_image(
     rng: &mut Rng,
 ) {
     let base = rng.range_f32(BACKGROUND.0, BACKGROUND.1);
-    // (centre y, centre x, radius^2, amplitude, tint) for each bump.
-    let bumps: Vec<(f32, f32, f32, f32, [f32; 3])> = active
+    let mut bumps: Vec<Bump> = active
         .iter()
-        .map(|&k| {
-            let s = spots[k];
-            let amplitude = rng.range_f32(AMPLITUDE.0, AMPLITUDE.1);
-            let dy = rng.range_f32(-s.jitter, s.jitter);
-            let dx = rng.range_f32(-s.jitter, s.jitter);
-            (s.cy + dy, s.cx + dx, s.radius * s.radius, amplitude, s.tint)
-        })
+        .map(|&k| place(spots[k], AMPLITUDE, rng))
         .collect();
+    if rng.unit_f64() < DECOY_PROBABILITY {
+        let k = rng.below(spots.len() as u64) as usize;
+        bumps.push(place(spots[k], DECOY_AMPLITUDE, rng));
+    }
     for y in 0..size {
         let py = y as f32 + 0.5;
         for x in 0..size {
@@ -278,12 +323,17 @@ fn draw_image(
                 let u1 = (bits >> 40) as f32 * (1.0 / (1u32 << 24) as f32);
                 let u2 = (bits & 0xff_ffff) as f32 * (1.0 / (1u32 << 24) as f32);
                 let mut v = base * scale + (u1 + u2 - 1.0) * NOISE;
-                for &(cy, cx, r2, amplitude, tint) in &bumps {
-                    let d2 = (py - cy) * (py - cy) + (px - cx) * (px - cx);
-                    let t = 1.0 - d2 / r2;
+                for b in &bumps {
+                    let (oy, ox) = (py - b.cy, px - b.cx);
+                    let r = b.spot.radius;
+                    let t = 1.0 - (oy * oy + ox * ox) / (r * r);
                     if t > 0.0 {
-                        let weight = if channels == 1 { 1.0 } else { tint[c % 3] };
-                        v += amplitude * t * t * weight;
+                        // Triangle wave across the stripes, in [0, 1].
+                        let phase = (oy * b.spot.dir.0 + ox * b.spot.dir.1) / b.spot.period;
+                        let stripe = 1.0 - 2.0 * (phase - phase.floor() - 0.5).abs();
+                        let carrier = STRIPE_FLOOR + (1.0 - STRIPE_FLOOR) * stripe;
+                        let weight = if channels == 1 { 1.0 } else { b.spot.tint[c % 3] };
+                        v += b.amplitude * t * t * carrier * weight;
                     }
                 }
                 *out = v.round().clamp(0.0, 255.0) as u8;
@@ -501,6 +551,7 @@ mod tests {
                 }
                 let scores: Vec<f64> = (0..test.n).map(|i| spot_score(test, i, spot)).collect();
                 let auc = auc(&scores, &positive);
+                eprintln!("DEBUG {name} {k} {auc:.3}");
                 assert!(auc > 0.9, "{name} class {k}: AUC {auc}");
             }
         }

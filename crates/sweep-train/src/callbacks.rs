@@ -161,7 +161,10 @@ mod tests {
     fn max_mode_min_delta_and_nan() {
         let mut b = Best::new(Mode::Max, 0.01);
         assert!(b.update(1, 0.70));
-        assert!(!b.update(2, 0.705), "within min_delta is not an improvement");
+        assert!(
+            !b.update(2, 0.705),
+            "within min_delta is not an improvement"
+        );
         assert!(!b.update(3, f64::NAN));
         assert!(b.update(4, 0.72));
         assert_eq!((b.value, b.epoch), (Some(0.72), Some(4)));

@@ -36,7 +36,9 @@ pub struct DeviceSplit {
 /// Host labels (`n * width` bytes) as the metrics crate wants them.
 pub fn metric_labels(labels: &[u8], task: TaskKind) -> MetricLabels {
     match task {
-        TaskKind::MultiClass => MetricLabels::Classes(labels.iter().map(|&c| usize::from(c)).collect()),
+        TaskKind::MultiClass => {
+            MetricLabels::Classes(labels.iter().map(|&c| usize::from(c)).collect())
+        }
         _ => MetricLabels::Indicators(labels.to_vec()),
     }
 }
@@ -109,10 +111,16 @@ pub fn task_kind(task: Task) -> TaskKind {
 }
 
 /// Loads the run's dataset, applies folds and subsets, uploads to `device`.
-pub fn prepare(spec: &RunSpec, data_file: Option<&Path>, device: Device) -> Result<PreparedData, String> {
+pub fn prepare(
+    spec: &RunSpec,
+    data_file: Option<&Path>,
+    device: Device,
+) -> Result<PreparedData, String> {
     let dataset = spec.dataset_ref();
     let arrays = match dataset.source {
-        Source::Synthetic => sweep_data::synthetic::synthetic(&dataset, Some(SYNTHETIC_SCALE), SYNTHETIC_SEED),
+        Source::Synthetic => {
+            sweep_data::synthetic::synthetic(&dataset, Some(SYNTHETIC_SCALE), SYNTHETIC_SEED)
+        }
         Source::File => {
             let path = data_file.ok_or("spec.json names no data file for a file dataset")?;
             load_medmnist(path, &dataset).map_err(|e| e.to_string())?
@@ -128,7 +136,11 @@ pub fn prepare(spec: &RunSpec, data_file: Option<&Path>, device: Device) -> Resu
                 let keep = ((s.n as f64 * ratio).ceil() as usize).max(32).min(s.n);
                 take(&s, &strided(s.n, keep))
             };
-            (take(&train, &strided(train.n, cap)), shrink(val), shrink(test))
+            (
+                take(&train, &strided(train.n, cap)),
+                shrink(val),
+                shrink(test),
+            )
         }
         _ => (train, val, test),
     };
@@ -141,7 +153,10 @@ pub fn prepare(spec: &RunSpec, data_file: Option<&Path>, device: Device) -> Resu
     let task = task_kind(info.task);
     let preprocess = Preprocess {
         normalize: spec.train.normalize,
-        channels: spec.train.input_channels.map_or(train.channels as i64, i64::from),
+        channels: spec
+            .train
+            .input_channels
+            .map_or(train.channels as i64, i64::from),
         size: spec.train.input_size.map_or(train.height as i64, i64::from),
     };
     Ok(PreparedData {
@@ -156,19 +171,40 @@ pub fn prepare(spec: &RunSpec, data_file: Option<&Path>, device: Device) -> Resu
 }
 
 /// Official split, or train+val merged and split by fold.
-fn split(spec: &RunSpec, task: Task, arrays: MedmnistArrays) -> Result<(SplitArrays, SplitArrays, SplitArrays), String> {
+fn split(
+    spec: &RunSpec,
+    task: Task,
+    arrays: MedmnistArrays,
+) -> Result<(SplitArrays, SplitArrays, SplitArrays), String> {
     match spec.folds {
         Folds::None => Ok((arrays.train, arrays.val, arrays.test)),
-        Folds::Kfold { k, stratified, split_seed } => {
+        Folds::Kfold {
+            k,
+            stratified,
+            split_seed,
+        } => {
             let fold = spec.fold.ok_or("k-fold run without a fold index")?;
             let merged = concat(&arrays.train, &arrays.val);
             if merged.n < k as usize {
-                return Err(format!("{} samples cannot be split into {k} folds", merged.n));
+                return Err(format!(
+                    "{} samples cannot be split into {k} folds",
+                    merged.n
+                ));
             }
-            let assignment =
-                sweep_data::folds::assign_folds(&merged.labels, merged.label_width, task, k as usize, stratified, split_seed);
+            let assignment = sweep_data::folds::assign_folds(
+                &merged.labels,
+                merged.label_width,
+                task,
+                k as usize,
+                stratified,
+                split_seed,
+            );
             let (train_idx, val_idx) = sweep_data::folds::fold_split(&assignment, fold as u8);
-            Ok((take(&merged, &train_idx), take(&merged, &val_idx), arrays.test))
+            Ok((
+                take(&merged, &train_idx),
+                take(&merged, &val_idx),
+                arrays.test,
+            ))
         }
     }
 }
@@ -208,7 +244,12 @@ fn same_geometry(like: &SplitArrays, images: Vec<u8>, labels: Vec<u8>, n: usize)
 }
 
 fn upload(s: &SplitArrays, task: TaskKind, device: Device) -> DeviceSplit {
-    let (n, h, w, c) = (s.n as i64, s.height as i64, s.width as i64, s.channels as i64);
+    let (n, h, w, c) = (
+        s.n as i64,
+        s.height as i64,
+        s.width as i64,
+        s.channels as i64,
+    );
     let images = Tensor::from_slice(&s.images)
         .view([n, h, w, c])
         .permute([0, 3, 1, 2])

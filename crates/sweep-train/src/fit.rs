@@ -122,7 +122,10 @@ impl Trainer<'_> {
         let mut start = 0;
         while start < n {
             let len = step.min(n - start);
-            let x = self.data.preprocess.apply(&split.images.narrow(0, start, len));
+            let x = self
+                .data
+                .preprocess
+                .apply(&split.images.narrow(0, start, len));
             chunks.push(self.model.forward_t(&x, false));
             start += len;
         }
@@ -167,12 +170,17 @@ impl Trainer<'_> {
         });
         let mut best = Best::new(opts.checkpoint.mode, 0.0);
         let mut stopper = opts.early_stopping.as_ref().map(EarlyStopper::new);
-        let mut plateau = opts.reduce_lr_on_plateau.as_ref().map(PlateauScheduler::new);
+        let mut plateau = opts
+            .reduce_lr_on_plateau
+            .as_ref()
+            .map(PlateauScheduler::new);
         let mut plateau_scale = 1.0;
         let mut history = Vec::new();
         let mut stopped_early = false;
         let started = Instant::now();
-        let abort_at = std::env::var("SWEEP_TEST_ABORT_AT_EPOCH").ok().and_then(|v| v.parse::<u32>().ok());
+        let abort_at = std::env::var("SWEEP_TEST_ABORT_AT_EPOCH")
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok());
 
         for epoch in 1..=opts.epochs {
             if abort_at == Some(epoch) {
@@ -182,18 +190,29 @@ impl Trainer<'_> {
             let epoch_start = Instant::now();
             let lr = optim::scheduled_lr(&opts.schedule, base_lr, epoch) * plateau_scale;
             optimizer.set_lr(lr);
-            let (train_loss, train_probs, order) = self.train_epoch(&mut optimizer, augment.as_ref());
+            let (train_loss, train_probs, order) =
+                self.train_epoch(&mut optimizer, augment.as_ref());
             if !train_loss.is_finite() {
-                return Err(FitError::Diverged { epoch, loss: train_loss });
+                return Err(FitError::Diverged {
+                    epoch,
+                    loss: train_loss,
+                });
             }
             let train_split = &self.data.train;
             let train_labels = reorder(&train_split.labels, train_split.label_width, &order);
-            let train_metrics = self.score(&train_labels, &train_probs).map_err(FitError::Torch)?;
+            let train_metrics = self
+                .score(&train_labels, &train_probs)
+                .map_err(FitError::Torch)?;
             let val = self.predict(&self.data.val);
             if !val.loss.is_finite() {
-                return Err(FitError::Diverged { epoch, loss: val.loss });
+                return Err(FitError::Diverged {
+                    epoch,
+                    loss: val.loss,
+                });
             }
-            let val_metrics = self.score(&self.data.val.labels, &val.probs).map_err(FitError::Torch)?;
+            let val_metrics = self
+                .score(&self.data.val.labels, &val.probs)
+                .map_err(FitError::Torch)?;
             let record = EpochRecord {
                 epoch,
                 lr,
@@ -233,7 +252,11 @@ impl Trainer<'_> {
 
     /// One pass over the training split in a fresh random order. Returns the
     /// mean loss, the probabilities in visiting order, and that order.
-    fn train_epoch(&mut self, optimizer: &mut nn::Optimizer, augment: Option<&Augment>) -> (f64, Vec<f64>, Vec<i64>) {
+    fn train_epoch(
+        &mut self,
+        optimizer: &mut nn::Optimizer,
+        augment: Option<&Augment>,
+    ) -> (f64, Vec<f64>, Vec<i64>) {
         let split = &self.data.train;
         let n = split.n as i64;
         let bs = i64::from(self.options.batch_size);
@@ -244,7 +267,10 @@ impl Trainer<'_> {
         while start < n {
             let len = bs.min(n - start);
             let idx = order.narrow(0, start, len);
-            let mut x = self.data.preprocess.apply(&split.images.index_select(0, &idx));
+            let mut x = self
+                .data
+                .preprocess
+                .apply(&split.images.index_select(0, &idx));
             if let Some(a) = augment {
                 x = a.apply(&x);
             }
@@ -273,7 +299,12 @@ fn reorder(labels: &[u8], width: usize, order: &[i64]) -> Vec<u8> {
 }
 
 fn to_host(t: &Tensor) -> Vec<f64> {
-    Vec::try_from(t.to_kind(Kind::Double).to_device(Device::Cpu).flatten(0, -1)).unwrap_or_default()
+    Vec::try_from(
+        t.to_kind(Kind::Double)
+            .to_device(Device::Cpu)
+            .flatten(0, -1),
+    )
+    .unwrap_or_default()
 }
 
 /// Saves weights to a temp file and renames, so a crash never leaves a torn checkpoint.

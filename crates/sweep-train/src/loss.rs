@@ -63,7 +63,13 @@ impl Loss {
                     ClassWeighting::Balanced => Some(
                         counts
                             .iter()
-                            .map(|&c| if c == 0 { 0.0 } else { n / (num_outputs as f64 * c as f64) })
+                            .map(|&c| {
+                                if c == 0 {
+                                    0.0
+                                } else {
+                                    n / (num_outputs as f64 * c as f64)
+                                }
+                            })
                             .collect::<Vec<_>>(),
                     ),
                     ClassWeighting::Explicit(w) => Some(w.clone()),
@@ -78,7 +84,14 @@ impl Loss {
             }
             _ => {
                 let positives: Vec<f64> = (0..num_outputs)
-                    .map(|j| train_labels.iter().skip(j).step_by(width).filter(|&&v| v != 0).count() as f64)
+                    .map(|j| {
+                        train_labels
+                            .iter()
+                            .skip(j)
+                            .step_by(width)
+                            .filter(|&&v| v != 0)
+                            .count() as f64
+                    })
                     .collect();
                 let pw: Option<Vec<f64>> = match pos_weight {
                     PosWeight::None => None,
@@ -97,10 +110,18 @@ impl Loss {
                     ClassWeighting::Balanced => {
                         let neg: Vec<f64> = positives
                             .iter()
-                            .map(|&p| if n - p == 0.0 { 0.0 } else { n / (2.0 * (n - p)) })
+                            .map(|&p| {
+                                if n - p == 0.0 {
+                                    0.0
+                                } else {
+                                    n / (2.0 * (n - p))
+                                }
+                            })
                             .collect();
-                        let pos: Vec<f64> =
-                            positives.iter().map(|&p| if p == 0.0 { 0.0 } else { n / (2.0 * p) }).collect();
+                        let pos: Vec<f64> = positives
+                            .iter()
+                            .map(|&p| if p == 0.0 { 0.0 } else { n / (2.0 * p) })
+                            .collect();
                         Some([neg, pos].concat())
                     }
                     ClassWeighting::Explicit(w) if task == TaskKind::Binary => Some(w.clone()),
@@ -111,7 +132,9 @@ impl Loss {
                 Loss {
                     task,
                     pos_weight: pw.as_deref().map(to_tensor),
-                    class_weight: cw.as_deref().map(|w| to_tensor(w).view([2, num_outputs as i64])),
+                    class_weight: cw
+                        .as_deref()
+                        .map(|w| to_tensor(w).view([2, num_outputs as i64])),
                     resolved,
                 }
             }
@@ -121,9 +144,13 @@ impl Loss {
     /// Mean loss of `logits` against `targets`.
     pub fn compute(&self, logits: &Tensor, targets: &Tensor) -> Tensor {
         match self.task {
-            TaskKind::MultiClass => {
-                logits.cross_entropy_loss(targets, self.class_weight.as_ref(), Reduction::Mean, -100, 0.0)
-            }
+            TaskKind::MultiClass => logits.cross_entropy_loss(
+                targets,
+                self.class_weight.as_ref(),
+                Reduction::Mean,
+                -100,
+                0.0,
+            ),
             _ => {
                 let element_weight = self.class_weight.as_ref().map(|w| {
                     // w[0] where the label is 0, w[1] where it is 1.
@@ -158,14 +185,30 @@ mod tests {
     fn auto_pos_weight_is_negatives_over_positives_per_label() {
         // 4 samples x 2 labels: label 0 has 1 positive, label 1 has 2.
         let labels = [1u8, 0, 0, 1, 0, 1, 0, 0];
-        let l = Loss::new(TaskKind::MultiLabel, 2, &labels, 2, &ClassWeighting::None, &PosWeight::Auto, Device::Cpu);
+        let l = Loss::new(
+            TaskKind::MultiLabel,
+            2,
+            &labels,
+            2,
+            &ClassWeighting::None,
+            &PosWeight::Auto,
+            Device::Cpu,
+        );
         assert_eq!(l.resolved.pos_weight, Some(vec![3.0, 1.0]));
     }
 
     #[test]
     fn balanced_multiclass_weights_match_sklearn_formula() {
         let labels = [0u8, 0, 0, 1, 2, 2];
-        let l = Loss::new(TaskKind::MultiClass, 4, &labels, 1, &ClassWeighting::Balanced, &PosWeight::None, Device::Cpu);
+        let l = Loss::new(
+            TaskKind::MultiClass,
+            4,
+            &labels,
+            1,
+            &ClassWeighting::Balanced,
+            &PosWeight::None,
+            Device::Cpu,
+        );
         // n / (k * count): 6/(4*3), 6/(4*1), 6/(4*2), absent class → 0.
         assert_eq!(l.resolved.class_weights, Some(vec![0.5, 1.5, 0.75, 0.0]));
     }
@@ -174,7 +217,15 @@ mod tests {
     fn pos_weight_matches_torch_formula() {
         let logits = Tensor::from_slice(&[0.3f32, -1.2]).view([2, 1]);
         let targets = Tensor::from_slice(&[1.0f32, 0.0]).view([2, 1]);
-        let l = Loss::new(TaskKind::Binary, 1, &[1, 0], 1, &ClassWeighting::None, &PosWeight::Scalar(10.0), Device::Cpu);
+        let l = Loss::new(
+            TaskKind::Binary,
+            1,
+            &[1, 0],
+            1,
+            &ClassWeighting::None,
+            &PosWeight::Scalar(10.0),
+            Device::Cpu,
+        );
         let got = l.compute(&logits, &targets).double_value(&[]);
         let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
         let want = (-(10.0 * sig(0.3).ln()) - (1.0 - sig(-1.2)).ln()) / 2.0;

@@ -57,7 +57,14 @@ pub fn write_history(dir: &Path, history: &[EpochRecord]) -> std::io::Result<()>
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["epoch".to_string(), "lr".to_string()];
     for split in ["train", "val"] {
-        for m in ["loss", "accuracy", "auc", "sensitivity", "specificity", "f1"] {
+        for m in [
+            "loss",
+            "accuracy",
+            "auc",
+            "sensitivity",
+            "specificity",
+            "f1",
+        ] {
             header.push(format!("{split}_{m}"));
         }
     }
@@ -79,12 +86,20 @@ pub fn write_history(dir: &Path, history: &[EpochRecord]) -> std::io::Result<()>
         row.push(format!("{:.3}", r.seconds));
         w.write_record(&row)?;
     }
-    let bytes = w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     write_atomic(&dir.join(HISTORY_FILE), &bytes)
 }
 
 /// Test-set scores: `index, y_0.., p_0..` (labels as stored, probabilities per output).
-pub fn write_predictions(dir: &Path, labels: &[u8], width: usize, probs: &[f64], outputs: usize) -> std::io::Result<()> {
+pub fn write_predictions(
+    dir: &Path,
+    labels: &[u8],
+    width: usize,
+    probs: &[f64],
+    outputs: usize,
+) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["index".to_string()];
     header.extend((0..width).map(|j| format!("y_{j}")));
@@ -93,10 +108,20 @@ pub fn write_predictions(dir: &Path, labels: &[u8], width: usize, probs: &[f64],
     let n = labels.len() / width.max(1);
     for i in 0..n {
         let mut row = vec![i.to_string()];
-        row.extend(labels[i * width..(i + 1) * width].iter().map(|v| v.to_string()));
-        row.extend(probs[i * outputs..(i + 1) * outputs].iter().map(|p| p.to_string()));
+        row.extend(
+            labels[i * width..(i + 1) * width]
+                .iter()
+                .map(|v| v.to_string()),
+        );
+        row.extend(
+            probs[i * outputs..(i + 1) * outputs]
+                .iter()
+                .map(|p| p.to_string()),
+        );
         w.write_record(&row)?;
     }
-    let bytes = w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     write_atomic(&dir.join(PREDICTIONS_FILE), &bytes)
 }

@@ -78,7 +78,11 @@ fn first_line(s: &str) -> String {
         .strip_prefix("called `Result::unwrap()` on an `Err` value: ")
         .unwrap_or(s);
     let s = s.strip_prefix("Torch(\"").unwrap_or(s);
-    let end = [s.find('\n'), s.find("\\n")].into_iter().flatten().min().unwrap_or(s.len());
+    let end = [s.find('\n'), s.find("\\n")]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(s.len());
     s[..end].trim().trim_end_matches("\")").to_string()
 }
 
@@ -87,8 +91,15 @@ fn device_from_env() -> Device {
     match std::env::var("SWEEP_DEVICE").as_deref() {
         Ok("cpu") => Device::Cpu,
         Ok(s) if s.starts_with("cuda") => {
-            let idx = s.strip_prefix("cuda:").and_then(|i| i.parse().ok()).unwrap_or(0);
-            if tch::Cuda::is_available() { Device::Cuda(idx) } else { Device::Cpu }
+            let idx = s
+                .strip_prefix("cuda:")
+                .and_then(|i| i.parse().ok())
+                .unwrap_or(0);
+            if tch::Cuda::is_available() {
+                Device::Cuda(idx)
+            } else {
+                Device::Cpu
+            }
         }
         _ => Device::cuda_if_available(),
     }
@@ -104,10 +115,15 @@ fn device_name(d: Device) -> String {
 fn train(dir: &Path) -> Result<(), WorkerError> {
     let wall = Instant::now();
     let report = torch_runtime::device_report();
-    let spec_file = Store::read_spec(dir).map_err(|e| fail(FailureKind::InvalidData, format!("spec.json: {e}")))?;
+    let spec_file = Store::read_spec(dir)
+        .map_err(|e| fail(FailureKind::InvalidData, format!("spec.json: {e}")))?;
     let key = spec_file.key.to_string();
     let spec = &spec_file.input.run;
-    let threads: i32 = std::env::var("SWEEP_THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(1).max(1);
+    let threads: i32 = std::env::var("SWEEP_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     tch::set_num_threads(threads);
     tch::set_num_interop_threads(1);
     let device = device_from_env();
@@ -116,18 +132,23 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         tch::Cuda::manual_seed_all(spec.seed);
     }
 
-    let data: PreparedData =
-        prepare(spec, spec_file.data_file.as_deref(), device).map_err(|e| fail(FailureKind::InvalidData, e))?;
+    let data: PreparedData = prepare(spec, spec_file.data_file.as_deref(), device)
+        .map_err(|e| fail(FailureKind::InvalidData, e))?;
     let mut vs = nn::VarStore::new(device);
     let cfg = ModelConfig {
         in_channels: data.preprocess.channels,
         num_outputs: data.num_outputs as i64,
         image_size: data.preprocess.size,
     };
-    let model = models::build(&spec.arch, &vs.root(), &cfg).map_err(|e| fail(FailureKind::InvalidData, e.to_string()))?;
+    let model = models::build(&spec.arch, &vs.root(), &cfg)
+        .map_err(|e| fail(FailureKind::InvalidData, e.to_string()))?;
     if let Some(path) = &spec.train.pretrained {
-        vs.load_partial(path)
-            .map_err(|e| fail(FailureKind::InvalidData, format!("pretrained weights {path}: {e}")))?;
+        vs.load_partial(path).map_err(|e| {
+            fail(
+                FailureKind::InvalidData,
+                format!("pretrained weights {path}: {e}"),
+            )
+        })?;
     }
     let (params, trainable) = models::param_count(&vs);
     let loss = Loss::new(
@@ -172,8 +193,13 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
             })
         })
         .map_err(|e| match e {
-            FitError::Diverged { epoch, loss } => fail(FailureKind::Diverged, format!("loss is {loss} at epoch {epoch}")),
-            FitError::Torch(m) if m.contains("out of memory") => fail(FailureKind::Oom, first_line(&m)),
+            FitError::Diverged { epoch, loss } => fail(
+                FailureKind::Diverged,
+                format!("loss is {loss} at epoch {epoch}"),
+            ),
+            FitError::Torch(m) if m.contains("out of memory") => {
+                fail(FailureKind::Oom, first_line(&m))
+            }
             FitError::Torch(m) => fail(FailureKind::Crashed, first_line(&m)),
         })?;
 
@@ -198,9 +224,15 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         threads,
         samples: [data.train.n, data.val.n, data.test.n],
         weights: loss.resolved.clone(),
-        train: trainer.score(&data.train.labels, &train_pred.probs).map_err(crash)?,
-        val: trainer.score(&data.val.labels, &val_pred.probs).map_err(crash)?,
-        test: trainer.score(&data.test.labels, &test_pred.probs).map_err(crash)?,
+        train: trainer
+            .score(&data.train.labels, &train_pred.probs)
+            .map_err(crash)?,
+        val: trainer
+            .score(&data.val.labels, &val_pred.probs)
+            .map_err(crash)?,
+        test: trainer
+            .score(&data.test.labels, &test_pred.probs)
+            .map_err(crash)?,
         train_loss: train_pred.loss,
         val_loss: val_pred.loss,
         test_loss: test_pred.loss,
@@ -212,13 +244,24 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
     };
     let io = |e: std::io::Error| fail(FailureKind::Crashed, format!("writing results: {e}"));
     outputs::write_history(dir, &fit.history).map_err(io)?;
-    outputs::write_predictions(dir, &data.test.labels, data.test.label_width, &test_pred.probs, data.num_outputs)
-        .map_err(io)?;
+    outputs::write_predictions(
+        dir,
+        &data.test.labels,
+        data.test.label_width,
+        &test_pred.probs,
+        data.num_outputs,
+    )
+    .map_err(io)?;
     outputs::write_metrics(dir, &metrics).map_err(io)?;
     Store::complete(
         dir,
         &spec_file.key,
-        &[METRICS_FILE, HISTORY_FILE, PREDICTIONS_FILE, CHECKPOINT_FILE],
+        &[
+            METRICS_FILE,
+            HISTORY_FILE,
+            PREDICTIONS_FILE,
+            CHECKPOINT_FILE,
+        ],
     )
     .map_err(io)?;
     emit(&WorkerEvent::Finished {

@@ -16,7 +16,10 @@ use crate::fingerprints::DataFingerprints;
 /// Loads the experiment and plans it against the results folder.
 pub fn load_plan(common: &Common) -> anyhow::Result<(Experiment, Plan, Store)> {
     let exp = sweep_core::spec::load(&common.file).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let data_root = common.data_dir.clone().unwrap_or_else(|| exp.resolve_data_root());
+    let data_root = common
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| exp.resolve_data_root());
     let store = Store::new(&common.results);
     let fp = DataFingerprints {
         cache_dir: Some(common.results.join(".fingerprints")),
@@ -59,7 +62,10 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
             "data_root": plan.data_root,
             "runs": runs,
         });
-        println!("{}", serde_json::to_string_pretty(&out).context("serialising plan")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).context("serialising plan")?
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let rows = plan.runs.iter().map(|r| Row {

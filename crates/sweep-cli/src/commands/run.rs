@@ -30,8 +30,9 @@ fn device_for(devices: &Devices) -> String {
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let (exp, plan, store) = load_plan(&args.common)?;
     let devices = match &args.devices {
-        Some(text) => sweep_core::spec::validate::parse_devices_text(text)
-            .ok_or_else(|| anyhow::anyhow!("--devices: expected auto, cpu, cuda or cuda:0,1; got `{text}`"))?,
+        Some(text) => sweep_core::spec::validate::parse_devices_text(text).ok_or_else(|| {
+            anyhow::anyhow!("--devices: expected auto, cpu, cuda or cuda:0,1; got `{text}`")
+        })?,
         None => exp.resources.devices.clone(),
     };
     let threads = exp
@@ -52,8 +53,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let bar = if fancy {
         let bar = ProgressBar::new(total as u64);
         bar.set_style(
-            ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} runs  {elapsed_precise}  {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{bar:30.cyan/blue} {pos}/{len} runs  {elapsed_precise}  {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar
     } else {
@@ -92,7 +95,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 continue;
             }
             PlanStatus::Store(RunStatus::Failed(f)) if !args.retry_failed && !args.force => {
-                failures.push((label.clone(), format!("{}: {} (earlier attempt; --retry-failed to retry)", f.kind, f.message)));
+                failures.push((
+                    label.clone(),
+                    format!(
+                        "{}: {} (earlier attempt; --retry-failed to retry)",
+                        f.kind, f.message
+                    ),
+                ));
                 bar.inc(1);
                 continue;
             }
@@ -114,7 +123,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 let mut v = serde_json::to_value(event).unwrap_or_default();
                 v["key"] = serde_json::json!(key);
                 println!("{v}");
-            } else if let WorkerEvent::Epoch { epoch, epochs, train_loss, val_loss, monitor, monitor_name, .. } = event {
+            } else if let WorkerEvent::Epoch {
+                epoch,
+                epochs,
+                train_loss,
+                val_loss,
+                monitor,
+                monitor_name,
+                ..
+            } = event
+            {
                 let line = format!(
                     "{label}: epoch {epoch}/{epochs} train_loss {train_loss:.4} val_loss {val_loss:.4} {monitor_name} {monitor:.4}"
                 );
@@ -155,7 +173,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("  failed: {label}: {why}");
         }
     }
-    Ok(if done == total { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if done == total {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn timestamp() -> String {

@@ -12,7 +12,11 @@ pub fn run(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
             Ok(exp) => {
                 let runs = expand(&exp, false).len();
                 let smoke = expand(&exp, true).len();
-                println!("ok: {} ({}: {runs} runs, {smoke} with --smoke)", file.display(), exp.name);
+                println!(
+                    "ok: {} ({}: {runs} runs, {smoke} with --smoke)",
+                    file.display(),
+                    exp.name
+                );
             }
             Err(e) => {
                 failed += 1;
@@ -20,5 +24,9 @@ pub fn run(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -92,13 +92,14 @@ pub fn names() -> &'static [&'static str] {
 /// way PyTorch's `model.parameters()` does: batch-norm running statistics are
 /// buffers and excluded; frozen parameters count towards `total` only.
 pub fn param_count(vs: &nn::VarStore) -> (u64, u64) {
-    let vars = vs.variables_.lock().unwrap_or_else(|e| e.into_inner());
-    vars.trainable_variables
+    // `trainable_variables` keeps frozen parameters (with gradients off) and
+    // never holds buffers such as batch-norm running statistics.
+    vs.trainable_variables()
         .iter()
-        .fold((0, 0), |(total, trainable), var| {
-            let n = var.tensor.numel() as u64;
-            let t = if var.tensor.requires_grad() { n } else { 0 };
-            (total + n, trainable + t)
+        .fold((0, 0), |(total, trainable), t| {
+            let n = t.numel() as u64;
+            let counted = if t.requires_grad() { n } else { 0 };
+            (total + n, trainable + counted)
         })
 }
 
