@@ -158,7 +158,7 @@ pub fn load_medmnist_labels(
     let mut npz = NpzFile::open(path)?;
     let key = split.labels_key();
     let labels = npz.read(&key)?;
-    check_labels(npz.path(), &key, &labels, dataset.info, None)
+    check_labels(npz.path(), &key, labels, dataset.info, None)
 }
 
 fn load_split(
@@ -207,7 +207,7 @@ fn load_split(
     }
 
     let labels = npz.read(&labels_key)?;
-    let labels = check_labels(&path, &labels_key, &labels, info, Some((n, &images_key)))?;
+    let labels = check_labels(&path, &labels_key, labels, info, Some((n, &images_key)))?;
     Ok(SplitArrays {
         images: images.data,
         n,
@@ -232,7 +232,7 @@ fn check_dtype(array: &NpyArray, err: impl FnOnce(String) -> DataError) -> Resul
 fn check_labels(
     path: &Path,
     key: &str,
-    labels: &NpyArray,
+    labels: NpyArray,
     info: &DatasetInfo,
     images: Option<(usize, &str)>,
 ) -> Result<Vec<u8>, DataError> {
@@ -242,7 +242,7 @@ fn check_labels(
         expected,
         found,
     };
-    check_dtype(labels, |found| {
+    check_dtype(&labels, |found| {
         layout("dtype |u1 (uint8)".to_string(), found)
     })?;
     let width = label_width(info);
@@ -280,7 +280,7 @@ fn check_labels(
             expected,
         });
     }
-    Ok(labels.data.clone())
+    Ok(labels.data)
 }
 
 #[cfg(test)]

@@ -25,17 +25,29 @@
 //!   one random sample (and one with no negative is cleared on one), so every
 //!   label's AUC is defined in every split.
 //! * **Images.** Every class (single-label) or label (multi-label) `k` owns a
-//!   fixed spot: the centre of cell `k` in a `g x g` grid over the image,
-//!   `g = ceil(sqrt(number of classes))`. An image is a flat background with a
-//!   random brightness, plus triangular per-pixel noise, plus, for each class
-//!   or positive label it has, a smooth bump `a * (1 - d^2/r^2)^2` at that
-//!   class's spot, with a random amplitude and a small random offset. In RGB
-//!   images the bump is tinted per class. Ordinal grades are drawn like
-//!   classes. A multi-label image with no positive label is background only.
+//!   fixed pattern: a disc centred in cell `k` of a `g x g` grid over the
+//!   image (`g = ceil(sqrt(number of classes))`), filled with stripes whose
+//!   direction (one of 8) and period (one of 2) depend on `k`, and in RGB
+//!   images tinted per class. The class thus shows both in where the bright
+//!   patch is and in its texture, so a network ending in global pooling,
+//!   which sees absolute position only weakly, still has a cue. An image is a
+//!   flat background of random brightness, plus triangular per-pixel noise,
+//!   plus, for each class or positive label it has, its pattern with a
+//!   smooth `(1 - d^2/r^2)^2` envelope, a random amplitude and a small random
+//!   offset. With probability [`DECOY_PROBABILITY`] an image also gets a
+//!   faint pattern of a random class, so the task is learnable but not
+//!   trivially separable: logistic regression on mean-centred pixels, five
+//!   epochs of SGD, reaches a mean test AUC of about 0.99 on synthetic
+//!   BreastMNIST, 0.94 on RetinaMNIST and 0.84 on ChestMNIST (its rarest
+//!   labels near 0.6-0.7), so a small CNN has both signal and headroom. Ordinal
+//!   grades are drawn like classes. A multi-label image with no positive
+//!   label has no class pattern.
 //! * **Randomness.** The crate's own SplitMix64/xoshiro256** generator, with a
 //!   separate stream per split and per purpose (labels, pixels) derived from
-//!   `seed`. Pixel values are computed with `f32` additions and
-//!   multiplications only, so the output is bit-identical on every platform.
+//!   `seed`. Pixel values use only `f32` operations that IEEE 754 defines
+//!   exactly (add, multiply, divide, square root, floor, round, abs; no
+//!   transcendental functions, no fused multiply-add), so the output is
+//!   bit-identical on every platform.
 //!
 //! Any change to the above that alters the output must bump
 //! [`GENERATOR_VERSION`], which is part of the synthetic fingerprint.
@@ -62,10 +74,10 @@ const BACKGROUND: (f32, f32) = (60.0, 110.0);
 /// Half-width of the triangular pixel noise.
 const NOISE: f32 = 50.0;
 /// Peak height range of a class pattern.
-const AMPLITUDE: (f32, f32) = (25.0, 85.0);
+const AMPLITUDE: (f32, f32) = (18.0, 85.0);
 /// Probability that an image also carries a faint pattern of a random class,
 /// which keeps the task from being trivially separable.
-const DECOY_PROBABILITY: f64 = 0.3;
+pub const DECOY_PROBABILITY: f64 = 0.3;
 /// Peak height range of such a decoy.
 const DECOY_AMPLITUDE: (f32, f32) = (15.0, 45.0);
 /// Pattern radius, position jitter, as fractions of a grid cell.
@@ -332,7 +344,11 @@ fn draw_image(
                         let phase = (oy * b.spot.dir.0 + ox * b.spot.dir.1) / b.spot.period;
                         let stripe = 1.0 - 2.0 * (phase - phase.floor() - 0.5).abs();
                         let carrier = STRIPE_FLOOR + (1.0 - STRIPE_FLOOR) * stripe;
-                        let weight = if channels == 1 { 1.0 } else { b.spot.tint[c % 3] };
+                        let weight = if channels == 1 {
+                            1.0
+                        } else {
+                            b.spot.tint[c % 3]
+                        };
                         v += b.amplitude * t * t * carrier * weight;
                     }
                 }
@@ -519,12 +535,12 @@ mod tests {
         assert_eq!(GENERATOR_VERSION, 1);
         assert_eq!(
             digest,
-            "27c6e42756fa6e1a85abfcc14ed15bdb0620c9749ed026f357ed6b89a39967c4"
+            "23061434aba739b07720f3b3487856023233fccff1108ed3cea4a8bccd42646d"
         );
     }
 
     #[test]
-    fn signal_is_learnable() {
+    fn each_class_pattern_is_detectable_but_not_trivial() {
         for name in [
             "synthetic:breastmnist",
             "synthetic:retinamnist",
@@ -535,6 +551,7 @@ mod tests {
             let arrays = synthetic(&dataset, Some(300), 3);
             let spots = spots(dataset.info.labels.len(), dataset.size as usize);
             let test = &arrays.test;
+            let mut aucs = Vec::new();
             for (k, spot) in spots.iter().enumerate() {
                 let positive: Vec<bool> = (0..test.n)
                     .map(|i| {
@@ -551,9 +568,85 @@ mod tests {
                 }
                 let scores: Vec<f64> = (0..test.n).map(|i| spot_score(test, i, spot)).collect();
                 let auc = auc(&scores, &positive);
-                eprintln!("DEBUG {name} {k} {auc:.3}");
-                assert!(auc > 0.9, "{name} class {k}: AUC {auc}");
+                assert!(auc > 0.8, "{name} class {k}: AUC {auc}");
+                aucs.push(auc);
             }
+            // Noise and decoys keep 28 px sets from being perfectly separable.
+            let mean = aucs.iter().sum::<f64>() / aucs.len() as f64;
+            if dataset.size == 28 {
+                assert!(mean < 0.995, "{name}: {aucs:?}");
+            }
+        }
+    }
+
+    /// One-vs-rest logistic regression on raw pixels, trained by plain SGD
+    /// on the train split; returns the test-split AUC. A model that has to
+    /// find the signal from data, unlike the hand-made detector above.
+    fn logistic_auc(arrays: &MedmnistArrays, class: usize, epochs: usize) -> Option<f64> {
+        let target = |s: &SplitArrays, i: usize| {
+            let row = s.label(i);
+            if s.label_width == 1 {
+                usize::from(row[0]) == class
+            } else {
+                row[class] != 0
+            }
+        };
+        // Pixels minus the image's mean, the usual per-image normalisation.
+        let features = |s: &SplitArrays, i: usize| -> Vec<f32> {
+            let image = s.image(i);
+            let mean = image.iter().map(|&v| f32::from(v)).sum::<f32>() / image.len() as f32;
+            image
+                .iter()
+                .map(|&v| (f32::from(v) - mean) / 64.0)
+                .collect()
+        };
+        let train = &arrays.train;
+        let dim = train.image_len();
+        let (mut w, mut b) = (vec![0f32; dim], 0f32);
+        let lr = 2.0 / dim as f32;
+        for _ in 0..epochs {
+            for i in 0..train.n {
+                let x = features(train, i);
+                let z: f32 = b + w.iter().zip(&x).map(|(a, b)| a * b).sum::<f32>();
+                let p = 1.0 / (1.0 + (-z).exp());
+                let g = p - f32::from(u8::from(target(train, i)));
+                for (wj, xj) in w.iter_mut().zip(&x) {
+                    *wj -= lr * (g * xj + 1e-3 * *wj);
+                }
+                b -= lr * g;
+            }
+        }
+        let test = &arrays.test;
+        let positive: Vec<bool> = (0..test.n).map(|i| target(test, i)).collect();
+        if positive.iter().all(|&p| p) || !positive.iter().any(|&p| p) {
+            return None;
+        }
+        let scores: Vec<f64> = (0..test.n)
+            .map(|i| {
+                let x = features(test, i);
+                f64::from(w.iter().zip(&x).map(|(a, b)| a * b).sum::<f32>())
+            })
+            .collect();
+        Some(auc(&scores, &positive))
+    }
+
+    #[test]
+    fn a_trained_linear_model_beats_chance() {
+        for (name, scale) in [
+            ("synthetic:breastmnist", 400),
+            ("synthetic:retinamnist", 600),
+            ("synthetic:chestmnist", 2000),
+        ] {
+            let dataset = parse(name);
+            let arrays = synthetic(&dataset, Some(scale), 11);
+            let aucs: Vec<f64> = (0..dataset.info.labels.len())
+                .filter_map(|k| logistic_auc(&arrays, k, 5))
+                .collect();
+            let mean = aucs.iter().sum::<f64>() / aucs.len() as f64;
+            assert!(mean > 0.8, "{name}: mean AUC {mean}, {aucs:?}");
+            // Rare ChestMNIST labels (hernia: 0.2%) have only a handful of
+            // positives to learn from, hence the lower floor per label.
+            assert!(aucs.iter().all(|&a| a > 0.55), "{name}: {aucs:?}");
         }
     }
 

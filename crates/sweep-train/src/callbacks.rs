@@ -1,10 +1,12 @@
 //! Early stopping, ReduceLROnPlateau and best-epoch tracking as small pure
 //! state machines, tested without a model.
 //!
-//! They follow Keras/PyTorch semantics closely because the reference studies
-//! were run with them: an epoch "improves" when the monitored value beats the
-//! best so far by more than `min_delta` in the monitor's direction; a NaN
-//! never improves.
+//! They follow Keras semantics exactly, because the reference studies that
+//! used these callbacks were run with Keras: an epoch "improves" when the
+//! monitored value beats the best so far by more than `min_delta` in the
+//! monitor's direction (a NaN never improves); early stopping stops once
+//! `patience` epochs in a row have not improved; ReduceLROnPlateau reduces
+//! once `patience` non-improving epochs have accumulated outside cooldown.
 
 use sweep_core::options::{EarlyStopping, Mode, ReduceLrOnPlateau};
 
@@ -76,7 +78,7 @@ impl EarlyStopper {
             false
         } else {
             self.waited += 1;
-            self.waited > self.patience
+            self.waited >= self.patience
         }
     }
 }
@@ -109,19 +111,20 @@ impl PlateauScheduler {
 
     /// Feeds one epoch's value and the current lr; returns the lr to use next.
     pub fn step(&mut self, epoch: u32, value: f64, lr: f64) -> f64 {
-        if self.best.update(epoch, value) {
-            self.bad_epochs = 0;
-        } else {
-            self.bad_epochs += 1;
-        }
-        if self.cooldown_left > 0 {
+        let in_cooldown = self.cooldown_left > 0;
+        if in_cooldown {
             self.cooldown_left -= 1;
             self.bad_epochs = 0;
         }
-        if self.bad_epochs > self.patience {
+        if self.best.update(epoch, value) {
             self.bad_epochs = 0;
-            self.cooldown_left = self.cooldown;
-            return (lr * self.factor).max(self.min_lr);
+        } else if !in_cooldown {
+            self.bad_epochs += 1;
+            if self.bad_epochs >= self.patience {
+                self.bad_epochs = 0;
+                self.cooldown_left = self.cooldown;
+                return (lr * self.factor).max(self.min_lr);
+            }
         }
         lr
     }
@@ -148,12 +151,13 @@ mod tests {
             restore_best: true,
         });
         let losses = [1.0, 0.8, 0.9, 0.85, 0.81, 0.7];
-        let stops: Vec<bool> = losses
+        let stop_epoch = losses
             .iter()
             .enumerate()
-            .map(|(e, &l)| es.should_stop(e as u32 + 1, l))
-            .collect();
-        assert_eq!(stops, [false, false, false, false, true, false]);
+            .find(|(e, l)| es.should_stop(*e as u32 + 1, **l))
+            .map(|(e, _)| e + 1);
+        // Epochs 3 and 4 do not improve on 0.8: patience 2 is exhausted at epoch 4.
+        assert_eq!(stop_epoch, Some(4));
         assert_eq!(es.best.epoch, Some(2));
     }
 
@@ -186,7 +190,8 @@ mod tests {
             lr = p.step(e as u32 + 1, *v, lr);
             seen.push(lr);
         }
-        // epoch 3: 2 bad epochs > patience → 0.5; cooldown 1 epoch; then 2 more bad → 0.3 (floor).
-        assert_eq!(seen, [1.0, 1.0, 0.5, 0.5, 0.5, 0.3, 0.3]);
+        // Epoch 1 sets the best; epoch 2 is bad (patience 1) → 0.5; epoch 3 is
+        // cooldown; epoch 4 bad → 0.3 (the floor, not 0.25); cooldown; then floor.
+        assert_eq!(seen, [1.0, 0.5, 0.5, 0.3, 0.3, 0.3, 0.3]);
     }
 }
