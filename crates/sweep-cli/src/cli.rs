@@ -44,6 +44,8 @@ pub enum Command {
     Run(RunArgs),
     /// Compare results (not yet implemented).
     Report(ReportArgs),
+    /// What is done, running (and by which process), failed and pending.
+    Status(StatusArgs),
     /// Train one prepared run folder (used by `sweep run`; not for direct use).
     #[command(hide = true)]
     Worker {
@@ -59,6 +61,10 @@ pub struct Common {
     /// Apply the file's `smoke:` block: tiny runs for CI and quick checks.
     #[arg(long)]
     pub smoke: bool,
+    /// Use generated look-alikes of every dataset (`synthetic:<name>`): try a
+    /// sweep end to end before downloading anything.
+    #[arg(long)]
+    pub synthetic: bool,
     /// Results folder (content-addressed cache).
     #[arg(long, default_value = sweep_core::store::DEFAULT_RESULTS_DIR, env = "SWEEP_RESULTS_DIR")]
     pub results: PathBuf,
@@ -83,6 +89,21 @@ pub struct RunArgs {
     /// Where to train: auto (GPUs if any, else CPU), cpu, cuda, cuda:0,1.
     #[arg(long)]
     pub devices: Option<String>,
+    /// Concurrent runs per GPU (default: the file's resources.runs_per_gpu, else 2).
+    #[arg(long)]
+    pub runs_per_gpu: Option<u32>,
+    /// Concurrent CPU runs (threads per run = cores / jobs unless the file says).
+    #[arg(long)]
+    pub jobs: Option<u32>,
+    /// Only runs whose FIELD equals VALUE (repeatable), e.g. --only arch=resnet18 --only fold=1.
+    #[arg(long, value_name = "FIELD=VALUE")]
+    pub only: Vec<String>,
+    /// Retries after a crash, out-of-memory or timeout (divergence and bad data are never retried).
+    #[arg(long, default_value_t = 1)]
+    pub max_retries: u32,
+    /// Kill an attempt that runs longer than this (e.g. 30m, 2h).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
     /// Retrain runs even if cached.
     #[arg(long)]
     pub force: bool,
@@ -95,6 +116,12 @@ pub struct RunArgs {
     /// Print one JSON event per line instead of human progress.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(Debug, Args)]

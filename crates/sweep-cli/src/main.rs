@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod fingerprints;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -16,6 +17,7 @@ fn main() -> ExitCode {
         cli::Command::Plan(args) => commands::plan::run(&args),
         cli::Command::Run(args) => commands::run::run(&args),
         cli::Command::Report(args) => commands::report::run(&args),
+        cli::Command::Status(args) => commands::status::run(&args),
         cli::Command::Worker { run_dir } => commands::worker::run(&run_dir),
     };
     match result {

@@ -238,3 +238,58 @@ fn trains_on_real_breastmnist_when_available() {
     let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
     assert_eq!(history.lines().count(), 4, "header + 3 epochs:\n{history}");
 }
+
+/// Every shipped reference-study experiment runs end to end in its smoke
+/// form, on generated look-alikes of its datasets.
+#[test]
+fn every_example_experiment_runs_in_smoke_form() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let results = tmp.path().join(file.file_stem().unwrap());
+        let out = sweep(
+            &[
+                "run",
+                file.to_str().unwrap(),
+                "--smoke",
+                "--synthetic",
+                "--results",
+                results.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(out.status.success(), "{}: {}", file.display(), text(&out));
+    }
+}
+
+#[test]
+fn an_exploding_loss_is_reported_as_diverged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(
+        tmp.path(),
+        "boom.yaml",
+        "name: boom\ngrid:\n  dataset: synthetic:breastmnist\n  arch: small_cnn\n  lr: 1e12\ntrain:\n  epochs: 2\n  subset: 128\n  optimizer: sgd\n",
+    );
+    let results = tmp.path().join("results");
+    let out = sweep(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let dir = &result_dirs(&results)[0];
+    let failure: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("failure.json")).unwrap()).unwrap();
+    assert_eq!(failure["kind"], "diverged", "{failure}");
+    assert!(text(&out).contains("diverged"), "{}", text(&out));
+}

@@ -33,7 +33,7 @@ fn main() {
     let started = Instant::now();
     let exp = sweep_core::spec::load_str(GRID, Path::new("big.yaml")).expect("valid");
     let parsed = started.elapsed();
-    let p = plan(&exp, false, Path::new("."), &store, &Fixed);
+    let p = plan(&exp, Default::default(), Path::new("."), &store, &Fixed);
     let total = started.elapsed();
     assert_eq!(p.runs.len(), 10_000);
     let target = 0.2;

@@ -140,6 +140,9 @@ fn apply_smoke(run: &mut Json, smoke: &Smoke) {
     if let Some(bs) = smoke.batch_size {
         run["train"]["batch_size"] = Json::from(bs);
     }
+    if let Some(size) = smoke.input_size {
+        run["train"]["input_size"] = Json::from(size);
+    }
     if let Some(k) = run["folds"]["kfold"]["k"].as_u64()
         && k > u64::from(smoke.folds)
     {
@@ -159,12 +162,39 @@ fn resolve(exp: &Experiment, point: &Point<'_>, smoke: Option<&Smoke>) -> Json {
     run
 }
 
+/// Variations of an experiment chosen on the command line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Variant {
+    /// Apply the `smoke:` block (tiny runs).
+    pub smoke: bool,
+    /// Replace every file dataset by its `synthetic:` look-alike, so a sweep
+    /// can be tried end to end before any data is downloaded.
+    pub synthetic: bool,
+}
+
 /// Expands into runs. Call on a validated experiment (see [`check`]).
 pub fn expand(exp: &Experiment, smoke: bool) -> Vec<RunSpec> {
-    let smoke = smoke.then_some(&exp.smoke);
+    expand_variant(
+        exp,
+        Variant {
+            smoke,
+            synthetic: false,
+        },
+    )
+}
+
+/// [`expand`] with every command-line variation.
+pub fn expand_variant(exp: &Experiment, variant: Variant) -> Vec<RunSpec> {
+    let smoke = variant.smoke.then_some(&exp.smoke);
     let mut runs = Vec::new();
     for point in points(exp) {
-        let json = resolve(exp, &point, smoke);
+        let mut json = resolve(exp, &point, smoke);
+        if variant.synthetic
+            && let Some(name) = json["dataset"].as_str()
+            && !name.starts_with("synthetic:")
+        {
+            json["dataset"] = Json::String(format!("synthetic:{name}"));
+        }
         let Ok(spec) = serde_json::from_value::<RunSpec>(json) else {
             continue; // check() reports these; a validated experiment has none.
         };

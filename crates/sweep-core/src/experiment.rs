@@ -64,6 +64,8 @@ pub struct Smoke {
     /// k for k-fold runs (the number of folds actually run is also capped to this).
     pub folds: u32,
     pub batch_size: Option<u32>,
+    /// Resize inputs to this size (e.g. 224 px studies smoke-tested at 32 px).
+    pub input_size: Option<u32>,
 }
 
 impl Default for Smoke {
@@ -73,6 +75,7 @@ impl Default for Smoke {
             subset: 256,
             folds: 2,
             batch_size: None,
+            input_size: None,
         }
     }
 }

@@ -14,7 +14,8 @@
 //! * [`hash`] gives each run its content address.
 //! * [`store`] defines the results folder and what "done" means.
 //! * [`plan`] joins the three: every run, its key, its status.
-//! * [`events`] and [`launch`] run one worker process per run and read what it reports.
+//! * [`scheduler`] runs pending runs across GPU/CPU slots, one worker process
+//!   each; [`events`] and [`launch`] are the worker protocol.
 
 pub mod events;
 pub mod expand;
@@ -24,5 +25,7 @@ pub mod launch;
 pub mod options;
 pub mod plan;
 pub mod run_spec;
+pub mod scheduler;
+pub mod select;
 pub mod spec;
 pub mod store;

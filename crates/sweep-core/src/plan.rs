@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use sweep_data::catalog::DatasetRef;
 
-use crate::expand::expand;
+use crate::expand::{Variant, expand_variant};
 use crate::experiment::Experiment;
 use crate::hash::{KeyInput, RunKey};
 use crate::run_spec::RunSpec;
@@ -77,12 +77,12 @@ impl Plan {
 /// Expands, keys and looks up every run. Datasets are fingerprinted once each.
 pub fn plan(
     exp: &Experiment,
-    smoke: bool,
+    variant: Variant,
     data_root: &Path,
     store: &Store,
     fp: &dyn Fingerprints,
 ) -> Plan {
-    let specs = expand(exp, smoke);
+    let specs = expand_variant(exp, variant);
     let datasets: HashSet<String> = specs.iter().map(|s| s.dataset.clone()).collect();
     let prints: HashMap<String, Result<(String, Option<PathBuf>), String>> = datasets
         .into_par_iter()

@@ -6,7 +6,7 @@
 //! * [`catalog`]: facts about every MedMNIST 2D dataset, no file needed.
 //! * [`npy`], [`npz`]: a bounded-memory reader for NumPy archives.
 //! * [`medmnist`]: loads an official file and checks it against the catalog.
-//! * [`synthetic`]: deterministic stand-ins with the same shapes and balance.
+//! * [`mod@synthetic`]: deterministic stand-ins with the same shapes and balance.
 //! * [`folds`]: reproducible, stratified k-fold assignments.
 //! * [`fingerprint`]: content hashes that identify a run's data.
 //! * [`error`]: the error type naming file, array and expectation.

@@ -12,6 +12,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use sweep_core::events::WorkerEvent;
+use sweep_core::launch::BUSY_EXIT_CODE;
+use sweep_core::scheduler::lease::{Acquire, Lease};
 use sweep_core::store::{
     CHECKPOINT_FILE, FailureKind, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE, Store,
 };
@@ -43,6 +45,43 @@ fn emit(event: &WorkerEvent) {
     let _ = out.flush();
 }
 
+/// The worker process's whole job: take the run's lease, train, and return
+/// the exit code (0 done, [`BUSY_EXIT_CODE`] when another process holds the
+/// lease, 1 on failure).
+pub fn main(dir: &Path) -> i32 {
+    let _lease = match Lease::try_acquire(dir) {
+        Ok(Acquire::Held(lease)) => lease,
+        Ok(Acquire::Busy(pid)) => {
+            eprintln!(
+                "sweep worker: {} is being trained by process {}",
+                dir.display(),
+                pid.map_or("?".into(), |p| p.to_string())
+            );
+            return BUSY_EXIT_CODE;
+        }
+        Err(e) => {
+            let e = fail(
+                FailureKind::Crashed,
+                format!("cannot take the run's lease: {e}"),
+            );
+            report(&e);
+            return 1;
+        }
+    };
+    match run(dir) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
+fn report(e: &WorkerError) {
+    eprintln!("sweep worker: {}: {}", e.kind, e.message);
+    emit(&WorkerEvent::Failed {
+        kind: e.kind,
+        message: e.message.clone(),
+    });
+}
+
 /// Trains the run in `dir`; on failure reports it (event + stderr) and returns it.
 pub fn run(dir: &Path) -> Result<(), WorkerError> {
     let result = match catch_unwind(AssertUnwindSafe(|| train(dir))) {
@@ -62,11 +101,7 @@ pub fn run(dir: &Path) -> Result<(), WorkerError> {
         }
     };
     if let Err(e) = &result {
-        eprintln!("sweep worker: {}: {}", e.kind, e.message);
-        emit(&WorkerEvent::Failed {
-            kind: e.kind,
-            message: e.message.clone(),
-        });
+        report(e);
     }
     result
 }

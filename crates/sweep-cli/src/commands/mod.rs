@@ -3,5 +3,6 @@
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod status;
 pub mod validate;
 pub mod worker;

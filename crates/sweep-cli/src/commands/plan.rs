@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use sweep_core::expand::Variant;
 use sweep_core::experiment::Experiment;
 use sweep_core::plan::{Plan, plan};
 use sweep_core::run_spec::format_number;
@@ -24,7 +25,11 @@ pub fn load_plan(common: &Common) -> anyhow::Result<(Experiment, Plan, Store)> {
     let fp = DataFingerprints {
         cache_dir: Some(common.results.join(".fingerprints")),
     };
-    let plan = plan(&exp, common.smoke, &data_root, &store, &fp);
+    let variant = Variant {
+        smoke: common.smoke,
+        synthetic: common.synthetic,
+    };
+    let plan = plan(&exp, variant, &data_root, &store, &fp);
     Ok((exp, plan, store))
 }
 

@@ -1,108 +1,89 @@
-//! `sweep run`: train every pending run of a plan, one worker process per run,
-//! one after another. (Concurrent scheduling across GPUs and CPU slots
-//! replaces the loop below when the scheduler lands; the per-run protocol,
-//! the store records and the exit code stay the same.)
+//! `sweep run`: plan, skip what is cached, schedule the rest, summarise.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
-use sweep_core::events::WorkerEvent;
-use sweep_core::experiment::Devices;
-use sweep_core::launch::{Outcome, WorkerCommand, run_worker};
-use sweep_core::plan::PlanStatus;
+use sweep_core::plan::{PlanStatus, PlannedRun};
 use sweep_core::run_spec::format_number;
+use sweep_core::scheduler::{self, Job, Options, Reporter, RetryPolicy, SlotRequest};
+use sweep_core::select::Selector;
 use sweep_core::store::{RunStatus, SpecFile};
 
 use crate::cli::RunArgs;
 use crate::commands::plan::load_plan;
+use crate::progress;
 
-/// Which device string the worker gets (`cpu`, `cuda:0`).
-fn device_for(devices: &Devices) -> String {
-    match devices {
-        Devices::Cpu => "cpu".into(),
-        Devices::Cuda(ids) => format!("cuda:{}", ids.first().copied().unwrap_or(0)),
-        Devices::Auto => "auto".into(),
-    }
+/// `breastmnist chest_cnn lr=0.001 fold 1/3 seed 0`.
+pub fn run_label(run: &PlannedRun) -> String {
+    format!(
+        "{} {} lr={} fold {} seed {}",
+        run.spec.dataset,
+        run.spec.arch,
+        format_number(run.spec.lr),
+        run.spec.fold_label(),
+        run.spec.seed
+    )
 }
 
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let (exp, plan, store) = load_plan(&args.common)?;
+    let selectors = args
+        .only
+        .iter()
+        .map(|s| Selector::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("--only {e}"))?;
+    let runs: Vec<&PlannedRun> = plan
+        .runs
+        .iter()
+        .filter(|r| selectors.iter().all(|s| s.matches(&r.spec)))
+        .collect();
     let devices = match &args.devices {
         Some(text) => sweep_core::spec::validate::parse_devices_text(text).ok_or_else(|| {
             anyhow::anyhow!("--devices: expected auto, cpu, cuda or cuda:0,1; got `{text}`")
         })?,
         None => exp.resources.devices.clone(),
     };
-    let threads = exp
-        .resources
-        .cpu_threads_per_run
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
-    let cmd = WorkerCommand {
-        program: std::env::current_exe()?,
-        args: vec!["worker".into()],
-        env: vec![
-            ("SWEEP_DEVICE".into(), device_for(&devices)),
-            ("SWEEP_THREADS".into(), threads.to_string()),
-        ],
-    };
-    let human = !args.json;
-    let fancy = human && std::io::stderr().is_terminal();
-    let total = plan.runs.len();
-    let bar = if fancy {
-        let bar = ProgressBar::new(total as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:30.cyan/blue} {pos}/{len} runs  {elapsed_precise}  {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-    let say = |text: String| {
-        if fancy {
-            bar.println(text);
-        } else if human {
-            eprintln!("[{}] {text}", timestamp());
-        }
-    };
+    let slots = scheduler::plan_slots(&SlotRequest {
+        gpus: if devices == sweep_core::experiment::Devices::Cpu {
+            Vec::new()
+        } else {
+            scheduler::detect_gpus()
+        },
+        devices,
+        runs_per_gpu: args.runs_per_gpu.or(exp.resources.runs_per_gpu),
+        jobs: args.jobs,
+        cpu_threads_per_run: exp.resources.cpu_threads_per_run,
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+    })
+    .map_err(|e| anyhow::anyhow!(e))?;
 
-    let (mut cached, mut trained, mut failures) = (0usize, 0usize, Vec::new());
-    let started = Instant::now();
-    for run in &plan.runs {
-        let label = format!(
-            "{} {} lr={} {} fold {}",
-            run.key.as_ref().map_or("-", |k| k.short()),
-            run.spec.dataset,
-            format_number(run.spec.lr),
-            run.spec.arch,
-            run.spec.fold_label()
-        );
+    // Decide per run: cached, skipped (earlier failure, no data), or to run.
+    let mut jobs = Vec::new();
+    let mut cached = 0usize;
+    let mut skipped: Vec<(String, String)> = Vec::new();
+    for run in &runs {
+        let label = run_label(run);
         let (Some(key), Some(input)) = (&run.key, &run.input) else {
             if let PlanStatus::MissingData(why) = &run.status {
-                failures.push((label.clone(), format!("invalid-data: {why}")));
+                skipped.push((label, format!("invalid-data: {why}")));
             }
-            bar.inc(1);
             continue;
         };
         match &run.status {
             PlanStatus::Store(RunStatus::Done) if !args.force => {
                 cached += 1;
-                bar.inc(1);
                 continue;
             }
             PlanStatus::Store(RunStatus::Failed(f)) if !args.retry_failed && !args.force => {
-                failures.push((
-                    label.clone(),
+                skipped.push((
+                    label,
                     format!(
                         "{}: {} (earlier attempt; --retry-failed to retry)",
                         f.kind, f.message
                     ),
                 ));
-                bar.inc(1);
                 continue;
             }
             _ => {}
@@ -110,67 +91,82 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         if args.force {
             store.clear(key)?;
         }
-        let dir = store.prepare(&SpecFile {
-            key: key.clone(),
-            input: input.clone(),
-            data_file: run.data_file.clone(),
-            experiments: vec![exp.name.clone()],
-        })?;
-        say(format!("start {label}"));
-        bar.set_message(label.clone());
-        let outcome = run_worker(&cmd, &store, &dir, |event| {
-            if args.json {
-                let mut v = serde_json::to_value(event).unwrap_or_default();
-                v["key"] = serde_json::json!(key);
-                println!("{v}");
-            } else if let WorkerEvent::Epoch {
-                epoch,
-                epochs,
-                train_loss,
-                val_loss,
-                monitor,
-                monitor_name,
-                ..
-            } = event
-            {
-                let line = format!(
-                    "{label}: epoch {epoch}/{epochs} train_loss {train_loss:.4} val_loss {val_loss:.4} {monitor_name} {monitor:.4}"
-                );
-                if fancy {
-                    bar.set_message(line);
-                } else {
-                    say(line);
-                }
-            }
-        })?;
-        match outcome {
-            Outcome::Done => {
-                trained += 1;
-                say(format!("done  {label}"));
-            }
-            Outcome::Failed { kind, message } => {
-                say(format!("FAIL  {label}: {kind}: {message}"));
-                failures.push((label, format!("{kind}: {message}")));
-                if args.fail_fast {
-                    bar.inc(1);
-                    break;
-                }
-            }
-        }
-        bar.inc(1);
+        jobs.push(Job {
+            spec: SpecFile {
+                key: key.clone(),
+                input: input.clone(),
+                data_file: run.data_file.clone(),
+                experiments: vec![exp.name.clone()],
+            },
+            label,
+        });
     }
-    bar.finish_and_clear();
-    let done = cached + trained;
+
+    let total = runs.len();
+    let human = !args.json;
     if human {
         eprintln!(
-            "{}: {done}/{total} runs done ({trained} trained, {cached} cached), {} failed, in {:.1}s; results in {}",
+            "{}: {total} runs — {cached} cached, {} to train on {} slot{} ({}), {} skipped; results in {}",
             exp.name,
-            failures.len(),
-            started.elapsed().as_secs_f64(),
+            jobs.len(),
+            slots.len(),
+            if slots.len() == 1 { "" } else { "s" },
+            slots.first().map_or("-".into(), |s| s.describe()),
+            skipped.len(),
             store.root().display()
         );
-        for (label, why) in &failures {
+    }
+    let mut reporter: Box<dyn Reporter> = if args.json {
+        Box::new(progress::json::Json)
+    } else if std::io::stderr().is_terminal() {
+        Box::new(progress::terminal::Terminal::new(
+            total as u64,
+            (cached + skipped.len()) as u64,
+        ))
+    } else {
+        Box::new(progress::lines::Lines)
+    };
+    let options = Options {
+        program: std::env::current_exe()?,
+        args: vec!["worker".into()],
+        policy: RetryPolicy {
+            max_retries: args.max_retries,
+            fail_fast: args.fail_fast,
+        },
+        timeout: args.timeout,
+    };
+    let started = Instant::now();
+    let summary = scheduler::run(&store, jobs, slots, &options, reporter.as_mut());
+    drop(reporter);
+
+    let trained = summary.trained.len();
+    let by_other = summary.cached_by_other.len();
+    let done = cached + trained + by_other;
+    if human {
+        eprintln!(
+            "{}: {done}/{total} runs done ({trained} trained, {} cached), {} failed, {} not run, in {:.1}s",
+            exp.name,
+            cached + by_other,
+            summary.failed.len() + skipped.len(),
+            summary.not_run.len(),
+            started.elapsed().as_secs_f64(),
+        );
+        for (job, kind, message) in &summary.failed {
+            eprintln!(
+                "  failed: {} {}: {kind}: {message} (log: {})",
+                job.spec.key.short(),
+                job.label,
+                store
+                    .run_dir(&job.spec.key)
+                    .join(sweep_core::store::LOG_FILE)
+                    .display()
+            );
+        }
+        for (label, why) in &skipped {
             eprintln!("  failed: {label}: {why}");
+        }
+        if summary.interrupted {
+            eprintln!("  interrupted: run the same command again to continue");
         }
     }
     Ok(if done == total {
@@ -178,12 +174,4 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-fn timestamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
-    format!("{h:02}:{m:02}:{s:02}Z")
 }

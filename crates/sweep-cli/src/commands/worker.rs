@@ -4,8 +4,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(run_dir: &Path) -> anyhow::Result<ExitCode> {
-    Ok(match sweep_train::worker::run(run_dir) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(_) => ExitCode::from(1),
-    })
+    let code = sweep_train::worker::main(run_dir);
+    Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }

@@ -630,7 +630,7 @@ fn check_smoke(node: &Node, sink: &mut Sink) -> Smoke {
         );
         return smoke;
     };
-    let keys = ["epochs", "subset", "folds", "batch_size"];
+    let keys = ["epochs", "subset", "folds", "batch_size", "input_size"];
     for (key, value) in entries {
         let path = format!("smoke.{}", key.name);
         let int = |sink: &mut Sink, min: i64| match value.value {
@@ -645,6 +645,7 @@ fn check_smoke(node: &Node, sink: &mut Sink) -> Smoke {
             "subset" => smoke.subset = int(sink, 1).unwrap_or(smoke.subset),
             "folds" => smoke.folds = int(sink, 2).unwrap_or(smoke.folds),
             "batch_size" => smoke.batch_size = int(sink, 1).or(smoke.batch_size),
+            "input_size" => smoke.input_size = int(sink, 8).or(smoke.input_size),
             other => sink.error(
                 key.pos,
                 &path,

@@ -1,0 +1,472 @@
+//! The scheduling loop: pending runs → free slots → worker processes.
+//!
+//! ```text
+//!  queue ──▶ free slot? ──▶ probe lease ──busy──▶ waiting (re-probed every second)
+//!                               │ free
+//!                               ▼
+//!                     spawn `sweep worker <dir>` (own process group, slot env)
+//!                               │ stdout events ──▶ reporter
+//!                               ▼ exit
+//!            done │ busy (lost a race) → waiting │ failed → retry policy → queue / summary
+//! ```
+//!
+//! Workers run in their own process group, so a Ctrl-C at the terminal
+//! reaches only this loop: the first stops new launches and lets running
+//! runs finish, the second kills them (their folders stay incomplete, never
+//! marked done, and are retrained next time).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use super::lease::{Acquire, Lease};
+use super::policy::RetryPolicy;
+use super::slots::{Slot, SlotDevice};
+use crate::events::WorkerEvent;
+use crate::hash::RunKey;
+use crate::launch::{BUSY_EXIT_CODE, describe_exit};
+use crate::store::{FailureKind, LOG_FILE, RunStatus, SpecFile, Store};
+
+/// One run to execute.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub spec: SpecFile,
+    /// Short human description (dataset, arch, lr, fold…).
+    pub label: String,
+}
+
+impl Job {
+    pub fn key(&self) -> &RunKey {
+        &self.spec.key
+    }
+}
+
+/// How to start workers and what to do when they fail.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The worker executable (normally the running `sweep` binary).
+    pub program: PathBuf,
+    /// Arguments before the run folder (normally `["worker"]`).
+    pub args: Vec<String>,
+    pub policy: RetryPolicy,
+    /// Kill an attempt that runs longer than this.
+    pub timeout: Option<Duration>,
+}
+
+/// What the loop tells its reporter.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    Started {
+        slot: usize,
+        device: String,
+        key: RunKey,
+        label: String,
+        attempt: u32,
+    },
+    Worker {
+        slot: usize,
+        key: RunKey,
+        event: WorkerEvent,
+    },
+    /// Another process is training this run; it will be picked up when done.
+    Waiting {
+        key: RunKey,
+        label: String,
+        holder: Option<u32>,
+    },
+    /// Another process finished this run while we waited.
+    CachedByOther {
+        key: RunKey,
+        label: String,
+    },
+    Finished {
+        slot: usize,
+        key: RunKey,
+        label: String,
+        result: Result<(), (FailureKind, String)>,
+        seconds: f64,
+        will_retry: bool,
+    },
+    Interrupted {
+        killing: bool,
+    },
+}
+
+pub trait Reporter {
+    fn report(&mut self, progress: &Progress);
+}
+
+/// The end of a scheduling pass.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub trained: Vec<RunKey>,
+    pub cached_by_other: Vec<RunKey>,
+    pub failed: Vec<(Job, FailureKind, String)>,
+    /// Runs never started or killed because of Ctrl-C or --fail-fast.
+    pub not_run: Vec<Job>,
+    pub interrupted: bool,
+}
+
+struct Exit {
+    slot: Slot,
+    job: Job,
+    attempt: u32,
+    status: std::io::Result<ExitStatus>,
+    reported: Option<(FailureKind, String)>,
+    timed_out: bool,
+    killed: bool,
+    seconds: f64,
+}
+
+/// Runs every job, at most one per slot at a time. Blocks until done.
+pub fn run(
+    store: &Store,
+    jobs: Vec<Job>,
+    slots: Vec<Slot>,
+    opts: &Options,
+    reporter: &mut dyn Reporter,
+) -> Summary {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(schedule(store, jobs, slots, opts, reporter))
+}
+
+async fn schedule(
+    store: &Store,
+    jobs: Vec<Job>,
+    slots: Vec<Slot>,
+    opts: &Options,
+    reporter: &mut dyn Reporter,
+) -> Summary {
+    let mut queue: VecDeque<(Job, u32, bool)> = jobs.into_iter().map(|j| (j, 1, false)).collect();
+    let mut waiting: Vec<(Job, u32, bool)> = Vec::new();
+    let mut free: Vec<Slot> = slots.into_iter().rev().collect();
+    let mut busy_gpu: HashMap<u32, usize> = HashMap::new();
+    let mut exclusive_gpu: HashSet<u32> = HashSet::new();
+    let mut running: JoinSet<Exit> = JoinSet::new();
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel::<(usize, RunKey, WorkerEvent)>();
+    let (kill_tx, kill_rx) = watch::channel(false);
+    let mut summary = Summary::default();
+    let mut stopping = false;
+    let mut interrupts = 0;
+    let mut poll = tokio::time::interval(Duration::from_millis(500));
+
+    loop {
+        // Launch what fits.
+        while !stopping && !queue.is_empty() {
+            let Some(pos) = pick_slot(&free, &queue[0], &busy_gpu, &exclusive_gpu) else {
+                break;
+            };
+            let (job, attempt, exclusive) = queue.pop_front().expect("non-empty");
+            let dir = store.run_dir(job.key());
+            match Lease::try_acquire(&dir) {
+                Ok(Acquire::Busy(holder)) => {
+                    reporter.report(&Progress::Waiting {
+                        key: job.key().clone(),
+                        label: job.label.clone(),
+                        holder,
+                    });
+                    waiting.push((job, attempt, exclusive));
+                    continue;
+                }
+                Ok(Acquire::Held(lease)) => {
+                    if store.status(job.key()) == RunStatus::Done {
+                        summary.cached_by_other.push(job.key().clone());
+                        reporter.report(&Progress::CachedByOther {
+                            key: job.key().clone(),
+                            label: job.label.clone(),
+                        });
+                        continue;
+                    }
+                    if let Err(e) = store.prepare(&job.spec) {
+                        summary.failed.push((
+                            job,
+                            FailureKind::Crashed,
+                            format!("cannot prepare run folder: {e}"),
+                        ));
+                        continue;
+                    }
+                    drop(lease); // the worker takes it for the whole run
+                }
+                Err(e) => {
+                    summary.failed.push((
+                        job,
+                        FailureKind::Crashed,
+                        format!("cannot open lease: {e}"),
+                    ));
+                    continue;
+                }
+            }
+            let slot = free.remove(pos);
+            if let SlotDevice::Gpu { index } = slot.device {
+                *busy_gpu.entry(index).or_default() += 1;
+                if exclusive {
+                    exclusive_gpu.insert(index);
+                }
+            }
+            reporter.report(&Progress::Started {
+                slot: slot.id,
+                device: slot.describe(),
+                key: job.key().clone(),
+                label: job.label.clone(),
+                attempt,
+            });
+            running.spawn(attempt_run(
+                slot,
+                job,
+                attempt,
+                opts.clone(),
+                dir,
+                events_tx.clone(),
+                kill_rx.clone(),
+            ));
+        }
+        if running.is_empty() && (queue.is_empty() || stopping) && waiting.is_empty() {
+            break;
+        }
+        if running.is_empty() && stopping {
+            break;
+        }
+
+        tokio::select! {
+            Some(joined) = running.join_next() => {
+                let Ok(exit) = joined else { continue };
+                if let SlotDevice::Gpu { index } = exit.slot.device {
+                    if let Some(n) = busy_gpu.get_mut(&index) { *n = n.saturating_sub(1); }
+                    exclusive_gpu.remove(&index);
+                }
+                let slot_id = exit.slot.id;
+                free.push(exit.slot.clone());
+                // Deliver any events still queued from this worker first.
+                while let Ok((s, key, event)) = events_rx.try_recv() {
+                    reporter.report(&Progress::Worker { slot: s, key, event });
+                }
+                handle_exit(exit, slot_id, store, opts, &mut queue, &mut waiting, &mut summary, &mut stopping, reporter);
+            }
+            Some((slot, key, event)) = events_rx.recv() => {
+                reporter.report(&Progress::Worker { slot, key, event });
+            }
+            _ = tokio::signal::ctrl_c() => {
+                interrupts += 1;
+                stopping = true;
+                summary.interrupted = true;
+                let killing = interrupts >= 2;
+                if killing {
+                    let _ = kill_tx.send(true);
+                }
+                reporter.report(&Progress::Interrupted { killing });
+            }
+            _ = poll.tick(), if !waiting.is_empty() => {
+                // Re-probe leases of runs another process was training.
+                let mut still = Vec::new();
+                for (job, attempt, exclusive) in waiting.drain(..) {
+                    let dir = store.run_dir(job.key());
+                    match Lease::try_acquire(&dir) {
+                        Ok(Acquire::Held(_)) => {
+                            if store.status(job.key()) == RunStatus::Done {
+                                summary.cached_by_other.push(job.key().clone());
+                                reporter.report(&Progress::CachedByOther { key: job.key().clone(), label: job.label.clone() });
+                            } else if stopping {
+                                summary.not_run.push(job);
+                            } else {
+                                queue.push_back((job, attempt, exclusive));
+                            }
+                        }
+                        _ if stopping => summary.not_run.push(job),
+                        _ => still.push((job, attempt, exclusive)),
+                    }
+                }
+                waiting = still;
+            }
+        }
+    }
+    summary.not_run.extend(queue.into_iter().map(|(j, _, _)| j));
+    summary
+}
+
+/// Index in `free` of a slot that may take `job`, if any.
+fn pick_slot(
+    free: &[Slot],
+    (_, _, exclusive): &(Job, u32, bool),
+    busy_gpu: &HashMap<u32, usize>,
+    exclusive_gpu: &HashSet<u32>,
+) -> Option<usize> {
+    free.iter().rposition(|slot| match slot.device {
+        SlotDevice::Cpu { .. } => true,
+        SlotDevice::Gpu { index } => {
+            !exclusive_gpu.contains(&index)
+                && (!exclusive || busy_gpu.get(&index).copied().unwrap_or(0) == 0)
+        }
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn handle_exit(
+    exit: Exit,
+    slot: usize,
+    store: &Store,
+    opts: &Options,
+    queue: &mut VecDeque<(Job, u32, bool)>,
+    waiting: &mut Vec<(Job, u32, bool)>,
+    summary: &mut Summary,
+    stopping: &mut bool,
+    reporter: &mut dyn Reporter,
+) {
+    let key = exit.job.key().clone();
+    let label = exit.job.label.clone();
+    let dir = store.run_dir(&key);
+    let code = exit.status.as_ref().ok().and_then(ExitStatus::code);
+    if code == Some(BUSY_EXIT_CODE) {
+        waiting.push((exit.job, exit.attempt, false));
+        return;
+    }
+    let done = exit.status.as_ref().is_ok_and(ExitStatus::success)
+        && store.status(&key) == RunStatus::Done;
+    if done {
+        summary.trained.push(key.clone());
+        reporter.report(&Progress::Finished {
+            slot,
+            key,
+            label,
+            result: Ok(()),
+            seconds: exit.seconds,
+            will_retry: false,
+        });
+        return;
+    }
+    if exit.killed {
+        summary.not_run.push(exit.job);
+        return;
+    }
+    let (kind, message) = if exit.timed_out {
+        (
+            FailureKind::Timeout,
+            format!("killed after {:.0}s (--timeout)", exit.seconds),
+        )
+    } else if let Some(r) = exit.reported {
+        r
+    } else {
+        let message = match &exit.status {
+            Ok(status) if status.success() => {
+                "worker exited 0 but the run did not verify as complete".to_string()
+            }
+            Ok(status) => describe_exit(status, &dir),
+            Err(e) => format!("could not start worker: {e}"),
+        };
+        (FailureKind::Crashed, message)
+    };
+    let attempts = Store::fail(&dir, kind, &message).map_or(exit.attempt, |f| f.attempts);
+    let will_retry = !*stopping && opts.policy.should_retry(kind, exit.attempt);
+    reporter.report(&Progress::Finished {
+        slot,
+        key,
+        label,
+        result: Err((kind, message.clone())),
+        seconds: exit.seconds,
+        will_retry,
+    });
+    let _ = attempts;
+    if will_retry {
+        // An out-of-memory run retries alone on its GPU (lower density).
+        queue.push_back((exit.job, exit.attempt + 1, kind == FailureKind::Oom));
+    } else {
+        summary.failed.push((exit.job, kind, message));
+        if opts.policy.fail_fast {
+            *stopping = true;
+        }
+    }
+}
+
+async fn attempt_run(
+    slot: Slot,
+    job: Job,
+    attempt: u32,
+    opts: Options,
+    dir: PathBuf,
+    events: mpsc::UnboundedSender<(usize, RunKey, WorkerEvent)>,
+    mut kill: watch::Receiver<bool>,
+) -> Exit {
+    let started = Instant::now();
+    let mut exit = Exit {
+        slot: slot.clone(),
+        job,
+        attempt,
+        status: Err(std::io::Error::other("not started")),
+        reported: None,
+        timed_out: false,
+        killed: false,
+        seconds: 0.0,
+    };
+    let log = match std::fs::File::create(dir.join(LOG_FILE)) {
+        Ok(f) => f,
+        Err(e) => {
+            exit.status = Err(e);
+            return exit;
+        }
+    };
+    let mut cmd = tokio::process::Command::new(&opts.program);
+    cmd.args(&opts.args)
+        .arg(&dir)
+        .envs(slot.env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .process_group(0);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            exit.status = Err(e);
+            return exit;
+        }
+    };
+    let key = exit.job.key().clone();
+    let stdout = child.stdout.take();
+    let reader = async {
+        let mut reported = None;
+        if let Some(stdout) = stdout {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(event) = WorkerEvent::from_line(&line) {
+                    if let WorkerEvent::Failed { kind, message } = &event {
+                        reported = Some((*kind, message.clone()));
+                    }
+                    let _ = events.send((slot.id, key.clone(), event));
+                }
+            }
+        }
+        reported
+    };
+    let deadline = async {
+        match opts.timeout {
+            Some(t) => tokio::time::sleep(t).await,
+            None => std::future::pending::<()>().await,
+        }
+    };
+    let killed = async {
+        while !*kill.borrow() {
+            if kill.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    let (reported, wait) = tokio::join!(reader, async {
+        tokio::select! {
+            status = child.wait() => (status, false, false),
+            _ = deadline => { let _ = child.start_kill(); (child.wait().await, true, false) }
+            _ = killed => { let _ = child.start_kill(); (child.wait().await, false, true) }
+        }
+    });
+    exit.reported = reported;
+    exit.status = wait.0;
+    exit.timed_out = wait.1;
+    exit.killed = wait.2;
+    exit.seconds = started.elapsed().as_secs_f64();
+    exit
+}

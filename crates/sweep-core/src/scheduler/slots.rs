@@ -1,0 +1,204 @@
+//! Execution slots: where runs can execute at the same time.
+//!
+//! A slot is one place a worker can run: a share of one GPU (several small
+//! runs fit on one card) or a share of the CPU cores. Each slot gets a
+//! compact number that is passed to its worker, and the environment that
+//! pins it: `CUDA_VISIBLE_DEVICES` for a GPU slot, a thread count for a CPU
+//! slot, chosen so that concurrent CPU runs × threads ≤ cores.
+
+use crate::experiment::Devices;
+
+/// What a slot runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotDevice {
+    Cpu { threads: u32 },
+    Gpu { index: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub id: usize,
+    pub device: SlotDevice,
+}
+
+impl Slot {
+    /// Environment for a worker in this slot.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = vec![("SWEEP_SLOT".to_string(), self.id.to_string())];
+        match self.device {
+            SlotDevice::Cpu { threads } => {
+                env.push(("SWEEP_DEVICE".into(), "cpu".into()));
+                env.push(("SWEEP_THREADS".into(), threads.to_string()));
+                env.push(("OMP_NUM_THREADS".into(), threads.to_string()));
+                env.push(("CUDA_VISIBLE_DEVICES".into(), String::new()));
+            }
+            SlotDevice::Gpu { index } => {
+                env.push(("SWEEP_DEVICE".into(), "cuda:0".into()));
+                env.push(("CUDA_VISIBLE_DEVICES".into(), index.to_string()));
+                env.push(("SWEEP_THREADS".into(), "2".into()));
+            }
+        }
+        env
+    }
+
+    pub fn describe(&self) -> String {
+        match self.device {
+            SlotDevice::Cpu { threads } => format!("cpu×{threads}"),
+            SlotDevice::Gpu { index } => format!("cuda:{index}"),
+        }
+    }
+}
+
+/// What the machine offers and what the user asked for.
+#[derive(Debug, Clone)]
+pub struct SlotRequest {
+    pub devices: Devices,
+    /// GPUs found on the machine (indices).
+    pub gpus: Vec<u32>,
+    pub runs_per_gpu: Option<u32>,
+    /// Concurrent CPU runs (`--jobs`).
+    pub jobs: Option<u32>,
+    pub cpu_threads_per_run: Option<u32>,
+    pub cores: u32,
+}
+
+/// Default concurrent runs per GPU when neither the file nor the command
+/// line says: small MedMNIST models leave most of a card idle.
+pub const DEFAULT_RUNS_PER_GPU: u32 = 2;
+
+/// Lays out the slots. `auto` uses every GPU found, else the CPU.
+pub fn plan_slots(req: &SlotRequest) -> Result<Vec<Slot>, String> {
+    let gpus: Vec<u32> = match &req.devices {
+        Devices::Cpu => Vec::new(),
+        Devices::Auto => req.gpus.clone(),
+        Devices::Cuda(ids) if ids.is_empty() => {
+            if req.gpus.is_empty() {
+                return Err(
+                    "`cuda` was requested but no GPU was found (nvidia-smi lists none)".into(),
+                );
+            }
+            req.gpus.clone()
+        }
+        Devices::Cuda(ids) => {
+            if let Some(missing) = ids.iter().find(|i| !req.gpus.contains(i)) {
+                return Err(format!(
+                    "cuda:{missing} was requested but the GPUs found are {:?}",
+                    req.gpus
+                ));
+            }
+            ids.clone()
+        }
+    };
+    let mut slots = Vec::new();
+    if gpus.is_empty() {
+        let cores = req.cores.max(1);
+        let threads = req
+            .cpu_threads_per_run
+            .unwrap_or_else(|| match req.jobs {
+                Some(j) => (cores / j.max(1)).max(1),
+                None => (cores / 2).clamp(1, 4),
+            })
+            .clamp(1, cores);
+        let jobs = req.jobs.unwrap_or((cores / threads).max(1)).max(1);
+        for id in 0..jobs as usize {
+            slots.push(Slot {
+                id,
+                device: SlotDevice::Cpu { threads },
+            });
+        }
+    } else {
+        let per_gpu = req.runs_per_gpu.unwrap_or(DEFAULT_RUNS_PER_GPU).max(1);
+        for k in 0..per_gpu {
+            for &index in &gpus {
+                slots.push(Slot {
+                    id: slots.len(),
+                    device: SlotDevice::Gpu { index },
+                });
+                let _ = k;
+            }
+        }
+    }
+    Ok(slots)
+}
+
+/// GPU indices listed by `nvidia-smi`; empty when it is absent or finds none.
+/// Asking the driver's tool keeps libtorch out of the scheduler.
+pub fn detect_gpus() -> Vec<u32> {
+    let out = std::process::Command::new("nvidia-smi")
+        .args(["--query-gpu=index", "--format=csv,noheader"])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(devices: Devices, gpus: Vec<u32>, cores: u32) -> SlotRequest {
+        SlotRequest {
+            devices,
+            gpus,
+            runs_per_gpu: None,
+            jobs: None,
+            cpu_threads_per_run: None,
+            cores,
+        }
+    }
+
+    #[test]
+    fn cpu_slots_keep_threads_times_jobs_within_cores() {
+        for cores in [1, 2, 3, 8, 16, 64] {
+            let slots = plan_slots(&req(Devices::Auto, vec![], cores)).unwrap();
+            let SlotDevice::Cpu { threads } = slots[0].device else {
+                panic!()
+            };
+            assert!(
+                threads * slots.len() as u32 <= cores.max(1),
+                "{cores} cores: {} × {threads}",
+                slots.len()
+            );
+        }
+        let mut r = req(Devices::Cpu, vec![0], 8);
+        r.jobs = Some(4);
+        let slots = plan_slots(&r).unwrap();
+        assert_eq!(slots.len(), 4);
+        assert_eq!(slots[0].device, SlotDevice::Cpu { threads: 2 });
+    }
+
+    #[test]
+    fn gpu_slots_interleave_devices_and_pin_them() {
+        let mut r = req(Devices::Auto, vec![0, 1], 16);
+        r.runs_per_gpu = Some(3);
+        let slots = plan_slots(&r).unwrap();
+        let devices: Vec<String> = slots.iter().map(Slot::describe).collect();
+        assert_eq!(
+            devices,
+            ["cuda:0", "cuda:1", "cuda:0", "cuda:1", "cuda:0", "cuda:1"]
+        );
+        assert!(
+            slots[1]
+                .env()
+                .contains(&("CUDA_VISIBLE_DEVICES".into(), "1".into()))
+        );
+    }
+
+    #[test]
+    fn asking_for_missing_gpus_is_an_error() {
+        assert!(
+            plan_slots(&req(Devices::Cuda(vec![]), vec![], 4))
+                .unwrap_err()
+                .contains("no GPU")
+        );
+        assert!(
+            plan_slots(&req(Devices::Cuda(vec![3]), vec![0], 4))
+                .unwrap_err()
+                .contains("cuda:3")
+        );
+    }
+}

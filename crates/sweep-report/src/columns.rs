@@ -1,0 +1,323 @@
+//! The metrics a report can show: where each number comes from in a run's
+//! results, what it is called in a table, and which direction is better.
+//!
+//! Names follow the `split_metric` pattern of the trainer's monitor names:
+//!
+//! | name | source |
+//! |---|---|
+//! | `params`, `trainable_params`, `epochs_run`, `best_epoch` | `metrics.json` |
+//! | `train_time`, `wall_time` | `train_seconds`, `wall_seconds`, shown as "s (min)" |
+//! | `{train,val,test}_loss` | loss at the kept ("best") epoch |
+//! | `{split}_{accuracy,balanced_accuracy,auc,sensitivity,specificity}` | the split's summary |
+//! | `{split}_{precision,recall,f1}` | macro averages (as `_macro`); `_micro`, `_weighted` exist too |
+//! | `final_{col}`, `best_{col}` | `history.csv`: last epoch, or best over epochs (min for losses) |
+//!
+//! Sensitivity and specificity are macro averages over outputs, AUC is the
+//! macro AUC over outputs where it is defined, as `sweep-metrics` defines them.
+
+use serde::Serialize;
+use serde_json::Value;
+use sweep_core::spec::diagnostic::suggestion;
+
+use crate::error::ReportError;
+use crate::history::History;
+
+/// Which way a metric improves (decides the highlighted "best" value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    Higher,
+    Lower,
+    /// Descriptive numbers such as parameter counts: never highlighted.
+    Neither,
+}
+
+/// How a metric's numbers are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// Whole numbers (parameters, epochs).
+    Count,
+    /// Scores and losses, printed with a fixed number of decimals.
+    Score,
+    /// Durations, printed as seconds with minutes in parentheses.
+    Seconds,
+}
+
+/// A metric as shown in a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MetricInfo {
+    pub name: String,
+    /// Column heading.
+    pub label: String,
+    pub better: Better,
+    pub unit: Unit,
+}
+
+/// The default set: a typical architecture-comparison table.
+pub const DEFAULT_METRICS: &[&str] = &[
+    "params",
+    "train_loss",
+    "val_loss",
+    "train_accuracy",
+    "val_accuracy",
+    "train_sensitivity",
+    "val_sensitivity",
+    "val_specificity",
+    "val_auc",
+    "train_time",
+];
+
+const SPLITS: &[(&str, &str)] = &[("train", "Train"), ("val", "Val"), ("test", "Test")];
+
+/// Summary fields per split: (name, field in the summary, label).
+const SUMMARY: &[(&str, &str, &str)] = &[
+    ("accuracy", "accuracy", "accuracy"),
+    ("balanced_accuracy", "balanced_accuracy", "balanced accuracy"),
+    ("auc", "auc", "AUC"),
+    ("sensitivity", "sensitivity", "sensitivity"),
+    ("specificity", "specificity", "specificity"),
+    ("precision", "precision_macro", "precision"),
+    ("recall", "recall_macro", "recall"),
+    ("f1", "f1_macro", "F1"),
+    ("precision_macro", "precision_macro", "precision (macro)"),
+    ("precision_micro", "precision_micro", "precision (micro)"),
+    ("precision_weighted", "precision_weighted", "precision (weighted)"),
+    ("recall_macro", "recall_macro", "recall (macro)"),
+    ("recall_micro", "recall_micro", "recall (micro)"),
+    ("recall_weighted", "recall_weighted", "recall (weighted)"),
+    ("f1_macro", "f1_macro", "F1 (macro)"),
+    ("f1_micro", "f1_micro", "F1 (micro)"),
+    ("f1_weighted", "f1_weighted", "F1 (weighted)"),
+];
+
+/// Top-level numbers of `metrics.json`: (name, key, label, better, unit).
+const TOP: &[(&str, &str, &str, Better, Unit)] = &[
+    ("params", "params", "Params", Better::Neither, Unit::Count),
+    (
+        "trainable_params",
+        "trainable_params",
+        "Trainable params",
+        Better::Neither,
+        Unit::Count,
+    ),
+    ("epochs_run", "epochs_run", "Epochs", Better::Neither, Unit::Count),
+    ("best_epoch", "best_epoch", "Best epoch", Better::Neither, Unit::Count),
+    (
+        "train_time",
+        "train_seconds",
+        "Train time s (min)",
+        Better::Lower,
+        Unit::Seconds,
+    ),
+    (
+        "wall_time",
+        "wall_seconds",
+        "Wall time s (min)",
+        Better::Lower,
+        Unit::Seconds,
+    ),
+];
+
+/// History columns that `final_`/`best_` accept.
+const HISTORY: &[(&str, &str)] = &[
+    ("loss", "loss"),
+    ("accuracy", "accuracy"),
+    ("auc", "AUC"),
+    ("sensitivity", "sensitivity"),
+    ("specificity", "specificity"),
+    ("f1", "F1"),
+];
+
+#[derive(Debug, Clone, PartialEq)]
+enum Source {
+    /// A path into `metrics.json`.
+    Json(Vec<String>),
+    /// The last epoch's value of a history column.
+    Final(String),
+    /// The best epoch's value of a history column.
+    Best(String),
+}
+
+/// A resolved metric: what to show and where to read it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MetricDef {
+    pub info: MetricInfo,
+    source: Source,
+}
+
+impl MetricDef {
+    /// The metric's value for one run (`None` when undefined or absent).
+    pub fn value(&self, metrics: &Value, history: Option<&History>) -> Option<f64> {
+        let v = match &self.source {
+            Source::Json(path) => path
+                .iter()
+                .try_fold(metrics, |v, k| v.get(k))
+                .and_then(Value::as_f64),
+            Source::Final(col) => history.and_then(|h| h.last(col)),
+            Source::Best(col) => history.and_then(|h| match self.info.better {
+                Better::Lower => h.min(col),
+                _ => h.max(col),
+            }),
+        };
+        v.filter(|x| x.is_finite())
+    }
+
+    pub fn needs_history(&self) -> bool {
+        !matches!(self.source, Source::Json(_))
+    }
+}
+
+fn info(name: &str, label: String, better: Better, unit: Unit) -> MetricInfo {
+    MetricInfo {
+        name: name.to_string(),
+        label,
+        better,
+        unit,
+    }
+}
+
+fn lookup(name: &str) -> Option<MetricDef> {
+    if let Some(&(_, key, label, better, unit)) = TOP.iter().find(|t| t.0 == name) {
+        return Some(MetricDef {
+            info: info(name, label.into(), better, unit),
+            source: Source::Json(vec![key.into()]),
+        });
+    }
+    if let Some(rest) = name.strip_prefix("final_").or(name.strip_prefix("best_")) {
+        let best = name.starts_with("best_");
+        let (split, metric) = rest.split_once('_')?;
+        if !["train", "val"].contains(&split) {
+            return None;
+        }
+        let &(_, label) = HISTORY.iter().find(|h| h.0 == metric)?;
+        let split_label = if split == "train" { "train" } else { "val" };
+        let better = if metric == "loss" {
+            Better::Lower
+        } else {
+            Better::Higher
+        };
+        let label = format!(
+            "{} {split_label} {label}",
+            if best { "Best" } else { "Final" }
+        );
+        let col = rest.to_string();
+        return Some(MetricDef {
+            info: info(name, label, better, Unit::Score),
+            source: if best {
+                Source::Best(col)
+            } else {
+                Source::Final(col)
+            },
+        });
+    }
+    let (split, metric) = name.split_once('_')?;
+    let &(_, split_label) = SPLITS.iter().find(|s| s.0 == split)?;
+    if metric == "loss" {
+        return Some(MetricDef {
+            info: info(name, format!("{split_label} loss"), Better::Lower, Unit::Score),
+            source: Source::Json(vec![name.into()]),
+        });
+    }
+    let &(_, field, label) = SUMMARY.iter().find(|s| s.0 == metric)?;
+    Some(MetricDef {
+        info: info(name, format!("{split_label} {label}"), Better::Higher, Unit::Score),
+        source: Source::Json(vec![split.into(), field.into()]),
+    })
+}
+
+/// Every metric name a report accepts.
+pub fn metric_names() -> Vec<String> {
+    let mut names: Vec<String> = TOP.iter().map(|t| t.0.to_string()).collect();
+    for (split, _) in SPLITS {
+        names.push(format!("{split}_loss"));
+        names.extend(SUMMARY.iter().map(|s| format!("{split}_{}", s.0)));
+    }
+    for prefix in ["final", "best"] {
+        for split in ["train", "val"] {
+            names.extend(HISTORY.iter().map(|h| format!("{prefix}_{split}_{}", h.0)));
+        }
+    }
+    names
+}
+
+/// Resolves metric names (empty = [`DEFAULT_METRICS`]); duplicates are kept once.
+pub(crate) fn resolve(names: &[String]) -> Result<Vec<MetricDef>, ReportError> {
+    let wanted: Vec<String> = if names.is_empty() {
+        DEFAULT_METRICS.iter().map(|s| s.to_string()).collect()
+    } else {
+        names
+            .iter()
+            .flat_map(|n| n.split(','))
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect()
+    };
+    let mut out: Vec<MetricDef> = Vec::new();
+    for name in wanted {
+        let def = lookup(&name).ok_or_else(|| {
+            let known = metric_names();
+            ReportError::UnknownMetric {
+                hint: suggestion(&name, known.iter().map(String::as_str)),
+                known: known.join(", "),
+                name: name.clone(),
+            }
+        })?;
+        if !out.iter().any(|d| d.info.name == def.info.name) {
+            out.push(def);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn default_set_resolves_with_directions() {
+        let defs = resolve(&[]).unwrap();
+        assert_eq!(defs.len(), DEFAULT_METRICS.len());
+        let by = |n: &str| defs.iter().find(|d| d.info.name == n).unwrap().info.clone();
+        assert_eq!(by("params").better, Better::Neither);
+        assert_eq!(by("val_loss").better, Better::Lower);
+        assert_eq!(by("val_auc").better, Better::Higher);
+        assert_eq!(by("val_auc").label, "Val AUC");
+        assert_eq!(by("train_time").unit, Unit::Seconds);
+        assert_eq!(by("train_time").better, Better::Lower);
+    }
+
+    #[test]
+    fn every_listed_name_resolves_and_unknown_names_get_hints() {
+        for n in metric_names() {
+            assert!(lookup(&n).is_some(), "{n}");
+        }
+        let err = resolve(&["val_acuracy".into()]).unwrap_err();
+        assert!(err.to_string().contains("did you mean `val_accuracy`"), "{err}");
+        assert!(resolve(&["final_test_loss".into()]).is_err());
+    }
+
+    #[test]
+    fn comma_lists_and_duplicates() {
+        let defs = resolve(&["val_auc, test_auc".into(), "val_auc".into()]).unwrap();
+        let names: Vec<&str> = defs.iter().map(|d| d.info.name.as_str()).collect();
+        assert_eq!(names, ["val_auc", "test_auc"]);
+    }
+
+    #[test]
+    fn values_come_from_the_documented_places() {
+        let m = json!({
+            "params": 1234, "train_seconds": 61.5, "val_loss": 0.25,
+            "test": {"f1_macro": 0.5, "f1_weighted": 0.7, "auc": null}
+        });
+        let v = |n: &str| lookup(n).unwrap().value(&m, None);
+        assert_eq!(v("params"), Some(1234.0));
+        assert_eq!(v("train_time"), Some(61.5));
+        assert_eq!(v("val_loss"), Some(0.25));
+        assert_eq!(v("test_f1"), Some(0.5));
+        assert_eq!(v("test_f1_weighted"), Some(0.7));
+        assert_eq!(v("test_auc"), None);
+        assert_eq!(v("val_accuracy"), None);
+    }
+}

@@ -1,0 +1,50 @@
+//! Why a report could not be built: every case names what the user typed and
+//! what would have been accepted, since the user is at a command line.
+
+/// A request the results cannot answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportError {
+    #[error("unknown metric `{name}`{hint}; known metrics: {known}")]
+    UnknownMetric {
+        name: String,
+        hint: String,
+        known: String,
+    },
+    #[error("unknown field `{name}`{hint}; fields of these runs: {known}")]
+    UnknownField {
+        name: String,
+        hint: String,
+        known: String,
+    },
+    #[error("`{0}` is not FIELD=VALUE")]
+    NotAnAssignment(String),
+    #[error("{field}={value}: {message}")]
+    BadValue {
+        field: String,
+        value: String,
+        message: String,
+    },
+    #[error("no run matches {filter}{seen}")]
+    NoMatch { filter: String, seen: String },
+    #[error("no run to report: the plan is empty")]
+    NoRuns,
+    #[error("the baseline {baseline} matches no row; rows: {rows}")]
+    BaselineNotFound { baseline: String, rows: String },
+    #[error("the baseline {baseline} matches {count} rows; add fields to pick one: {fields}")]
+    AmbiguousBaseline {
+        baseline: String,
+        count: usize,
+        fields: String,
+    },
+    #[error(
+        "the selection spans {count} configurations that differ in {fields}; \
+         narrow it with --where (or pick a run by key)"
+    )]
+    SeveralConfigurations { count: usize, fields: String },
+    #[error("the selected runs use different datasets ({0}); select one dataset")]
+    SeveralDatasets(String),
+    #[error("none of the {selected} selected runs is done: {reasons}")]
+    NothingDone { selected: usize, reasons: String },
+    #[error("run {key}: {message}")]
+    UnreadableRun { key: String, message: String },
+}

@@ -1,0 +1,133 @@
+//! What the caller asks for: `--metrics`, `--group-by`, `--where`,
+//! `--baseline`, the output format and how numbers are printed.
+//!
+//! These are plain values with `FromStr` where a command line needs one, so
+//! the CLI can hand them over unchanged.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::ReportError;
+
+/// `FIELD=VALUE`, as written after `--where` or `--baseline`.
+///
+/// The field is a name as in an experiment file (`lr`, `arch`,
+/// `optimizer.weight_decay`, `train.epochs`; `fold` is 1-based as printed)
+/// and the value is read the way the experiment file reads that field, so
+/// `lr=1e-3` matches runs written with `lr: 0.001`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub field: String,
+    pub value: String,
+}
+
+impl FromStr for Assignment {
+    type Err = ReportError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once('=') {
+            Some((field, value)) if !field.trim().is_empty() => Ok(Assignment {
+                field: field.trim().to_string(),
+                value: value.trim().to_string(),
+            }),
+            _ => Err(ReportError::NotAnAssignment(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for Assignment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.field, self.value)
+    }
+}
+
+/// What goes into a comparison table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportOptions {
+    /// Metric names (see [`crate::metric_names`]); empty = the default set,
+    /// which mirrors a typical architecture-comparison table.
+    pub metrics: Vec<String>,
+    /// Fields whose values define the rows; empty = every field except
+    /// `fold` and `seed`, so folds and seeds are aggregated.
+    pub group_by: Vec<String>,
+    /// Keep only runs matching every field (repeating a field accepts any of
+    /// its values).
+    pub filters: Vec<Assignment>,
+    /// Fields picking the baseline row; empty = no comparison.
+    pub baseline: Vec<Assignment>,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A box-drawn table for a terminal.
+    Table,
+    /// A GitHub-flavoured Markdown table.
+    Markdown,
+    /// One column per statistic, for pandas or a spreadsheet.
+    Csv,
+    /// A `booktabs` table environment.
+    Latex,
+    /// Every number, including per-run values.
+    Json,
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "table" | "terminal" | "text" => Format::Table,
+            "md" | "markdown" => Format::Markdown,
+            "csv" => Format::Csv,
+            "latex" | "tex" => Format::Latex,
+            "json" => Format::Json,
+            _ => {
+                return Err(format!(
+                    "unknown format `{s}`; use table, md, csv, latex or json"
+                ));
+            }
+        })
+    }
+}
+
+/// How numbers and highlights are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// Decimals for scores and losses (mean and std alike).
+    pub decimals: usize,
+    /// ANSI colour for the best value per column (terminal table only).
+    pub color: bool,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            decimals: 4,
+            color: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assignments_parse() {
+        let a: Assignment = "lr = 1e-3".parse().unwrap();
+        assert_eq!((a.field.as_str(), a.value.as_str()), ("lr", "1e-3"));
+        assert_eq!(a.to_string(), "lr=1e-3");
+        let b: Assignment = "dataset=synthetic:chestmnist".parse().unwrap();
+        assert_eq!(b.value, "synthetic:chestmnist");
+        assert!("lr".parse::<Assignment>().is_err());
+        assert!("=3".parse::<Assignment>().is_err());
+    }
+
+    #[test]
+    fn formats_parse() {
+        assert_eq!("md".parse(), Ok(Format::Markdown));
+        assert_eq!("LaTeX".parse(), Ok(Format::Latex));
+        assert!("html".parse::<Format>().is_err());
+    }
+}
