@@ -1,0 +1,239 @@
+//! The scheduler under stress: concurrent sweeps on one results folder, the
+//! orchestrator killed with SIGKILL mid-sweep, selection and forcing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+fn sweep_cmd(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sweep"));
+    cmd.args(args).env_remove("SWEEP_RESULTS_DIR");
+    cmd
+}
+
+fn sweep(args: &[&str]) -> Output {
+    sweep_cmd(args).output().expect("sweep runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// 6 short runs on generated data.
+const SIX: &str = "
+name: six
+grid:
+  dataset: synthetic:breastmnist
+  arch: small_cnn
+  lr: [1e-3, 2e-3, 3e-3]
+  seed: [0, 1]
+train:
+  epochs: 2
+  batch_size: 64
+  subset: 128
+";
+
+fn setup(yaml: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("exp.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let results = tmp.path().join("results");
+    (tmp, file, results)
+}
+
+fn completion_times(results: &Path) -> Vec<(String, SystemTime)> {
+    let mut v: Vec<(String, SystemTime)> = std::fs::read_dir(results)
+        .map(|rd| {
+            rd.filter_map(|e| {
+                let p = e.ok()?.path();
+                let m = std::fs::metadata(p.join("complete.json")).ok()?;
+                Some((
+                    p.file_name()?.to_string_lossy().to_string(),
+                    m.modified().ok()?,
+                ))
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Number of times each run folder's worker started training, counted from
+/// the JSON event stream of every sweep that touched it.
+fn started_runs(outputs: &[&Output]) -> Vec<String> {
+    let mut keys = Vec::new();
+    for o in outputs {
+        for line in String::from_utf8_lossy(&o.stdout).lines() {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(line)
+                && v["event"] == "started"
+            {
+                keys.push(v["key"].as_str().unwrap_or_default().to_string());
+            }
+        }
+    }
+    keys.sort();
+    keys
+}
+
+#[test]
+fn two_sweeps_at_once_train_each_run_exactly_once() {
+    let (_tmp, file, results) = setup(SIX);
+    let args = [
+        "run",
+        file.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+        "--json",
+        "--jobs",
+        "1",
+    ];
+    let a = sweep_cmd(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let b = sweep_cmd(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success(), "{}", text(&a));
+    assert!(b.status.success(), "{}", text(&b));
+    let started = started_runs(&[&a, &b]);
+    let mut unique = started.clone();
+    unique.dedup();
+    assert_eq!(
+        started.len(),
+        6,
+        "each of 6 runs trained once, got {started:?}"
+    );
+    assert_eq!(unique.len(), 6);
+    assert_eq!(completion_times(&results).len(), 6);
+}
+
+#[test]
+fn sigkill_of_the_orchestrator_loses_nothing_and_retrains_nothing() {
+    let (_tmp, file, results) = setup(SIX);
+    let args = [
+        "run",
+        file.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+        "--jobs",
+        "1",
+    ];
+    // Kill at several moments: as early as possible, and after some runs finished.
+    for wait_for_done in [0usize, 2, 4] {
+        let mut child = sweep_cmd(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while completion_times(&results).len() < wait_for_done && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let before = completion_times(&results);
+    assert!(before.len() >= 4, "{before:?}");
+    // Orphaned workers may still be finishing; a new sweep waits for them.
+    let out = sweep(&args);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("6/6 runs done"), "{}", text(&out));
+    let after = completion_times(&results);
+    assert_eq!(after.len(), 6);
+    for (key, time) in &before {
+        let now = after.iter().find(|(k, _)| k == key).map(|(_, t)| *t);
+        assert_eq!(now, Some(*time), "finished run {key} was retrained");
+    }
+    let plan = sweep(&[
+        "plan",
+        file.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert!(
+        v["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "done")
+    );
+}
+
+#[test]
+fn only_force_and_exit_codes() {
+    let (_tmp, file, results) = setup(SIX);
+    let (f, r) = (file.to_str().unwrap(), results.to_str().unwrap());
+    let one = sweep(&[
+        "run",
+        f,
+        "--results",
+        r,
+        "--only",
+        "lr=0.002",
+        "--only",
+        "seed=1",
+    ]);
+    assert!(one.status.success(), "{}", text(&one));
+    assert!(
+        text(&one).contains("1/1 runs done (1 trained, 0 cached)"),
+        "{}",
+        text(&one)
+    );
+    let first = completion_times(&results);
+    assert_eq!(first.len(), 1);
+    std::thread::sleep(Duration::from_millis(20));
+    let forced = sweep(&[
+        "run",
+        f,
+        "--results",
+        r,
+        "--only",
+        "lr=2e-3",
+        "--only",
+        "seed=1",
+        "--force",
+    ]);
+    assert!(forced.status.success(), "{}", text(&forced));
+    assert!(text(&forced).contains("1 trained"), "{}", text(&forced));
+    assert_ne!(
+        completion_times(&results)[0].1,
+        first[0].1,
+        "--force retrains"
+    );
+    let bad = sweep(&["run", f, "--results", r, "--only", "lr=banana"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(text(&bad).contains("lr=banana"), "{}", text(&bad));
+}
+
+#[test]
+fn fail_fast_stops_launching_after_the_first_failure() {
+    let (_tmp, file, results) = setup(SIX);
+    let out = sweep_cmd(&[
+        "run",
+        file.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+        "--jobs",
+        "1",
+        "--fail-fast",
+        "--max-retries",
+        "0",
+    ])
+    .env("SWEEP_TEST_ABORT_AT_EPOCH", "1")
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("1 failed, 5 not run"), "{}", text(&out));
+}
