@@ -237,3 +237,59 @@ fn fail_fast_stops_launching_after_the_first_failure() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("1 failed, 5 not run"), "{}", text(&out));
 }
+
+/// A run that dies after epoch 2 of 3 continues at epoch 3 and ends with
+/// exactly the numbers of an uninterrupted run.
+#[test]
+fn a_killed_run_resumes_from_its_last_epoch_with_identical_results() {
+    let yaml = "
+name: resume
+grid:
+  dataset: synthetic:dermamnist
+  arch: small_cnn
+  lr: 1e-3
+train:
+  epochs: 3
+  batch_size: 64
+  subset: 128
+  augmentation: {rotation: 10, hflip: 0.5}
+  reduce_lr_on_plateau: {patience: 0, factor: 0.5}
+";
+    let (tmp, file, results) = setup(yaml);
+    let f = file.to_str().unwrap();
+    let r = results.to_str().unwrap();
+    let crashed = sweep_cmd(&["run", f, "--results", r, "--max-retries", "0"])
+        .env("SWEEP_TEST_ABORT_AT_EPOCH", "3")
+        .output()
+        .unwrap();
+    assert_eq!(crashed.status.code(), Some(1), "{}", text(&crashed));
+    let resumed = sweep(&["run", f, "--results", r, "--retry-failed", "--json"]);
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    let epochs: Vec<u64> = String::from_utf8_lossy(&resumed.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "epoch")
+        .filter_map(|v| v["epoch"].as_u64())
+        .collect();
+    assert_eq!(epochs, vec![3], "only the missing epoch is trained");
+
+    let straight = tmp.path().join("straight");
+    let out = sweep(&["run", f, "--results", straight.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let metrics = |dir: &Path| -> serde_json::Value {
+        let run = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.join("metrics.json").exists())
+            .unwrap();
+        assert!(
+            !run.join("resume.json").exists(),
+            "resume state is removed on completion"
+        );
+        serde_json::from_slice(&std::fs::read(run.join("metrics.json")).unwrap()).unwrap()
+    };
+    let (a, b) = (metrics(&results), metrics(&straight));
+    for field in ["train_loss", "val_loss", "test_loss", "test", "best_epoch"] {
+        assert_eq!(a[field], b[field], "{field} differs after resuming");
+    }
+}

@@ -8,10 +8,11 @@
 //! `patience` epochs in a row have not improved; ReduceLROnPlateau reduces
 //! once `patience` non-improving epochs have accumulated outside cooldown.
 
+use serde::{Deserialize, Serialize};
 use sweep_core::options::{EarlyStopping, Mode, ReduceLrOnPlateau};
 
 /// Tracks the best value of a monitored metric.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Best {
     mode: Mode,
     min_delta: f64,
@@ -55,7 +56,7 @@ impl Best {
 }
 
 /// Stops training after `patience` epochs without improvement.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EarlyStopper {
     best: Best,
     patience: u32,
@@ -85,7 +86,7 @@ impl EarlyStopper {
 
 /// Multiplies the learning rate by `factor` after `patience` epochs without
 /// improvement, then waits `cooldown` epochs; never goes below `min_lr`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlateauScheduler {
     best: Best,
     factor: f64,

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sweep_core::options::TrainOptions;
 use sweep_metrics::summary::{MetricSummary, evaluate_with_threshold};
 use tch::{Device, Kind, Tensor, nn};
@@ -20,9 +20,10 @@ use crate::data::{DeviceSplit, PreparedData, metric_labels};
 use crate::loss::Loss;
 use crate::models::Model;
 use crate::optim;
+use crate::resume;
 
 /// Headline numbers of one split at one epoch (a `history.csv` row half).
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct SplitScores {
     pub loss: f64,
     pub accuracy: f64,
@@ -61,7 +62,7 @@ impl SplitScores {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EpochRecord {
     pub epoch: u32,
     pub lr: f64,
@@ -103,6 +104,9 @@ pub struct Trainer<'a> {
     pub loss: &'a Loss,
     pub options: &'a TrainOptions,
     pub device: Device,
+    /// The run's seed; each epoch reseeds from (seed, epoch) so a resumed
+    /// run draws exactly the random numbers an uninterrupted one would.
+    pub seed: u64,
 }
 
 /// Predictions of a model on a whole split: mean loss and probabilities
@@ -152,43 +156,57 @@ impl Trainer<'_> {
 
     /// Trains for the configured epochs; keeps the best epoch's weights in
     /// `checkpoint` and loads them back at the end (unless early stopping
-    /// says not to restore). `on_epoch` sees every record as it is made.
+    /// says not to restore). After every epoch the whole training state is
+    /// saved in `resume_dir`, and training continues from there if a saved
+    /// state exists. `on_epoch` sees every new record as it is made.
     pub fn fit(
         &mut self,
         base_lr: f64,
         checkpoint: &Path,
+        resume_dir: &Path,
         mut on_epoch: impl FnMut(&EpochRecord),
     ) -> Result<FitResult, FitError> {
         let opts = self.options;
         let torch = |e: tch::TchError| FitError::Torch(e.to_string());
-        let mut optimizer = optim::build(&opts.optimizer, self.vs, base_lr).map_err(torch)?;
+        let mut optimizer = optim::Optimizer::new(&opts.optimizer, self.vs, base_lr);
         let augment = opts.augmentation.as_ref().map(|a| Augment {
             rotation_deg: a.rotation,
             shift: a.shift,
             zoom: a.zoom,
             hflip: a.hflip,
         });
-        let mut best = Best::new(opts.checkpoint.mode, 0.0);
-        let mut stopper = opts.early_stopping.as_ref().map(EarlyStopper::new);
-        let mut plateau = opts
-            .reduce_lr_on_plateau
-            .as_ref()
-            .map(PlateauScheduler::new);
-        let mut plateau_scale = 1.0;
-        let mut history = Vec::new();
-        let mut stopped_early = false;
-        let started = Instant::now();
+        let mut state = TrainState {
+            epoch: 0,
+            step: 0,
+            history: Vec::new(),
+            best: Best::new(opts.checkpoint.mode, 0.0),
+            stopper: opts.early_stopping.as_ref().map(EarlyStopper::new),
+            plateau: opts
+                .reduce_lr_on_plateau
+                .as_ref()
+                .map(PlateauScheduler::new),
+            plateau_scale: 1.0,
+            stopped: false,
+            train_seconds: 0.0,
+        };
+        if let Some(saved) =
+            resume::load(resume_dir, self.vs, &mut optimizer).map_err(FitError::Torch)?
+        {
+            state = saved;
+        }
         let abort_at = std::env::var("SWEEP_TEST_ABORT_AT_EPOCH")
             .ok()
             .and_then(|v| v.parse::<u32>().ok());
 
-        for epoch in 1..=opts.epochs {
+        while !state.stopped && state.epoch < opts.epochs {
+            let epoch = state.epoch + 1;
             if abort_at == Some(epoch) {
                 // Test hook: simulate a hard crash (no unwinding, no cleanup).
                 std::process::abort();
             }
             let epoch_start = Instant::now();
-            let lr = optim::scheduled_lr(&opts.schedule, base_lr, epoch) * plateau_scale;
+            tch::manual_seed(epoch_seed(self.seed, epoch));
+            let lr = optim::scheduled_lr(&opts.schedule, base_lr, epoch) * state.plateau_scale;
             optimizer.set_lr(lr);
             let (train_loss, train_probs, order) =
                 self.train_epoch(&mut optimizer, augment.as_ref());
@@ -220,33 +238,38 @@ impl Trainer<'_> {
                 val: SplitScores::from(val.loss, &val_metrics),
                 seconds: epoch_start.elapsed().as_secs_f64(),
             };
-            if best.update(epoch, record.metric(&opts.checkpoint.metric)) || best.epoch.is_none() {
+            if state
+                .best
+                .update(epoch, record.metric(&opts.checkpoint.metric))
+                || !checkpoint.exists()
+            {
                 save_atomic(self.vs, checkpoint).map_err(torch)?;
             }
             on_epoch(&record);
-            if let (Some(p), Some(cfg)) = (plateau.as_mut(), opts.reduce_lr_on_plateau.as_ref()) {
+            if let (Some(p), Some(cfg)) =
+                (state.plateau.as_mut(), opts.reduce_lr_on_plateau.as_ref())
+            {
                 let next = p.step(epoch, record.metric(&cfg.monitor.metric), lr);
-                plateau_scale *= next / lr;
+                state.plateau_scale *= next / lr;
             }
-            let stop = match (stopper.as_mut(), opts.early_stopping.as_ref()) {
-                (Some(s), Some(cfg)) => s.should_stop(epoch, record.metric(&cfg.monitor.metric)),
-                _ => false,
-            };
-            history.push(record);
-            if stop {
-                stopped_early = epoch < opts.epochs;
-                break;
+            if let (Some(s), Some(cfg)) = (state.stopper.as_mut(), opts.early_stopping.as_ref()) {
+                state.stopped = s.should_stop(epoch, record.metric(&cfg.monitor.metric));
             }
+            state.train_seconds += record.seconds;
+            state.history.push(record);
+            state.epoch = epoch;
+            state.step = optimizer.step;
+            resume::save(resume_dir, self.vs, &optimizer, &state).map_err(FitError::Torch)?;
         }
         let restore = opts.early_stopping.as_ref().is_none_or(|e| e.restore_best);
         if restore && checkpoint.exists() {
             self.vs.load(checkpoint).map_err(torch)?;
         }
         Ok(FitResult {
-            best_epoch: best.epoch.unwrap_or(history.len() as u32),
-            history,
-            stopped_early,
-            train_seconds: started.elapsed().as_secs_f64(),
+            best_epoch: state.best.epoch.unwrap_or(state.history.len() as u32),
+            stopped_early: state.stopped && state.epoch < opts.epochs,
+            history: state.history,
+            train_seconds: state.train_seconds,
         })
     }
 
@@ -254,7 +277,7 @@ impl Trainer<'_> {
     /// mean loss, the probabilities in visiting order, and that order.
     fn train_epoch(
         &mut self,
-        optimizer: &mut nn::Optimizer,
+        optimizer: &mut optim::Optimizer,
         augment: Option<&Augment>,
     ) -> (f64, Vec<f64>, Vec<i64>) {
         let split = &self.data.train;
@@ -305,6 +328,28 @@ fn to_host(t: &Tensor) -> Vec<f64> {
             .flatten(0, -1),
     )
     .unwrap_or_default()
+}
+
+/// Everything needed to continue training after the last completed epoch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainState {
+    pub epoch: u32,
+    pub step: i64,
+    pub history: Vec<EpochRecord>,
+    pub best: Best,
+    pub stopper: Option<EarlyStopper>,
+    pub plateau: Option<PlateauScheduler>,
+    pub plateau_scale: f64,
+    pub stopped: bool,
+    pub train_seconds: f64,
+}
+
+/// The seed of one epoch: a fixed mix of the run seed and the epoch number.
+fn epoch_seed(seed: u64, epoch: u32) -> i64 {
+    let mixed = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(u64::from(epoch).wrapping_mul(0xBF58_476D_1CE4_E5B9));
+    (mixed >> 1) as i64
 }
 
 /// Saves weights to a temp file and renames, so a crash never leaves a torn checkpoint.

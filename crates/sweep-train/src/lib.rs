@@ -2,7 +2,7 @@
 //!
 //! `worker` is the entry point: spec.json → [`data`] (tensors on the device)
 //! → [`models`] → [`fit`] (loop with [`loss`], [`optim`], [`callbacks`],
-//! [`augment`]) → [`outputs`] + completion marker. [`torch_runtime`] loads
+//! [`augment`], per-epoch [`resume`] state) → [`outputs`] + completion marker. [`torch_runtime`] loads
 //! CUDA when present and reports devices.
 
 pub mod augment;
@@ -13,5 +13,6 @@ pub mod loss;
 pub mod models;
 pub mod optim;
 pub mod outputs;
+pub mod resume;
 pub mod torch_runtime;
 pub mod worker;

@@ -68,6 +68,18 @@ pub fn main(dir: &Path) -> i32 {
             return 1;
         }
     };
+    // Another process may have completed the run between the scheduler's
+    // check and this lease: then there is nothing to do, and the scheduler
+    // (seeing the busy code) re-checks and counts it as cached.
+    if let (Some(key), Some(root)) = (
+        dir.file_name()
+            .and_then(|n| n.to_str())
+            .and_then(sweep_core::hash::RunKey::parse),
+        dir.parent(),
+    ) && Store::new(root).status(&key) == sweep_core::store::RunStatus::Done
+    {
+        return BUSY_EXIT_CODE;
+    }
     match run(dir) {
         Ok(()) => 0,
         Err(_) => 1,
@@ -212,10 +224,11 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         loss: &loss,
         options: &spec.train,
         device,
+        seed: spec.seed,
     };
     let monitor_name = spec.train.checkpoint.metric.clone();
     let fit = trainer
-        .fit(spec.lr, &checkpoint, |r| {
+        .fit(spec.lr, &checkpoint, dir, |r| {
             emit(&WorkerEvent::Epoch {
                 epoch: r.epoch,
                 epochs: spec.train.epochs,
@@ -299,6 +312,7 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         ],
     )
     .map_err(io)?;
+    crate::resume::clear(dir);
     emit(&WorkerEvent::Finished {
         best_epoch: fit.best_epoch,
         stopped_early: fit.stopped_early,

@@ -404,7 +404,12 @@ async fn attempt_run(
         killed: false,
         seconds: 0.0,
     };
-    let log = match std::fs::File::create(dir.join(LOG_FILE)) {
+    // Append: a worker of another sweep may still be writing this log.
+    let log = match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(LOG_FILE))
+    {
         Ok(f) => f,
         Err(e) => {
             exit.status = Err(e);
