@@ -249,6 +249,16 @@ fn plain_message(raw: &str) -> String {
         let key = rest.split(',').next().unwrap_or(rest).trim();
         return format!("duplicate key `{key}`: each key may appear only once in a mapping");
     }
+    if line.starts_with("multiple YAML documents") {
+        return "the file holds several YAML documents (separated by `---`); an experiment file is one document".into();
+    }
+    if line.contains("recursion limit exceeded") {
+        return "values are nested too deeply".into();
+    }
+    if let Some(rest) = line.strip_prefix("non-finite float ") {
+        let value = rest.split(' ').next().unwrap_or("");
+        return format!("non-finite number {value} is not allowed");
+    }
     if line.starts_with("budget breached") {
         return format!(
             "the document is too large or expands too far through anchors and aliases ({line}); \
