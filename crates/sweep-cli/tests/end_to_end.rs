@@ -293,3 +293,40 @@ fn an_exploding_loss_is_reported_as_diverged() {
     assert_eq!(failure["kind"], "diverged", "{failure}");
     assert!(text(&out).contains("diverged"), "{}", text(&out));
 }
+
+/// The hostile-input corpus through the real binary: every file is refused
+/// with its location and a non-zero exit, and nothing panics or hangs.
+#[test]
+fn every_invalid_fixture_is_refused_without_panicking() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/invalid");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| p.to_string_lossy().to_string())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 50, "corpus has {} files", files.len());
+    let started = std::time::Instant::now();
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(String::as_str));
+    let out = sweep(&args, &[]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "validation must not hang"
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let all = text(&out);
+    assert!(!all.contains("panicked"), "{all}");
+    for f in &files {
+        let name = Path::new(f).file_name().unwrap().to_string_lossy();
+        assert!(
+            all.contains(&format!("problem in {f}")) || all.contains(&format!("problems in {f}")),
+            "no verdict for {name}"
+        );
+    }
+    assert!(
+        !all.contains("\nok: "),
+        "an invalid file was accepted:\n{all}"
+    );
+}
