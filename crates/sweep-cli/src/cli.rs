@@ -42,10 +42,12 @@ pub enum Command {
     Plan(PlanArgs),
     /// Train every pending run of an experiment, skipping cached ones.
     Run(RunArgs),
-    /// Compare results (not yet implemented).
+    /// Comparison tables from the results: terminal, Markdown, CSV, LaTeX, JSON.
     Report(ReportArgs),
     /// What is done, running (and by which process), failed and pending.
     Status(StatusArgs),
+    /// List, download and verify MedMNIST files.
+    Data(crate::commands::data::DataArgs),
     /// Train one prepared run folder (used by `sweep run`; not for direct use).
     #[command(hide = true)]
     Worker {
@@ -125,9 +127,58 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sweep report experiments/chestmnist_cnn.yaml                      comparison table (mean ± std over folds/seeds)
+  sweep report experiments/x.yaml --format latex > table.tex        booktabs table for a paper
+  sweep report experiments/x.yaml --metrics val_auc,test_auc --group-by arch
+  sweep report experiments/x.yaml --where lr=1e-3 --baseline arch=chest_cnn
+  sweep report experiments/x.yaml --per-class --where arch=chest_cnn
+  sweep report experiments/x.yaml --prevalence")]
 pub struct ReportArgs {
-    /// Experiment files whose results to compare.
+    /// Experiment files whose runs to compare (their runs share one results folder).
+    #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Report on the `--smoke` variant of the runs.
+    #[arg(long)]
+    pub smoke: bool,
+    /// Report on the `--synthetic` variant of the runs.
+    #[arg(long)]
+    pub synthetic: bool,
+    #[arg(long, default_value = sweep_core::store::DEFAULT_RESULTS_DIR, env = "SWEEP_RESULTS_DIR")]
+    pub results: PathBuf,
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Print the comparison table (the default view).
     #[arg(long)]
     pub table: bool,
+    /// table, md, csv, latex or json.
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Comma-separated metrics (default: the architecture-study columns).
+    #[arg(long, value_delimiter = ',')]
+    pub metrics: Vec<String>,
+    /// Fields that define rows (default: everything but fold and seed).
+    #[arg(long, value_delimiter = ',')]
+    pub group_by: Vec<String>,
+    /// Keep only runs with FIELD=VALUE (repeatable).
+    #[arg(long = "where", value_name = "FIELD=VALUE")]
+    pub filters: Vec<String>,
+    /// Compare every row with the row matching FIELD=VALUE (paired t, Wilcoxon, Holm; DeLong on test AUC).
+    #[arg(long, value_name = "FIELD=VALUE")]
+    pub baseline: Vec<String>,
+    /// Per-class TN/FP/FN/TP and classification report for one configuration (choose it with --where or --key).
+    #[arg(long)]
+    pub per_class: bool,
+    /// Class prevalence per split.
+    #[arg(long)]
+    pub prevalence: bool,
+    /// Split for --per-class: train, val or test.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// A run key (or prefix) for --per-class.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Decimals for scores and losses.
+    #[arg(long, default_value_t = 4)]
+    pub decimals: usize,
 }

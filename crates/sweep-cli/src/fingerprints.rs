@@ -31,9 +31,10 @@ impl Fingerprints for DataFingerprints {
                 let path = data_root.join(dataset.file_name());
                 if !path.exists() {
                     return Err(format!(
-                        "{} not found; get it with `sweep data pull {}` or point SWEEP_DATA_DIR at a folder that has it",
+                        "{} not found; get it with `sweep data pull {} --data-dir {}`, or point --data-dir at a folder that has it",
                         path.display(),
-                        dataset
+                        dataset,
+                        data_root.display()
                     ));
                 }
                 let print =

@@ -330,3 +330,87 @@ fn every_invalid_fixture_is_refused_without_panicking() {
         "an invalid file was accepted:\n{all}"
     );
 }
+
+/// `sweep report` over a finished sweep, in every text format, plus a run
+/// that failed: it is footnoted, not dropped, and the report still renders.
+#[test]
+fn report_renders_every_format_and_footnotes_failures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(
+        tmp.path(),
+        "tiny.yaml",
+        &TINY.replace("lr: [1e-3, 3e-3]", "lr: 1e-3\n  seed: [0, 1]"),
+    );
+    let results = tmp.path().join("results");
+    let (f, r) = (file.to_str().unwrap(), results.to_str().unwrap());
+    let out = sweep(
+        &[
+            "run",
+            f,
+            "--results",
+            r,
+            "--only",
+            "dataset=synthetic:breastmnist",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    // The dermamnist runs crash; their rows must show the missing runs.
+    let crash = sweep(
+        &["run", f, "--results", r, "--max-retries", "0"],
+        &[("SWEEP_TEST_ABORT_AT_EPOCH", "1")],
+    );
+    assert_eq!(crash.status.code(), Some(1));
+    for format in ["table", "md", "csv", "latex", "json"] {
+        let rep = sweep(&["report", f, "--results", r, "--format", format], &[]);
+        assert!(rep.status.success(), "{format}: {}", text(&rep));
+        let body = String::from_utf8_lossy(&rep.stdout).to_string();
+        assert!(body.contains("breastmnist"), "{format}: {body}");
+        assert!(
+            body.contains("crashed") || format == "csv",
+            "{format} must footnote the crashed runs: {body}"
+        );
+    }
+    let csv = sweep(
+        &[
+            "report",
+            f,
+            "--results",
+            r,
+            "--format",
+            "csv",
+            "--metrics",
+            "val_auc",
+        ],
+        &[],
+    );
+    let header = String::from_utf8_lossy(&csv.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        header.contains("val_auc_mean")
+            && header.contains("val_auc_std")
+            && header.contains("val_auc_n"),
+        "{header}"
+    );
+    let per_class = sweep(
+        &[
+            "report",
+            f,
+            "--results",
+            r,
+            "--per-class",
+            "--where",
+            "dataset=synthetic:breastmnist",
+        ],
+        &[],
+    );
+    assert!(per_class.status.success(), "{}", text(&per_class));
+    assert!(
+        String::from_utf8_lossy(&per_class.stdout).contains("malignant"),
+        "{}",
+        text(&per_class)
+    );
+}

@@ -70,7 +70,8 @@ fn missing(status: &PlanStatus) -> Missing {
 
 /// Reads and parses `metrics.json` of a run folder.
 pub(crate) fn read_metrics(dir: &Path) -> Result<Value, String> {
-    let bytes = fs::read(dir.join(METRICS_FILE)).map_err(|e| format!("unreadable {METRICS_FILE}: {e}"))?;
+    let bytes =
+        fs::read(dir.join(METRICS_FILE)).map_err(|e| format!("unreadable {METRICS_FILE}: {e}"))?;
     let value: Value =
         serde_json::from_slice(&bytes).map_err(|e| format!("unreadable {METRICS_FILE}: {e}"))?;
     if value.is_object() {
@@ -131,7 +132,11 @@ mod tests {
         assert_eq!(out[0].as_ref().unwrap()["params"], 5);
         let m = |i: usize| out[i].as_ref().unwrap_err().clone();
         assert_eq!(m(1).status, "unreadable");
-        assert!(m(1).reason.starts_with("unreadable metrics.json: "), "{:?}", m(1));
+        assert!(
+            m(1).reason.starts_with("unreadable metrics.json: "),
+            "{:?}",
+            m(1)
+        );
         assert_eq!(m(2).status, "failed");
         assert_eq!(m(2).reason, "diverged: loss is NaN at epoch 3 (1 attempt)");
         assert_eq!(m(3).status, "pending");

@@ -73,7 +73,11 @@ const SPLITS: &[(&str, &str)] = &[("train", "Train"), ("val", "Val"), ("test", "
 /// Summary fields per split: (name, field in the summary, label).
 const SUMMARY: &[(&str, &str, &str)] = &[
     ("accuracy", "accuracy", "accuracy"),
-    ("balanced_accuracy", "balanced_accuracy", "balanced accuracy"),
+    (
+        "balanced_accuracy",
+        "balanced_accuracy",
+        "balanced accuracy",
+    ),
     ("auc", "auc", "AUC"),
     ("sensitivity", "sensitivity", "sensitivity"),
     ("specificity", "specificity", "specificity"),
@@ -82,7 +86,11 @@ const SUMMARY: &[(&str, &str, &str)] = &[
     ("f1", "f1_macro", "F1"),
     ("precision_macro", "precision_macro", "precision (macro)"),
     ("precision_micro", "precision_micro", "precision (micro)"),
-    ("precision_weighted", "precision_weighted", "precision (weighted)"),
+    (
+        "precision_weighted",
+        "precision_weighted",
+        "precision (weighted)",
+    ),
     ("recall_macro", "recall_macro", "recall (macro)"),
     ("recall_micro", "recall_micro", "recall (micro)"),
     ("recall_weighted", "recall_weighted", "recall (weighted)"),
@@ -101,8 +109,20 @@ const TOP: &[(&str, &str, &str, Better, Unit)] = &[
         Better::Neither,
         Unit::Count,
     ),
-    ("epochs_run", "epochs_run", "Epochs", Better::Neither, Unit::Count),
-    ("best_epoch", "best_epoch", "Best epoch", Better::Neither, Unit::Count),
+    (
+        "epochs_run",
+        "epochs_run",
+        "Epochs",
+        Better::Neither,
+        Unit::Count,
+    ),
+    (
+        "best_epoch",
+        "best_epoch",
+        "Best epoch",
+        Better::Neither,
+        Unit::Count,
+    ),
     (
         "train_time",
         "train_seconds",
@@ -162,10 +182,6 @@ impl MetricDef {
         };
         v.filter(|x| x.is_finite())
     }
-
-    pub fn needs_history(&self) -> bool {
-        !matches!(self.source, Source::Json(_))
-    }
 }
 
 fn info(name: &str, label: String, better: Better, unit: Unit) -> MetricInfo {
@@ -215,13 +231,23 @@ fn lookup(name: &str) -> Option<MetricDef> {
     let &(_, split_label) = SPLITS.iter().find(|s| s.0 == split)?;
     if metric == "loss" {
         return Some(MetricDef {
-            info: info(name, format!("{split_label} loss"), Better::Lower, Unit::Score),
+            info: info(
+                name,
+                format!("{split_label} loss"),
+                Better::Lower,
+                Unit::Score,
+            ),
             source: Source::Json(vec![name.into()]),
         });
     }
     let &(_, field, label) = SUMMARY.iter().find(|s| s.0 == metric)?;
     Some(MetricDef {
-        info: info(name, format!("{split_label} {label}"), Better::Higher, Unit::Score),
+        info: info(
+            name,
+            format!("{split_label} {label}"),
+            Better::Higher,
+            Unit::Score,
+        ),
         source: Source::Json(vec![split.into(), field.into()]),
     })
 }
@@ -294,7 +320,10 @@ mod tests {
             assert!(lookup(&n).is_some(), "{n}");
         }
         let err = resolve(&["val_acuracy".into()]).unwrap_err();
-        assert!(err.to_string().contains("did you mean `val_accuracy`"), "{err}");
+        assert!(
+            err.to_string().contains("did you mean `val_accuracy`"),
+            "{err}"
+        );
         assert!(resolve(&["final_test_loss".into()]).is_err());
     }
 

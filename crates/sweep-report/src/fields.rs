@@ -91,7 +91,8 @@ fn walk(path: Vec<String>, values: &[Option<&Value>], out: &mut Vec<Field>) {
     // serde_json keeps object keys sorted; restore the spec's field order.
     keys.sort_by_key(|k| spec_order(&path, k));
     for k in keys {
-        let children: Vec<Option<&Value>> = values.iter().map(|v| v.and_then(|v| v.get(k))).collect();
+        let children: Vec<Option<&Value>> =
+            values.iter().map(|v| v.and_then(|v| v.get(k))).collect();
         let mut child = path.clone();
         child.push(k.clone());
         walk(child, &children, out);
@@ -138,10 +139,25 @@ fn spec_order(path: &[String], key: &str) -> (usize, String) {
         "beta2",
         "eps",
     ];
+    const EARLY_STOPPING: &[&str] = &["monitor", "patience", "min_delta", "restore_best"];
+    const PLATEAU: &[&str] = &[
+        "monitor",
+        "factor",
+        "patience",
+        "min_lr",
+        "cooldown",
+        "min_delta",
+    ];
+    const MONITOR: &[&str] = &["metric", "mode"];
+    const AUGMENTATION: &[&str] = &["rotation", "shift", "zoom", "hflip"];
     let order: &[&str] = match path.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] => RUN,
         ["train"] => TRAIN,
         ["train", "optimizer"] => OPTIMIZER,
+        ["train", "early_stopping"] => EARLY_STOPPING,
+        ["train", "reduce_lr_on_plateau"] => PLATEAU,
+        ["train", "augmentation"] => AUGMENTATION,
+        [.., "monitor"] | ["train", "checkpoint"] => MONITOR,
         _ => &[],
     };
     let pos = order.iter().position(|k| *k == key).unwrap_or(order.len());
@@ -210,8 +226,7 @@ pub(crate) fn same_value(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x
-                    .iter()
+                && x.iter()
                     .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
         }
         _ => a == b,
@@ -304,7 +319,10 @@ mod tests {
     #[test]
     fn resolution_and_value_equality() {
         let v = spec_view(json!({}));
-        assert_eq!(resolve("optimizer.name", &[&v]).unwrap().path, ["train", "optimizer", "name"]);
+        assert_eq!(
+            resolve("optimizer.name", &[&v]).unwrap().path,
+            ["train", "optimizer", "name"]
+        );
         assert_eq!(resolve("seed", &[&v]).unwrap().path, ["seed"]);
         assert!(resolve("momentum", &[&v]).is_none());
         assert!(same_value(&json!(1), &json!(1.0)));

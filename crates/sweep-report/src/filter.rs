@@ -93,7 +93,10 @@ fn value_matches(want: &Value, raw: &str, actual: Option<&Value>) -> bool {
     if same_value(want, actual) {
         return true;
     }
-    let off = matches!(raw.to_ascii_lowercase().as_str(), "none" | "null" | "off" | "~");
+    let off = matches!(
+        raw.to_ascii_lowercase().as_str(),
+        "none" | "null" | "off" | "~"
+    );
     (off && actual.is_null()) || display(actual) == raw
 }
 
@@ -188,7 +191,10 @@ mod tests {
 
     #[test]
     fn repeated_fields_are_alternatives() {
-        assert_eq!(keep(&["arch=resnet18", "arch=chest_cnn", "lr=1e-3"]), [0, 2]);
+        assert_eq!(
+            keep(&["arch=resnet18", "arch=chest_cnn", "lr=1e-3"]),
+            [0, 2]
+        );
     }
 
     #[test]

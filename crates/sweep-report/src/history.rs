@@ -31,7 +31,10 @@ impl History {
                     None
                 } else {
                     Some(cell.parse::<f64>().map_err(|_| {
-                        format!("row {}: `{cell}` in column {name} is not a number", line + 2)
+                        format!(
+                            "row {}: `{cell}` in column {name} is not a number",
+                            line + 2
+                        )
                     })?)
                 };
                 values.push(value);
@@ -59,11 +62,19 @@ impl History {
     }
 
     pub fn min(&self, name: &str) -> Option<f64> {
-        self.column(name)?.iter().flatten().copied().reduce(f64::min)
+        self.column(name)?
+            .iter()
+            .flatten()
+            .copied()
+            .reduce(f64::min)
     }
 
     pub fn max(&self, name: &str) -> Option<f64> {
-        self.column(name)?.iter().flatten().copied().reduce(f64::max)
+        self.column(name)?
+            .iter()
+            .flatten()
+            .copied()
+            .reduce(f64::max)
     }
 }
 

@@ -87,7 +87,7 @@ pub fn delong_paired(
     if outputs == 0 {
         return Err(DelongError::NoOutputs);
     }
-    if y.len() != a.len() || y.len() != b.len() || y.len() % outputs != 0 {
+    if y.len() != a.len() || y.len() != b.len() || !y.len().is_multiple_of(outputs) {
         return Err(DelongError::Shape {
             labels: y.len(),
             a: a.len(),
@@ -252,7 +252,11 @@ mod tests {
         };
         let cov = |u: &[f64], v: &[f64]| {
             let (mu, mv) = (u.iter().sum::<f64>() / 4.0, v.iter().sum::<f64>() / 4.0);
-            u.iter().zip(v).map(|(x, y)| (x - mu) * (y - mv)).sum::<f64>() / 3.0
+            u.iter()
+                .zip(v)
+                .map(|(x, y)| (x - mu) * (y - mv))
+                .sum::<f64>()
+                / 3.0
         };
         let (a10, a01) = comps(&a);
         let (b10, b01) = comps(&b);
