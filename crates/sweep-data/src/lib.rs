@@ -9,10 +9,14 @@
 //! * [`mod@synthetic`]: deterministic stand-ins with the same shapes and balance.
 //! * [`folds`]: reproducible, stratified k-fold assignments.
 //! * [`fingerprint`]: content hashes that identify a run's data.
+//! * [`verify`]: MD5 checks against the official release, memoised.
+//! * `download` (feature `download`): resumable, verified downloads.
 //! * [`error`]: the error type naming file, array and expectation.
 
 pub mod catalog;
 mod catalog_table;
+#[cfg(feature = "download")]
+pub mod download;
 pub mod error;
 pub mod fingerprint;
 pub mod folds;
@@ -21,6 +25,7 @@ pub mod npy;
 pub mod npz;
 mod rng;
 pub mod synthetic;
+pub mod verify;
 
 #[cfg(test)]
 mod test_support;
@@ -35,3 +40,4 @@ pub use medmnist::{
 pub use npy::{Dtype, NpyArray, NpyError};
 pub use npz::{DEFAULT_MAX_ARRAY_BYTES, NpzFile, read_npz};
 pub use synthetic::{GENERATOR_VERSION, synthetic, synthetic_split_sizes};
+pub use verify::{FileVerdict, LocalState, Md5Memo, file_md5, local_state, verify_file};
