@@ -42,10 +42,12 @@ pub enum Command {
     Plan(PlanArgs),
     /// Train every pending run of an experiment, skipping cached ones.
     Run(RunArgs),
-    /// Comparison tables from the results: terminal, Markdown, CSV, LaTeX, JSON.
+    /// Comparison tables from the results: terminal, Markdown, CSV, LaTeX, JSON, or an HTML page with figures.
     Report(ReportArgs),
     /// What is done, running (and by which process), failed and pending.
     Status(StatusArgs),
+    /// Cancel the Slurm jobs that `sweep run --backend slurm` submitted for an experiment.
+    Cancel(CancelArgs),
     /// List, download and verify MedMNIST files.
     Data(crate::commands::data::DataArgs),
     /// Train one prepared run folder (used by `sweep run`; not for direct use).
@@ -118,6 +120,80 @@ pub struct RunArgs {
     /// Print one JSON event per line instead of human progress.
     #[arg(long)]
     pub json: bool,
+    /// Where pending runs train: `local` worker processes (the default), or
+    /// one `slurm` job array (see "Running on a cluster" in the README).
+    #[arg(long, value_enum, help_heading = "Cluster")]
+    pub backend: Option<Backend>,
+    /// sbatch --partition for every run.
+    #[arg(long, requires = "backend", help_heading = "Cluster")]
+    pub partition: Option<String>,
+    /// sbatch --account.
+    #[arg(long, requires = "backend", help_heading = "Cluster")]
+    pub account: Option<String>,
+    /// sbatch --time per array task (HH:MM:SS, D-HH:MM:SS; covers --runs-per-task runs).
+    #[arg(
+        long,
+        value_name = "HH:MM:SS",
+        requires = "backend",
+        help_heading = "Cluster"
+    )]
+    pub time: Option<String>,
+    /// GPUs per run (sbatch --gres=gpu:N); 0 trains on the CPU.
+    #[arg(
+        long,
+        default_value_t = 0,
+        requires = "backend",
+        help_heading = "Cluster"
+    )]
+    pub gpus_per_run: u32,
+    /// CPU cores per run (sbatch --cpus-per-task; also the worker's threads).
+    #[arg(long, requires = "backend", help_heading = "Cluster")]
+    pub cpus_per_run: Option<u32>,
+    /// Memory per run (sbatch --mem), e.g. 8G.
+    #[arg(long, requires = "backend", help_heading = "Cluster")]
+    pub mem: Option<String>,
+    /// At most K array tasks at once (--array=0-(N-1)%K).
+    #[arg(long, value_name = "K", requires = "backend", help_heading = "Cluster")]
+    pub array_parallelism: Option<u32>,
+    /// Runs each array task trains one after the other (fewer, longer tasks).
+    #[arg(
+        long,
+        value_name = "K",
+        default_value_t = 1,
+        requires = "backend",
+        help_heading = "Cluster"
+    )]
+    pub runs_per_task: u32,
+    /// Extra sbatch option, passed verbatim as one argument (repeatable), e.g. --sbatch-arg=--qos=high.
+    #[arg(
+        long,
+        value_name = "ARG",
+        allow_hyphen_values = true,
+        requires = "backend",
+        help_heading = "Cluster"
+    )]
+    pub sbatch_arg: Vec<String>,
+    /// Wait until the job array has finished, then exit like a local sweep (0 only if every run is done).
+    #[arg(long, requires = "backend", help_heading = "Cluster")]
+    pub wait: bool,
+    /// Also submit `sweep report FILE --format md` to run after the array (afterany).
+    #[arg(long, requires = "backend", help_heading = "Cluster")]
+    pub dependency_report: bool,
+}
+
+/// Where `sweep run` trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// Worker processes on this machine.
+    Local,
+    /// A Slurm job array; every node must see the results folder and the sweep binary.
+    Slurm,
+}
+
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(Debug, Args)]
@@ -133,7 +209,8 @@ pub struct StatusArgs {
   sweep report experiments/x.yaml --metrics val_auc,test_auc --group-by arch
   sweep report experiments/x.yaml --where lr=1e-3 --baseline arch=chest_cnn
   sweep report experiments/x.yaml --per-class --where arch=chest_cnn
-  sweep report experiments/x.yaml --prevalence")]
+  sweep report experiments/x.yaml --prevalence
+  sweep report experiments/x.yaml --format html --out report/      page with figures; open report/index.html")]
 pub struct ReportArgs {
     /// Experiment files whose runs to compare (their runs share one results folder).
     #[arg(required = true)]
@@ -151,9 +228,12 @@ pub struct ReportArgs {
     /// Print the comparison table (the default view).
     #[arg(long)]
     pub table: bool,
-    /// table, md, csv, latex or json.
+    /// table, md, csv, latex, json, or html (a page with figures, written to --out).
     #[arg(long, default_value = "table")]
     pub format: String,
+    /// Folder for --format html: index.html and figures/ (created when missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Comma-separated metrics (default: the architecture-study columns).
     #[arg(long, value_delimiter = ',')]
     pub metrics: Vec<String>,

@@ -293,3 +293,78 @@ train:
         assert_eq!(a[field], b[field], "{field} differs after resuming");
     }
 }
+
+/// First Ctrl-C: no new runs, running ones stop after their current epoch
+/// (saved); the next `sweep run` continues from there.
+#[test]
+fn ctrl_c_stops_after_the_current_epoch_and_the_run_resumes() {
+    use std::io::{BufRead, BufReader};
+    let yaml = "
+name: interrupt
+grid:
+  dataset: synthetic:breastmnist
+  arch: small_cnn
+  lr: [1e-3, 2e-3]
+train:
+  epochs: 6
+  batch_size: 32
+  subset: 512
+";
+    let (_tmp, file, results) = setup(yaml);
+    let (f, r) = (file.to_str().unwrap(), results.to_str().unwrap());
+    let mut child = sweep_cmd(&["run", f, "--results", r, "--jobs", "1", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("\"event\":\"epoch\"") {
+            break;
+        }
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        rest.iter().any(|l| l.contains("\"interrupted\"")),
+        "{rest:?}"
+    );
+    let dirs: Vec<PathBuf> = std::fs::read_dir(&results)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("spec.json").exists())
+        .collect();
+    assert_eq!(dirs.len(), 1, "the second run never started");
+    assert!(!dirs[0].join("complete.json").exists());
+    assert!(
+        dirs[0].join("resume.json").exists(),
+        "the interrupted run saved its epoch"
+    );
+
+    let resumed = sweep(&["run", f, "--results", r, "--json"]);
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    let first_epochs: Vec<u64> = String::from_utf8_lossy(&resumed.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| {
+            v["event"] == "epoch"
+                && v["key"].as_str() == dirs[0].file_name().and_then(|n| n.to_str())
+        })
+        .filter_map(|v| v["epoch"].as_u64())
+        .collect();
+    assert!(
+        first_epochs.first().is_some_and(|&e| e > 1),
+        "resumed, not restarted: {first_epochs:?}"
+    );
+}

@@ -10,6 +10,11 @@ use crate::store::LOG_FILE;
 /// (BSD `EX_TEMPFAIL`): not a failure, the scheduler waits and re-checks.
 pub const BUSY_EXIT_CODE: i32 = 75;
 
+/// Exit code of a worker that stopped early because it was asked to
+/// (SIGTERM, sent by the scheduler on the first Ctrl-C): its last completed
+/// epoch is saved and the run continues from there next time.
+pub const INTERRUPTED_EXIT_CODE: i32 = 76;
+
 /// One line saying how a worker ended: its signal, or its exit code and the
 /// last line of its log.
 pub fn describe_exit(status: &ExitStatus, run_dir: &Path) -> String {

@@ -27,5 +27,6 @@ pub mod plan;
 pub mod run_spec;
 pub mod scheduler;
 pub mod select;
+pub mod slurm;
 pub mod spec;
 pub mod store;

@@ -86,7 +86,7 @@ impl FromStr for Format {
             "json" => Format::Json,
             _ => {
                 return Err(format!(
-                    "unknown format `{s}`; use table, md, csv, latex or json"
+                    "unknown format `{s}`; use table, md, csv, latex, json (or html with --out DIR)"
                 ));
             }
         })

@@ -85,7 +85,14 @@ impl EpochRecord {
 /// Why training stopped abnormally.
 #[derive(Debug)]
 pub enum FitError {
-    Diverged { epoch: u32, loss: f64 },
+    Diverged {
+        epoch: u32,
+        loss: f64,
+    },
+    /// Asked to stop; the last completed epoch is saved for resuming.
+    Interrupted {
+        epoch: u32,
+    },
     Torch(String),
 }
 
@@ -107,6 +114,8 @@ pub struct Trainer<'a> {
     /// The run's seed; each epoch reseeds from (seed, epoch) so a resumed
     /// run draws exactly the random numbers an uninterrupted one would.
     pub seed: u64,
+    /// Set (by SIGTERM) to stop after the current epoch, its state saved.
+    pub stop: &'a std::sync::atomic::AtomicBool,
 }
 
 /// Predictions of a model on a whole split: mean loss and probabilities
@@ -260,6 +269,12 @@ impl Trainer<'_> {
             state.epoch = epoch;
             state.step = optimizer.step;
             resume::save(resume_dir, self.vs, &optimizer, &state).map_err(FitError::Torch)?;
+            if self.stop.load(std::sync::atomic::Ordering::SeqCst)
+                && !state.stopped
+                && state.epoch < opts.epochs
+            {
+                return Err(FitError::Interrupted { epoch: state.epoch });
+            }
         }
         let restore = opts.early_stopping.as_ref().is_none_or(|e| e.restore_best);
         if restore && checkpoint.exists() {

@@ -13,6 +13,7 @@ pub mod loss;
 pub mod models;
 pub mod optim;
 pub mod outputs;
+pub mod pretrained;
 pub mod resume;
 pub mod torch_runtime;
 pub mod worker;

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use sweep_core::events::WorkerEvent;
-use sweep_core::launch::BUSY_EXIT_CODE;
+use sweep_core::launch::{BUSY_EXIT_CODE, INTERRUPTED_EXIT_CODE};
 use sweep_core::scheduler::lease::{Acquire, Lease};
 use sweep_core::store::{
     CHECKPOINT_FILE, FailureKind, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE, Store,
@@ -24,6 +24,7 @@ use crate::fit::{FitError, Trainer};
 use crate::loss::Loss;
 use crate::models::{self, ModelConfig};
 use crate::outputs::{self, RunMetrics, Versions};
+use crate::pretrained::load_pretrained;
 use crate::torch_runtime;
 
 /// A failure with its category.
@@ -82,6 +83,7 @@ pub fn main(dir: &Path) -> i32 {
     }
     match run(dir) {
         Ok(()) => 0,
+        Err(e) if e.kind == FailureKind::Interrupted => INTERRUPTED_EXIT_CODE,
         Err(_) => 1,
     }
 }
@@ -190,12 +192,13 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
     let model = models::build(&spec.arch, &vs.root(), &cfg)
         .map_err(|e| fail(FailureKind::InvalidData, e.to_string()))?;
     if let Some(path) = &spec.train.pretrained {
-        vs.load_partial(path).map_err(|e| {
+        let report = load_pretrained(&mut vs, Path::new(path)).map_err(|e| {
             fail(
                 FailureKind::InvalidData,
                 format!("pretrained weights {path}: {e}"),
             )
         })?;
+        eprintln!("sweep worker: pretrained weights {path}: {report}");
     }
     let (params, trainable) = models::param_count(&vs);
     let loss = Loss::new(
@@ -216,6 +219,9 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         epochs: spec.train.epochs,
     });
 
+    // SIGTERM (the scheduler's first Ctrl-C) asks for a stop after this epoch.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, std::sync::Arc::clone(&stop));
     let checkpoint = dir.join(CHECKPOINT_FILE);
     let mut trainer = Trainer {
         vs: &mut vs,
@@ -225,6 +231,7 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         options: &spec.train,
         device,
         seed: spec.seed,
+        stop: &stop,
     };
     let monitor_name = spec.train.checkpoint.metric.clone();
     let fit = trainer
@@ -244,6 +251,10 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
             FitError::Diverged { epoch, loss } => fail(
                 FailureKind::Diverged,
                 format!("loss is {loss} at epoch {epoch}"),
+            ),
+            FitError::Interrupted { epoch } => fail(
+                FailureKind::Interrupted,
+                format!("stopped on request after epoch {epoch}; it resumes from there"),
             ),
             FitError::Torch(m) if m.contains("out of memory") => {
                 fail(FailureKind::Oom, first_line(&m))

@@ -1,5 +1,6 @@
 //! One file per command.
 
+pub mod cancel;
 pub mod data;
 pub mod plan;
 pub mod report;

@@ -39,6 +39,62 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter(|r| selectors.iter().all(|s| s.matches(&r.spec)))
         .collect();
+    if args.backend == Some(crate::cli::Backend::Slurm) {
+        // Hand the pending runs to Slurm as one job array (sweep_core::slurm).
+        let absolute = |p: &std::path::Path| -> anyhow::Result<String> {
+            std::path::absolute(p)?
+                .into_os_string()
+                .into_string()
+                .map_err(|p| anyhow::anyhow!("{} is not valid UTF-8", p.display()))
+        };
+        let c = &args.common;
+        let mut plan_args = vec![
+            absolute(&c.file)?,
+            "--results".into(),
+            absolute(&c.results)?,
+        ];
+        if c.smoke {
+            plan_args.push("--smoke".into());
+        }
+        if c.synthetic {
+            plan_args.push("--synthetic".into());
+        }
+        if let Some(d) = &c.data_dir {
+            plan_args.extend(["--data-dir".into(), absolute(d)?]);
+        }
+        let request = sweep_core::slurm::Request {
+            experiment: &exp.name,
+            runs: runs.iter().map(|r| (*r, run_label(r))).collect(),
+            store: &store,
+            options: sweep_core::slurm::SlurmOptions {
+                partition: args.partition.clone(),
+                account: args.account.clone(),
+                time: args.time.clone(),
+                gpus_per_run: args.gpus_per_run,
+                cpus_per_run: args.cpus_per_run,
+                mem: args.mem.clone(),
+                array_parallelism: args.array_parallelism,
+                runs_per_task: args.runs_per_task,
+                sbatch_args: args.sbatch_arg.clone(),
+            },
+            force: args.force,
+            retry_failed: args.retry_failed,
+            wait: args.wait,
+            dependency_report: args.dependency_report,
+            plan_args,
+            program: std::env::current_exe()?,
+        };
+        let outcome = sweep_core::slurm::run(&request, &mut std::io::stderr())
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if let Some(job) = &outcome.job {
+            println!("{job}");
+        }
+        return Ok(if outcome.ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     let devices = match &args.devices {
         Some(text) => sweep_core::spec::validate::parse_devices_text(text).ok_or_else(|| {
             anyhow::anyhow!("--devices: expected auto, cpu, cuda or cuda:0,1; got `{text}`")

@@ -137,7 +137,7 @@ impl Reporter for Terminal {
                 let text = if *killing {
                     "interrupt: killing running workers"
                 } else {
-                    "interrupt: no new runs will start; running ones finish (Ctrl-C again to kill them)"
+                    "interrupt: no new runs will start; running ones stop after their current epoch, which is saved (Ctrl-C again to kill them)"
                 };
                 self.multi.println(text).ok();
             }

@@ -11,9 +11,10 @@
 //! ```
 //!
 //! Workers run in their own process group, so a Ctrl-C at the terminal
-//! reaches only this loop: the first stops new launches and lets running
-//! runs finish, the second kills them (their folders stay incomplete, never
-//! marked done, and are retrained next time).
+//! reaches only this loop: the first stops new launches and asks running
+//! workers (SIGTERM) to stop after their current epoch, which they save; the
+//! second kills them. Either way their folders stay incomplete, are never
+//! marked done, and continue from the last saved epoch next time.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
@@ -29,7 +30,7 @@ use super::policy::RetryPolicy;
 use super::slots::{Slot, SlotDevice};
 use crate::events::WorkerEvent;
 use crate::hash::RunKey;
-use crate::launch::{BUSY_EXIT_CODE, describe_exit};
+use crate::launch::{BUSY_EXIT_CODE, INTERRUPTED_EXIT_CODE, describe_exit};
 use crate::store::{FailureKind, LOG_FILE, RunStatus, SpecFile, Store};
 
 /// One run to execute.
@@ -112,6 +113,14 @@ pub struct Summary {
     pub interrupted: bool,
 }
 
+/// What running workers are told after Ctrl-C.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Run,
+    AfterEpoch,
+    Kill,
+}
+
 struct Exit {
     slot: Slot,
     job: Job,
@@ -152,7 +161,7 @@ async fn schedule(
     let mut exclusive_gpu: HashSet<u32> = HashSet::new();
     let mut running: JoinSet<Exit> = JoinSet::new();
     let (events_tx, mut events_rx) = mpsc::unbounded_channel::<(usize, RunKey, WorkerEvent)>();
-    let (kill_tx, kill_rx) = watch::channel(false);
+    let (kill_tx, kill_rx) = watch::channel(Stop::Run);
     let mut summary = Summary::default();
     let mut stopping = false;
     let mut interrupts = 0;
@@ -258,9 +267,7 @@ async fn schedule(
                 stopping = true;
                 summary.interrupted = true;
                 let killing = interrupts >= 2;
-                if killing {
-                    let _ = kill_tx.send(true);
-                }
+                let _ = kill_tx.send(if killing { Stop::Kill } else { Stop::AfterEpoch });
                 reporter.report(&Progress::Interrupted { killing });
             }
             _ = poll.tick(), if !waiting.is_empty() => {
@@ -327,6 +334,10 @@ fn handle_exit(
         waiting.push((exit.job, exit.attempt, false));
         return;
     }
+    if code == Some(INTERRUPTED_EXIT_CODE) {
+        summary.not_run.push(exit.job);
+        return;
+    }
     let done = exit.status.as_ref().is_ok_and(ExitStatus::success)
         && store.status(&key) == RunStatus::Done;
     if done {
@@ -391,7 +402,7 @@ async fn attempt_run(
     opts: Options,
     dir: PathBuf,
     events: mpsc::UnboundedSender<(usize, RunKey, WorkerEvent)>,
-    mut kill: watch::Receiver<bool>,
+    mut stop: watch::Receiver<Stop>,
 ) -> Exit {
     let started = Instant::now();
     let mut exit = Exit {
@@ -454,18 +465,38 @@ async fn attempt_run(
             None => std::future::pending::<()>().await,
         }
     };
-    let killed = async {
-        while !*kill.borrow() {
-            if kill.changed().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        }
-    };
+    tokio::pin!(deadline);
+    let pid = child.id();
     let (reported, wait) = tokio::join!(reader, async {
-        tokio::select! {
-            status = child.wait() => (status, false, false),
-            _ = deadline => { let _ = child.start_kill(); (child.wait().await, true, false) }
-            _ = killed => { let _ = child.start_kill(); (child.wait().await, false, true) }
+        let mut asked = false;
+        loop {
+            tokio::select! {
+                status = child.wait() => return (status, false, false),
+                _ = &mut deadline => {
+                    let _ = child.start_kill();
+                    return (child.wait().await, true, false);
+                }
+                changed = stop.changed() => {
+                    if changed.is_err() {
+                        return (child.wait().await, false, false);
+                    }
+                    let now = *stop.borrow();
+                    match now {
+                        Stop::Kill => {
+                            let _ = child.start_kill();
+                            return (child.wait().await, false, true);
+                        }
+                        Stop::AfterEpoch if !asked => {
+                            asked = true;
+                            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                                // SAFETY: kill(2) with a valid signal has no memory effects.
+                                unsafe { libc::kill(pid, libc::SIGTERM) };
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
         }
     });
     exit.reported = reported;

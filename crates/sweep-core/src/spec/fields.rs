@@ -24,6 +24,13 @@ pub const KNOWN_ARCHS: &[&str] = &[
     "small_cnn",
     "vanilla_cnn",
     "resnet18",
+    "resnet50",
+    "resnet152",
+    "densenet121",
+    "densenet161",
+    "densenet201",
+    "vit_b16",
+    "vit_b16_lora",
 ];
 
 /// Metric names that `monitor`/`checkpoint` may refer to.

@@ -32,6 +32,13 @@ registry! {
     small_cnn,
     vanilla_cnn,
     resnet18,
+    resnet50,
+    resnet152,
+    densenet121,
+    densenet161,
+    densenet201,
+    vit_b16,
+    vit_b16_lora,
 }
 
 /// Shape of the problem a model is built for.

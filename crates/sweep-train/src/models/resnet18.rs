@@ -12,71 +12,21 @@
 //!   spatial detail. Above 64 px the standard 7x7/2 stem and max pool are used,
 //!   which keeps the architecture identical to torchvision (11,689,512
 //!   parameters at 3 channels and 1000 classes).
+//!
+//! The stem, the block and the trunk are shared with the deeper ResNets in
+//! `layers`.
 
 use tch::nn;
 
-use super::layers::{batch_norm, conv_no_bias, global_avg_pool, linear};
+use super::layers::{Residual, resnet};
 use super::{Model, ModelConfig, ModelError};
 
 /// Largest image side that still gets the small-input stem.
-pub const SMALL_INPUT_MAX: i64 = 64;
+pub use super::layers::SMALL_INPUT_MAX;
 
-/// Output channels of `layer1`..`layer4`; the first block of layers 2–4
-/// halves the resolution.
-const STAGES: [i64; 4] = [64, 128, 256, 512];
-const BLOCKS_PER_STAGE: usize = 2;
-
-fn basic_block(p: nn::Path, c_in: i64, c_out: i64, stride: i64) -> nn::FuncT<'static> {
-    let conv1 = conv_no_bias(&p / "conv1", c_in, c_out, 3, stride, 1);
-    let bn1 = batch_norm(&p / "bn1", c_out);
-    let conv2 = conv_no_bias(&p / "conv2", c_out, c_out, 3, 1, 1);
-    let bn2 = batch_norm(&p / "bn2", c_out);
-    let downsample = (stride != 1 || c_in != c_out).then(|| {
-        let ds = &p / "downsample";
-        (
-            conv_no_bias(&ds / "0", c_in, c_out, 1, stride, 0),
-            batch_norm(&ds / "1", c_out),
-        )
-    });
-    nn::func_t(move |xs, train| {
-        let ys = xs
-            .apply(&conv1)
-            .apply_t(&bn1, train)
-            .relu()
-            .apply(&conv2)
-            .apply_t(&bn2, train);
-        let skip = match &downsample {
-            Some((conv, bn)) => xs.apply(conv).apply_t(bn, train),
-            None => xs.shallow_clone(),
-        };
-        (ys + skip).relu()
-    })
-}
+/// Basic blocks per stage.
+const DEPTHS: [usize; 4] = [2, 2, 2, 2];
 
 pub fn build(p: &nn::Path, cfg: &ModelConfig) -> Result<Model, ModelError> {
-    let small_input = cfg.image_size <= SMALL_INPUT_MAX;
-    let conv1 = if small_input {
-        conv_no_bias(p / "conv1", cfg.in_channels, 64, 3, 1, 1)
-    } else {
-        conv_no_bias(p / "conv1", cfg.in_channels, 64, 7, 2, 3)
-    };
-    let bn1 = batch_norm(p / "bn1", 64);
-    let mut layers = nn::seq_t();
-    let mut c_in = 64;
-    for (i, &c_out) in STAGES.iter().enumerate() {
-        let stage = p / format!("layer{}", i + 1);
-        for b in 0..BLOCKS_PER_STAGE {
-            let stride = if i > 0 && b == 0 { 2 } else { 1 };
-            layers = layers.add(basic_block(&stage / b, c_in, c_out, stride));
-            c_in = c_out;
-        }
-    }
-    let fc = linear(p / "fc", c_in, cfg.num_outputs);
-    Ok(Box::new(nn::func_t(move |xs, train| {
-        let mut xs = xs.apply(&conv1).apply_t(&bn1, train).relu();
-        if !small_input {
-            xs = xs.max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false);
-        }
-        global_avg_pool(&xs.apply_t(&layers, train)).apply(&fc)
-    })))
+    Ok(resnet(p, cfg, Residual::Basic, DEPTHS))
 }

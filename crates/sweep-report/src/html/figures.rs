@@ -1,0 +1,673 @@
+//! The figures of the HTML report, drawn with `sweep-plots` as SVG files
+//! (which need no font on the machine that writes them):
+//!
+//! * per dataset: test AUC per configuration as bars with ±1 SD error bars;
+//!   the test-set confusion of the configuration with the best mean
+//!   validation AUC (a grid of 2×2 matrices for multi-label tasks, one k×k
+//!   matrix otherwise); ROC curves on the test set, one per configuration
+//!   for binary tasks and one per label or class of the best configuration
+//!   otherwise;
+//! * per configuration: learning curves of loss, accuracy and AUC, train
+//!   against validation, the mean over runs with the min–max band.
+//!
+//! A configuration's runs (folds, seeds) share the official test split, so
+//! its confusion counts are averaged over them and its ROC curves use the
+//! runs' averaged scores. A figure that cannot be drawn becomes a sentence
+//! saying why, never a failed report.
+
+use std::path::{Path, PathBuf};
+
+use sweep_metrics::TaskKind;
+use sweep_plots::{
+    Bar, Curve, LabelMatrix, PlotError, RocCurve, Split as CurveSplit, bar_chart, confusion_grid,
+    confusion_matrix, learning_curves, roc_curves,
+};
+
+use crate::aggregate::{Stat, summarize};
+use crate::html::runs::{RowData, RunData};
+use crate::predictions::Predictions;
+use crate::report::Report;
+use crate::summary::class_names;
+
+/// Panels per row of the multi-label confusion grid (ChestMNIST: 3 × 5).
+const GRID_COLUMNS: usize = 5;
+
+/// The metrics drawn as learning curves: `history.csv` column suffix, label.
+pub(crate) const CURVE_METRICS: [(&str, &str); 3] =
+    [("loss", "Loss"), ("accuracy", "Accuracy"), ("auc", "AUC")];
+
+/// A figure written to disk, as the page refers to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Figure {
+    /// Path relative to the page, with `/` separators.
+    pub src: String,
+    /// Text alternative (what the figure shows).
+    pub alt: String,
+    /// What the reader needs to know to read it.
+    pub caption: String,
+}
+
+/// A figure, or why there is none.
+pub(crate) type Drawn = Result<Figure, String>;
+
+/// The figures of one dataset.
+#[derive(Debug)]
+pub(crate) struct DatasetFigures {
+    pub dataset: String,
+    pub task: Option<TaskKind>,
+    pub bars: Drawn,
+    pub best: Result<Best, String>,
+    pub roc: Drawn,
+}
+
+/// The configuration with the highest mean validation AUC.
+#[derive(Debug)]
+pub(crate) struct Best {
+    pub row: usize,
+    pub val_auc: Stat,
+    pub confusion: Drawn,
+}
+
+/// The learning curves of one configuration, one figure per metric.
+#[derive(Debug)]
+pub(crate) struct CurveFigures {
+    pub row: usize,
+    pub figures: Result<Vec<Drawn>, String>,
+}
+
+/// Everything drawn for one report.
+#[derive(Debug)]
+pub(crate) struct AllFigures {
+    pub datasets: Vec<DatasetFigures>,
+    pub curves: Vec<CurveFigures>,
+    /// Files written, for the caller.
+    pub written: Vec<PathBuf>,
+    /// Rows left out of the per-dataset figures.
+    pub notes: Vec<String>,
+}
+
+/// Writes SVG files into `dir` (the page's `figures/` folder, `src` prefix
+/// `prefix`).
+struct Writer<'a> {
+    dir: &'a Path,
+    prefix: &'a str,
+    written: Vec<PathBuf>,
+}
+
+impl Writer<'_> {
+    fn draw(
+        &mut self,
+        name: &str,
+        alt: String,
+        caption: String,
+        draw: impl FnOnce(&Path) -> Result<(), PlotError>,
+    ) -> Drawn {
+        let path = self.dir.join(name);
+        draw(&path).map_err(|e| format!("figure not drawn: {e}"))?;
+        self.written.push(path);
+        Ok(Figure {
+            src: format!("{}/{name}", self.prefix),
+            alt,
+            caption,
+        })
+    }
+}
+
+/// Draws every figure of `report` into `dir`, referred to as `prefix/…`.
+pub(crate) fn draw_all(report: &Report, rows: &[RowData], dir: &Path, prefix: &str) -> AllFigures {
+    let mut w = Writer {
+        dir,
+        prefix,
+        written: Vec::new(),
+    };
+    let mut datasets: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut notes = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        match &row.dataset {
+            Some(d) => match datasets.iter_mut().find(|(name, _)| name == d) {
+                Some((_, members)) => members.push(i),
+                None => datasets.push((d.clone(), vec![i])),
+            },
+            None => notes.push(format!(
+                "{}: pools runs of several datasets, so it has no per-dataset figures.",
+                row.label
+            )),
+        }
+    }
+    let datasets = datasets
+        .iter()
+        .enumerate()
+        .map(|(d, (name, members))| dataset_figures(&mut w, d + 1, name, members, rows, report))
+        .collect();
+    let curves = (0..rows.len())
+        .map(|i| CurveFigures {
+            row: i,
+            figures: curve_figures(&mut w, i, &rows[i], report),
+        })
+        .collect();
+    AllFigures {
+        datasets,
+        curves,
+        written: w.written,
+        notes,
+    }
+}
+
+/// Why row `i` has no finished run: "2 failed, 1 pending".
+fn missing_summary(report: &Report, i: usize) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for r in report.rows[i].runs.iter().filter(|r| !r.is_done()) {
+        match counts.iter_mut().find(|(s, _)| *s == r.status) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((r.status.clone(), 1)),
+        }
+    }
+    if counts.is_empty() {
+        return "its results could not be read".into();
+    }
+    counts
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn dataset_figures(
+    w: &mut Writer<'_>,
+    number: usize,
+    dataset: &str,
+    members: &[usize],
+    rows: &[RowData],
+    report: &Report,
+) -> DatasetFigures {
+    let task = members
+        .iter()
+        .flat_map(|&i| &rows[i].runs)
+        .find_map(|r| r.test.as_ref().ok().map(|t| t.kind));
+    let bars = test_auc_bars(w, number, dataset, members, rows, report);
+    let best = best_row(members, rows)
+        .map(|(row, val_auc)| Best {
+            row,
+            val_auc,
+            confusion: confusion(w, number, dataset, &rows[row]),
+        })
+        .ok_or_else(|| "no configuration of this dataset has a validation AUC".to_string());
+    let roc = match (task, &best) {
+        (Some(TaskKind::Binary), _) => roc_per_configuration(w, number, dataset, members, rows),
+        (Some(kind), Ok(b)) => roc_per_output(w, number, dataset, &rows[b.row], kind),
+        (None, _) => Err("no finished run has a test-set summary".into()),
+        (Some(_), Err(why)) => Err(why.clone()),
+    };
+    DatasetFigures {
+        dataset: dataset.to_string(),
+        task,
+        bars,
+        best,
+        roc,
+    }
+}
+
+fn test_auc_bars(
+    w: &mut Writer<'_>,
+    number: usize,
+    dataset: &str,
+    members: &[usize],
+    rows: &[RowData],
+    report: &Report,
+) -> Drawn {
+    let mut bars = Vec::new();
+    let mut left_out = Vec::new();
+    for &i in members {
+        let values: Vec<f64> = rows[i]
+            .runs
+            .iter()
+            .filter_map(|r| r.test.as_ref().ok()?.auc)
+            .filter(|v| v.is_finite())
+            .collect();
+        let stat = summarize(&values);
+        match stat.mean {
+            Some(mean) => bars.push(Bar {
+                label: rows[i].short.clone(),
+                mean,
+                std: stat.std,
+            }),
+            None if rows[i].runs.is_empty() => left_out.push(format!(
+                "{} (no finished run: {})",
+                rows[i].short,
+                missing_summary(report, i)
+            )),
+            None => left_out.push(format!("{} (test AUC undefined)", rows[i].short)),
+        }
+    }
+    if bars.is_empty() {
+        return Err(format!(
+            "no configuration has a test AUC: {}",
+            left_out.join("; ")
+        ));
+    }
+    let mut caption = format!(
+        "Test AUC of each configuration of {dataset}: mean over its runs, error bars ±1 sample \
+         standard deviation (none for a single run)."
+    );
+    if !left_out.is_empty() {
+        caption.push_str(&format!(" Not shown: {}.", left_out.join("; ")));
+    }
+    w.draw(
+        &format!("test-auc-{number}.svg"),
+        format!("Bar chart of test AUC per configuration, {dataset}"),
+        caption,
+        |p| bar_chart(&bars, &format!("Test AUC, {dataset}"), p),
+    )
+}
+
+/// The row with the highest mean validation AUC, and that mean.
+fn best_row(members: &[usize], rows: &[RowData]) -> Option<(usize, Stat)> {
+    let mut best: Option<(usize, Stat)> = None;
+    for &i in members {
+        let values: Vec<f64> = rows[i]
+            .runs
+            .iter()
+            .filter_map(|r| r.val_auc)
+            .filter(|v| v.is_finite())
+            .collect();
+        let stat = summarize(&values);
+        let Some(mean) = stat.mean else { continue };
+        if best
+            .as_ref()
+            .is_none_or(|(_, b)| b.mean.is_some_and(|m| mean > m))
+        {
+            best = Some((i, stat));
+        }
+    }
+    best
+}
+
+/// Cell-wise mean over the runs' matrices, rounded to whole images; whether
+/// every run had the same counts.
+fn mean_counts(matrices: &[Vec<Vec<usize>>]) -> (Vec<Vec<u64>>, bool) {
+    let first = &matrices[0];
+    let identical = matrices.iter().all(|m| m == first);
+    let n = matrices.len() as f64;
+    let mean = first
+        .iter()
+        .enumerate()
+        .map(|(r, row)| {
+            (0..row.len())
+                .map(|c| {
+                    let sum: usize = matrices.iter().map(|m| m[r][c]).sum();
+                    (sum as f64 / n).round() as u64
+                })
+                .collect()
+        })
+        .collect();
+    (mean, identical)
+}
+
+fn confusion(w: &mut Writer<'_>, number: usize, dataset: &str, row: &RowData) -> Drawn {
+    let tests: Vec<_> = row
+        .runs
+        .iter()
+        .filter_map(|r| r.test.as_ref().ok())
+        .collect();
+    let first = tests
+        .first()
+        .ok_or("no run of this configuration has a test-set summary")?;
+    let (matrices, names): (Vec<Vec<Vec<usize>>>, Vec<String>) = match first.kind {
+        TaskKind::MultiLabel => {
+            let l = first.counts_per_class.len();
+            let m = tests
+                .iter()
+                .filter(|t| t.counts_per_class.len() == l)
+                .map(|t| {
+                    t.counts_per_class
+                        .iter()
+                        .flat_map(|c| {
+                            [
+                                vec![c.true_negatives, c.false_positives],
+                                vec![c.false_negatives, c.true_positives],
+                            ]
+                        })
+                        .collect()
+                })
+                .collect();
+            (m, class_names(dataset, l))
+        }
+        TaskKind::Binary | TaskKind::MultiClass => {
+            let k = first
+                .confusion_matrix
+                .as_ref()
+                .ok_or("metrics.json has no test confusion matrix")?
+                .n_classes();
+            let m = tests
+                .iter()
+                .filter_map(|t| t.confusion_matrix.as_ref())
+                .filter(|c| c.n_classes() == k)
+                .map(|c| c.counts.clone())
+                .collect();
+            (m, class_names(dataset, k))
+        }
+    };
+    if matrices.is_empty() || names.is_empty() {
+        return Err("the test-set summary has no classes".into());
+    }
+    let runs = matrices.len();
+    let (mean, identical) = mean_counts(&matrices);
+    let counts = if runs == 1 {
+        "counts of its one run".to_string()
+    } else if identical {
+        format!("counts identical in its {runs} runs")
+    } else {
+        format!("mean counts over its {runs} runs, rounded to whole images")
+    };
+    let caption = format!(
+        "Test-set confusion of {} ({counts}). Rows: true class; columns: predicted class; \
+         shade: share of the row.",
+        row.label
+    );
+    let alt = format!("Test-set confusion matrices of {}", row.label);
+    let name = format!("confusion-{number}.svg");
+    if first.kind == TaskKind::MultiLabel {
+        // `mean` holds the 2×2 blocks of the labels one under the other.
+        let labels: Vec<LabelMatrix> = names
+            .iter()
+            .enumerate()
+            .map(|(j, n)| {
+                let (a, b) = (&mean[2 * j], &mean[2 * j + 1]);
+                LabelMatrix::new(n.clone(), a[0], a[1], b[0], b[1])
+            })
+            .collect();
+        let columns = labels.len().min(GRID_COLUMNS);
+        w.draw(&name, alt, caption, |p| confusion_grid(&labels, columns, p))
+    } else {
+        w.draw(&name, alt, caption, |p| confusion_matrix(&mean, &names, p))
+    }
+}
+
+/// Test-set labels (`n × outputs` indicators) and scores averaged over runs.
+#[derive(Debug)]
+struct AveragedScores {
+    y: Vec<u8>,
+    scores: Vec<f64>,
+    outputs: usize,
+    runs: usize,
+    /// Runs left out: unreadable, or scored on another test set.
+    skipped: usize,
+}
+
+impl AveragedScores {
+    fn describe(&self) -> String {
+        let mut s = if self.runs == 1 {
+            "scores of its one run".to_string()
+        } else {
+            format!("scores averaged over its {} runs", self.runs)
+        };
+        if self.skipped > 0 {
+            s.push_str(&format!(
+                "; {} run(s) left out (no readable predictions.csv on the same test set)",
+                self.skipped
+            ));
+        }
+        s
+    }
+}
+
+fn averaged_scores(runs: &[RunData]) -> Result<AveragedScores, String> {
+    let mut reference: Option<Predictions> = None;
+    let mut sum: Vec<f64> = Vec::new();
+    let (mut used, mut skipped) = (0, 0);
+    let mut first_error = None;
+    for run in runs {
+        let p = match Predictions::read(&run.dir) {
+            Ok(p) => p,
+            Err(e) => {
+                skipped += 1;
+                first_error.get_or_insert(e);
+                continue;
+            }
+        };
+        match &reference {
+            None => {
+                sum = p.scores.clone();
+                reference = Some(p);
+                used = 1;
+            }
+            Some(r) if r.labels == p.labels && r.outputs == p.outputs => {
+                for (s, v) in sum.iter_mut().zip(&p.scores) {
+                    *s += v;
+                }
+                used += 1;
+            }
+            Some(_) => skipped += 1,
+        }
+    }
+    let Some(reference) = reference else {
+        return Err(first_error.unwrap_or_else(|| "no finished run".into()));
+    };
+    let y = reference.indicators()?;
+    Ok(AveragedScores {
+        y,
+        scores: sum.iter().map(|s| s / used as f64).collect(),
+        outputs: reference.outputs,
+        runs: used,
+        skipped,
+    })
+}
+
+/// Output `j` of an `n × outputs` matrix.
+fn column<T: Copy>(values: &[T], outputs: usize, j: usize) -> Vec<T> {
+    values.iter().skip(j).step_by(outputs).copied().collect()
+}
+
+fn roc_per_configuration(
+    w: &mut Writer<'_>,
+    number: usize,
+    dataset: &str,
+    members: &[usize],
+    rows: &[RowData],
+) -> Drawn {
+    let mut curves = Vec::new();
+    let mut sources = Vec::new();
+    let mut left_out = Vec::new();
+    for &i in members {
+        let row = &rows[i];
+        if row.runs.is_empty() {
+            left_out.push(format!("{} (no finished run)", row.short));
+            continue;
+        }
+        match averaged_scores(&row.runs) {
+            Ok(a) if a.outputs == 1 => {
+                curves.push(RocCurve::from_scores(row.short.clone(), &a.y, &a.scores));
+                sources.push(format!("{}: {}", row.short, a.describe()));
+            }
+            Ok(a) => left_out.push(format!("{} ({} outputs, not binary)", row.short, a.outputs)),
+            Err(e) => left_out.push(format!("{} ({e})", row.short)),
+        }
+    }
+    if curves.is_empty() {
+        return Err(format!(
+            "no configuration has test-set predictions: {}",
+            left_out.join("; ")
+        ));
+    }
+    let mut caption = format!(
+        "ROC curves on the test set of {dataset}, one per configuration ({}).",
+        sources.join("; ")
+    );
+    if !left_out.is_empty() {
+        caption.push_str(&format!(" Not shown: {}.", left_out.join("; ")));
+    }
+    w.draw(
+        &format!("roc-{number}.svg"),
+        format!("ROC curves per configuration on the test set, {dataset}"),
+        caption,
+        |p| roc_curves(&curves, p),
+    )
+}
+
+fn roc_per_output(
+    w: &mut Writer<'_>,
+    number: usize,
+    dataset: &str,
+    row: &RowData,
+    kind: TaskKind,
+) -> Drawn {
+    let a = averaged_scores(&row.runs)?;
+    let names = class_names(dataset, a.outputs);
+    let curves: Vec<RocCurve> = names
+        .iter()
+        .enumerate()
+        .map(|(j, name)| {
+            RocCurve::from_scores(
+                name.clone(),
+                &column(&a.y, a.outputs, j),
+                &column(&a.scores, a.outputs, j),
+            )
+        })
+        .collect();
+    let each = if kind == TaskKind::MultiLabel {
+        "label"
+    } else {
+        "class (one-vs-rest)"
+    };
+    let caption = format!(
+        "ROC curves on the test set for each {each} of the best configuration, {} ({}); \
+         a label or class without positives in the test set has no curve (AUC n/a).",
+        row.label,
+        a.describe()
+    );
+    w.draw(
+        &format!("roc-{number}.svg"),
+        format!("ROC curves per {each} on the test set, {}", row.label),
+        caption,
+        |p| roc_curves(&curves, p),
+    )
+}
+
+fn curve_figures(
+    w: &mut Writer<'_>,
+    i: usize,
+    row: &RowData,
+    report: &Report,
+) -> Result<Vec<Drawn>, String> {
+    if row.runs.is_empty() {
+        return Err(format!("no finished run ({})", missing_summary(report, i)));
+    }
+    let histories: Vec<_> = row
+        .runs
+        .iter()
+        .filter_map(|r| r.history.as_ref().ok())
+        .collect();
+    if histories.is_empty() {
+        let why = row
+            .runs
+            .iter()
+            .find_map(|r| r.history.as_ref().err())
+            .cloned()
+            .unwrap_or_default();
+        return Err(format!("no readable history: {why}"));
+    }
+    let epochs = histories
+        .iter()
+        .filter_map(|h| h.column("epoch"))
+        .map(<[f64]>::len)
+        .max()
+        .unwrap_or(0);
+    if epochs < 2 {
+        // A single point per curve draws no line: say so instead of
+        // showing empty axes.
+        let recorded = if epochs == 1 { "one epoch" } else { "no epoch" };
+        return Err(format!(
+            "history.csv records {recorded} per run: learning curves need at least two"
+        ));
+    }
+    let runs = histories.len();
+    let band = if runs > 1 {
+        format!("mean over {runs} runs, band min–max")
+    } else {
+        "one run".to_string()
+    };
+    Ok(CURVE_METRICS
+        .iter()
+        .map(|(metric, label)| {
+            let curves: Vec<Curve> = [(CurveSplit::Train, "train"), (CurveSplit::Val, "val")]
+                .iter()
+                .map(|&(split, prefix)| Curve {
+                    config: row.label.clone(),
+                    split,
+                    folds: histories
+                        .iter()
+                        .filter_map(|h| h.column(&format!("{prefix}_{metric}")))
+                        .map(<[f64]>::to_vec)
+                        .collect(),
+                })
+                .filter(|c| c.folds.iter().flatten().any(|v| v.is_finite()))
+                .collect();
+            if curves.is_empty() {
+                return Err(format!("{label}: no value in history.csv"));
+            }
+            w.draw(
+                &format!("curves-{}-{metric}.svg", i + 1),
+                format!("{label} per epoch, train and validation, {}", row.label),
+                format!("{label}: train dashed, validation solid; {band}."),
+                |p| learning_curves(&curves, label, p),
+            )
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_counts_round_and_tell_identical_runs_apart() {
+        let a = vec![vec![10, 2], vec![3, 5]];
+        let b = vec![vec![11, 1], vec![3, 5]];
+        assert_eq!(
+            mean_counts(&[a.clone(), a.clone()]),
+            (vec![vec![10, 2], vec![3, 5]], true)
+        );
+        // 10.5 rounds away from zero, 1.5 too.
+        assert_eq!(mean_counts(&[a, b]), (vec![vec![11, 2], vec![3, 5]], false));
+    }
+
+    #[test]
+    fn columns_of_a_row_major_matrix() {
+        let m = [1, 2, 3, 4, 5, 6];
+        assert_eq!(column(&m, 3, 0), [1, 4]);
+        assert_eq!(column(&m, 3, 2), [3, 6]);
+        assert_eq!(column(&m, 1, 0), m);
+    }
+
+    fn run(dir: &Path, predictions: &str) -> RunData {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("predictions.csv"), predictions).unwrap();
+        RunData {
+            dir: dir.to_path_buf(),
+            history: Err("not needed".into()),
+            val_auc: None,
+            test: Err("not needed".into()),
+            versions: Default::default(),
+        }
+    }
+
+    #[test]
+    fn scores_are_averaged_over_runs_on_the_same_test_set() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        let runs = [
+            run(&t.join("a"), "index,y_0,p_0\n0,1,0.9\n1,0,0.2\n"),
+            run(&t.join("b"), "index,y_0,p_0\n0,1,0.7\n1,0,0.4\n"),
+            // Another test set: left out, not averaged in.
+            run(&t.join("c"), "index,y_0,p_0\n0,0,0.1\n1,0,0.1\n"),
+        ];
+        let a = averaged_scores(&runs).unwrap();
+        assert_eq!((a.runs, a.skipped, a.outputs), (2, 1, 1));
+        assert_eq!(a.y, [1, 0]);
+        assert!((a.scores[0] - 0.8).abs() < 1e-12 && (a.scores[1] - 0.3).abs() < 1e-12);
+        assert!(a.describe().contains("averaged over its 2 runs"));
+        assert!(a.describe().contains("1 run(s) left out"));
+        let none = averaged_scores(&[run(&t.join("d"), "index,y_0,p_0\n")]);
+        assert!(none.unwrap_err().contains("no samples"));
+    }
+}
