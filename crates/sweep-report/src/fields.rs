@@ -113,23 +113,8 @@ fn spec_order(path: &[String], key: &str) -> (usize, String) {
         "seed",
         "train",
     ];
-    const TRAIN: &[&str] = &[
-        "epochs",
-        "batch_size",
-        "eval_batch_size",
-        "optimizer",
-        "early_stopping",
-        "reduce_lr_on_plateau",
-        "schedule",
-        "checkpoint",
-        "augmentation",
-        "normalize",
-        "input_channels",
-        "input_size",
-        "threshold",
-        "subset",
-        "pretrained",
-    ];
+    // The spec's own list, so a new training option is known here too.
+    const TRAIN: &[&str] = sweep_core::spec::fields::TRAIN_KEYS;
     const OPTIMIZER: &[&str] = &[
         "name",
         "weight_decay",
