@@ -138,14 +138,9 @@ pub struct RunArgs {
         help_heading = "Cluster"
     )]
     pub time: Option<String>,
-    /// GPUs per run (sbatch --gres=gpu:N); 0 trains on the CPU.
-    #[arg(
-        long,
-        default_value_t = 0,
-        requires = "backend",
-        help_heading = "Cluster"
-    )]
-    pub gpus_per_run: u32,
+    /// GPUs per run (sbatch --gres=gpu:N); 0 (the default) trains on the CPU.
+    #[arg(long, requires = "backend", help_heading = "Cluster")]
+    pub gpus_per_run: Option<u32>,
     /// CPU cores per run (sbatch --cpus-per-task; also the worker's threads).
     #[arg(long, requires = "backend", help_heading = "Cluster")]
     pub cpus_per_run: Option<u32>,
@@ -155,15 +150,9 @@ pub struct RunArgs {
     /// At most K array tasks at once (--array=0-(N-1)%K).
     #[arg(long, value_name = "K", requires = "backend", help_heading = "Cluster")]
     pub array_parallelism: Option<u32>,
-    /// Runs each array task trains one after the other (fewer, longer tasks).
-    #[arg(
-        long,
-        value_name = "K",
-        default_value_t = 1,
-        requires = "backend",
-        help_heading = "Cluster"
-    )]
-    pub runs_per_task: u32,
+    /// Runs each array task trains one after the other (fewer, longer tasks; default 1).
+    #[arg(long, value_name = "K", requires = "backend", help_heading = "Cluster")]
+    pub runs_per_task: Option<u32>,
     /// Extra sbatch option, passed verbatim as one argument (repeatable), e.g. --sbatch-arg=--qos=high.
     #[arg(
         long,

@@ -80,6 +80,21 @@ impl Default for Smoke {
     }
 }
 
+/// Cluster settings from the file's `slurm:` block (the command line wins).
+/// Like `resources`, none of it is part of a run's key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlurmDefaults {
+    pub partition: Option<String>,
+    pub account: Option<String>,
+    pub time: Option<String>,
+    pub gpus_per_run: Option<u32>,
+    pub cpus_per_run: Option<u32>,
+    pub mem: Option<String>,
+    pub array_parallelism: Option<u32>,
+    pub runs_per_task: Option<u32>,
+    pub sbatch_args: Vec<String>,
+}
+
 /// The default ceiling on runs in one experiment; `max_runs:` raises it.
 pub const DEFAULT_MAX_RUNS: usize = 50_000;
 
@@ -102,6 +117,7 @@ pub struct Experiment {
     /// Configurations removed from the grid (a point matching every field of an entry).
     pub exclude: Vec<Vec<Assignment>>,
     pub resources: Resources,
+    pub slurm: SlurmDefaults,
     pub smoke: Smoke,
     pub max_runs: usize,
 }

@@ -205,3 +205,14 @@ const PINNED: [&str; 2] = [
     "4b65c79025a6e93e8c82b3064c72e72bce8e2c462eb8a46b946ef40bf07e8a3e",
     "309e9669e1dc91d5d50d5291e38c2309ef05264d9e15508b089de53fcef877ea",
 ];
+
+#[test]
+fn slurm_block_is_read_and_never_hashed() {
+    let with =
+        format!("{BASE}slurm:\n  partition: gpu\n  gpus_per_run: 1\n  sbatch_args: [--qos=high]\n");
+    let exp = load_str(&with, Path::new("t.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(exp.slurm.partition.as_deref(), Some("gpu"));
+    assert_eq!(exp.slurm.gpus_per_run, Some(1));
+    assert_eq!(exp.slurm.sbatch_args, vec!["--qos=high".to_string()]);
+    assert_eq!(keys(&with), keys(BASE));
+}

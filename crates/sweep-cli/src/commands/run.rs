@@ -66,16 +66,24 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             experiment: &exp.name,
             runs: runs.iter().map(|r| (*r, run_label(r))).collect(),
             store: &store,
+            // Flags override the experiment file's `slurm:` block.
             options: sweep_core::slurm::SlurmOptions {
-                partition: args.partition.clone(),
-                account: args.account.clone(),
-                time: args.time.clone(),
-                gpus_per_run: args.gpus_per_run,
-                cpus_per_run: args.cpus_per_run,
-                mem: args.mem.clone(),
-                array_parallelism: args.array_parallelism,
-                runs_per_task: args.runs_per_task,
-                sbatch_args: args.sbatch_arg.clone(),
+                partition: args
+                    .partition
+                    .clone()
+                    .or_else(|| exp.slurm.partition.clone()),
+                account: args.account.clone().or_else(|| exp.slurm.account.clone()),
+                time: args.time.clone().or_else(|| exp.slurm.time.clone()),
+                gpus_per_run: args.gpus_per_run.or(exp.slurm.gpus_per_run).unwrap_or(0),
+                cpus_per_run: args.cpus_per_run.or(exp.slurm.cpus_per_run),
+                mem: args.mem.clone().or_else(|| exp.slurm.mem.clone()),
+                array_parallelism: args.array_parallelism.or(exp.slurm.array_parallelism),
+                runs_per_task: args.runs_per_task.or(exp.slurm.runs_per_task).unwrap_or(1),
+                sbatch_args: if args.sbatch_arg.is_empty() {
+                    exp.slurm.sbatch_args.clone()
+                } else {
+                    args.sbatch_arg.clone()
+                },
             },
             force: args.force,
             retry_failed: args.retry_failed,

@@ -13,7 +13,7 @@ use super::diagnostic::{Diagnostic, Sink, SpecErrors, suggestion};
 use super::fields::{self, FieldDef};
 use super::node::{self, Node, Value};
 use crate::experiment::{
-    Assignment, Axis, DEFAULT_MAX_RUNS, Devices, Experiment, Resources, Smoke,
+    Assignment, Axis, DEFAULT_MAX_RUNS, Devices, Experiment, Resources, SlurmDefaults, Smoke,
 };
 
 const TOP_KEYS: &[&str] = &[
@@ -26,6 +26,7 @@ const TOP_KEYS: &[&str] = &[
     "exclude",
     "zip",
     "resources",
+    "slurm",
     "smoke",
     "max_runs",
 ];
@@ -202,6 +203,10 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
         .get("smoke")
         .map(|s| check_smoke(s, sink))
         .unwrap_or_default();
+    let slurm = root
+        .get("slurm")
+        .map(|s| check_slurm(s, sink))
+        .unwrap_or_default();
     let max_runs = match root.get("max_runs") {
         Some(n) => match n.value {
             Value::Int(i) if i >= 1 => i as usize,
@@ -224,6 +229,7 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
         include,
         exclude,
         resources,
+        slurm,
         smoke,
         max_runs,
     })
@@ -658,4 +664,84 @@ fn check_smoke(node: &Node, sink: &mut Sink) -> Smoke {
         }
     }
     smoke
+}
+
+/// `slurm:` — defaults for `sweep run --backend slurm` (flags override them).
+fn check_slurm(node: &Node, sink: &mut Sink) -> SlurmDefaults {
+    let mut out = SlurmDefaults::default();
+    let keys = [
+        "partition",
+        "account",
+        "time",
+        "gpus_per_run",
+        "cpus_per_run",
+        "mem",
+        "array_parallelism",
+        "runs_per_task",
+        "sbatch_args",
+    ];
+    let Value::Map(entries) = &node.value else {
+        sink.error(
+            node.pos,
+            "slurm",
+            format!("expected a mapping with keys {}", keys.join(", ")),
+        );
+        return out;
+    };
+    for (key, value) in entries {
+        let path = format!("slurm.{}", key.name);
+        let text = |sink: &mut Sink| match value.as_str() {
+            Some(s) if !s.is_empty() => Some(s.to_string()),
+            _ => {
+                sink.error(value.pos, &path, "expected a string");
+                None
+            }
+        };
+        let int = |sink: &mut Sink, min: i64| match value.value {
+            Value::Int(i) if i >= min && i <= 100_000 => Some(i as u32),
+            _ => {
+                sink.error(value.pos, &path, format!("expected an integer ≥ {min}"));
+                None
+            }
+        };
+        match key.name.as_str() {
+            "partition" => out.partition = text(sink),
+            "account" => out.account = text(sink),
+            "time" => out.time = text(sink),
+            "mem" => out.mem = text(sink),
+            "gpus_per_run" => out.gpus_per_run = int(sink, 0),
+            "cpus_per_run" => out.cpus_per_run = int(sink, 1),
+            "array_parallelism" => out.array_parallelism = int(sink, 1),
+            "runs_per_task" => out.runs_per_task = int(sink, 1),
+            "sbatch_args" => match &value.value {
+                Value::Seq(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        match item.as_str() {
+                            Some(s) => out.sbatch_args.push(s.to_string()),
+                            None => sink.error(
+                                item.pos,
+                                format!("{path}[{i}]"),
+                                "expected a string such as `--qos=high`",
+                            ),
+                        }
+                    }
+                }
+                _ => sink.error(
+                    value.pos,
+                    &path,
+                    "expected a list of strings such as [--qos=high]",
+                ),
+            },
+            other => sink.error(
+                key.pos,
+                &path,
+                format!(
+                    "unknown key `{other}`; expected one of {}{}",
+                    keys.join(", "),
+                    suggestion(other, keys)
+                ),
+            ),
+        }
+    }
+    out
 }
