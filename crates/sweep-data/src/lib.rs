@@ -13,6 +13,7 @@
 //! * `download` (feature `download`): resumable, verified downloads.
 //! * [`error`]: the error type naming file, array and expectation.
 
+mod atomic;
 pub mod catalog;
 mod catalog_table;
 #[cfg(feature = "download")]

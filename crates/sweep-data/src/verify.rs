@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -384,31 +384,13 @@ impl Memo {
     /// Writes to a temporary file and renames it over the memo, so readers
     /// never see a half-written file.
     fn store(&self, dir: &Path, path: &Path) -> io::Result<()> {
-        fs::create_dir_all(dir)?;
         let json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
-        let temp = dir.join(format!(
-            ".{MD5_MEMO_FILE_NAME}.{}.{}.tmp",
-            std::process::id(),
-            unique_suffix()
-        ));
-        let result = (|| {
-            let mut file = File::create(&temp)?;
-            file.write_all(&json)?;
-            file.sync_all()?;
-            fs::rename(&temp, path)
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&temp);
-        }
-        result
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(MD5_MEMO_FILE_NAME);
+        crate::atomic::write_atomic(dir, name, &json)
     }
-}
-
-/// Distinguishes temporary files of threads within one process.
-fn unique_suffix() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    COUNTER.fetch_add(1, Ordering::Relaxed)
 }
 
 #[cfg(test)]
