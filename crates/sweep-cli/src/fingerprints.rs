@@ -1,11 +1,13 @@
 //! Dataset fingerprints for run keys: the sha256 of the `.npz` bytes (memoised
 //! by path, size and mtime so re-planning never re-reads an unchanged file),
-//! or a description hash for generated datasets.
+//! or a description hash for generated datasets, or the content fingerprint
+//! of an image folder (memoised by its listing).
 
 use std::path::{Path, PathBuf};
 
 use sweep_core::plan::Fingerprints;
 use sweep_data::catalog::{DatasetRef, Source};
+use sweep_data::image_folder::ImageFolderDef;
 
 /// Fingerprints datasets under a data root, memoising in `cache_dir`.
 pub struct DataFingerprints {
@@ -27,11 +29,14 @@ impl Fingerprints for DataFingerprints {
                 ),
                 None,
             )),
+            Source::ImageFolder => Err(format!(
+                "image folder `{dataset}` is not declared under data.image_folders"
+            )),
             Source::File => {
                 let path = data_root.join(dataset.file_name());
                 if !path.exists() {
                     return Err(format!(
-                        "{} not found; get it with `sweep data pull {} --data-dir {}`, or point --data-dir at a folder that has it",
+                        "{} not found; get it with `sweep data pull {} --data-dir {}` (or `sweep run --pull`), or point --data-dir at a folder that has it",
                         path.display(),
                         dataset,
                         data_root.display()
@@ -44,5 +49,25 @@ impl Fingerprints for DataFingerprints {
                 Ok((print, Some(abs)))
             }
         }
+    }
+
+    fn folder_fingerprint(
+        &self,
+        def: &ImageFolderDef,
+        folder: &Path,
+    ) -> Result<(String, Option<PathBuf>), String> {
+        if !folder.is_dir() {
+            return Err(format!(
+                "image folder {} not found; put the images there (one sub-folder per class), or point --data-dir at the folder that holds `{}`",
+                folder.display(),
+                folder
+                    .file_name()
+                    .map_or(String::new(), |n| n.to_string_lossy().into_owned())
+            ));
+        }
+        let print =
+            sweep_data::image_folder::folder_fingerprint(folder, def, self.cache_dir.as_deref())?;
+        let abs = std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf());
+        Ok((print, Some(abs)))
     }
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod fingerprints;
+mod image_folders;
 mod progress;
 
 use std::process::ExitCode;

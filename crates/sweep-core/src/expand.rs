@@ -159,6 +159,9 @@ fn resolve(exp: &Experiment, point: &Point<'_>, smoke: Option<&Smoke>) -> Json {
     if let Some(s) = smoke {
         apply_smoke(&mut run, s);
     }
+    if let Some(decl) = run["dataset"].as_str().and_then(|d| exp.image_folder(d)) {
+        run["image_folder"] = serde_json::to_value(&decl.def).expect("definitions serialise");
+    }
     run
 }
 

@@ -106,6 +106,8 @@ pub struct Experiment {
     pub file: PathBuf,
     /// `data.root` as written, resolved against the file's folder.
     pub data_root: Option<PathBuf>,
+    /// Image-folder datasets declared under `data.image_folders`.
+    pub image_folders: Vec<ImageFolderDecl>,
     /// The resolved-run JSON every grid point starts from (train block applied).
     pub base: Json,
     /// Grid axes in expansion order (see [`crate::expand`]).
@@ -122,6 +124,25 @@ pub struct Experiment {
     pub max_runs: usize,
 }
 
+/// An image-folder dataset as declared: what is hashed, and where it lives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageFolderDecl {
+    pub def: sweep_data::image_folder::ImageFolderDef,
+    /// As written (after `~/` expansion); relative paths are inside the data root.
+    pub path: PathBuf,
+}
+
+impl ImageFolderDecl {
+    /// The folder's location for a given data root.
+    pub fn resolve(&self, data_root: &Path) -> PathBuf {
+        if self.path.is_absolute() {
+            self.path.clone()
+        } else {
+            data_root.join(&self.path)
+        }
+    }
+}
+
 /// The environment variable that names the data folder when the file does not.
 pub const DATA_DIR_ENV: &str = "SWEEP_DATA_DIR";
 
@@ -133,6 +154,12 @@ impl Experiment {
             return root.clone();
         }
         default_data_root()
+    }
+
+    /// The declared image folder called `name` (with or without `synthetic:`).
+    pub fn image_folder(&self, name: &str) -> Option<&ImageFolderDecl> {
+        let base = name.strip_prefix("synthetic:").unwrap_or(name);
+        self.image_folders.iter().find(|f| f.def.name == base)
     }
 
     pub fn folder(&self) -> &Path {

@@ -6,7 +6,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use sweep_data::catalog::DatasetRef;
+use sweep_data::catalog::{DatasetRef, Source};
+use sweep_data::image_folder::ImageFolderDef;
 
 use crate::expand::{Variant, expand_variant};
 use crate::experiment::Experiment;
@@ -23,6 +24,17 @@ pub trait Fingerprints: Sync {
         dataset: &DatasetRef,
         data_root: &Path,
     ) -> Result<(String, Option<PathBuf>), String>;
+
+    /// The same for an image-folder dataset at `folder`; the default hashes
+    /// the images without a memo.
+    fn folder_fingerprint(
+        &self,
+        def: &ImageFolderDef,
+        folder: &Path,
+    ) -> Result<(String, Option<PathBuf>), String> {
+        let print = sweep_data::image_folder::folder_fingerprint(folder, def, None)?;
+        Ok((print, Some(folder.to_path_buf())))
+    }
 }
 
 /// Whether a planned run can be looked up in the store at all.
@@ -83,13 +95,18 @@ pub fn plan(
     fp: &dyn Fingerprints,
 ) -> Plan {
     let specs = expand_variant(exp, variant);
-    let datasets: HashSet<String> = specs.iter().map(|s| s.dataset.clone()).collect();
+    let datasets: HashMap<&str, &RunSpec> = specs.iter().map(|s| (s.dataset.as_str(), s)).collect();
     let prints: HashMap<String, Result<(String, Option<PathBuf>), String>> = datasets
         .into_par_iter()
-        .map(|name| {
-            let dref = DatasetRef::parse(&name).expect("validated dataset");
-            let result = fp.fingerprint(&dref, data_root);
-            (name, result)
+        .map(|(name, spec)| {
+            let dref = spec.dataset_ref();
+            let result = match (&spec.image_folder, exp.image_folder(name)) {
+                (Some(def), Some(decl)) if dref.source == Source::ImageFolder => {
+                    fp.folder_fingerprint(def, &decl.resolve(data_root))
+                }
+                _ => fp.fingerprint(&dref, data_root),
+            };
+            (name.to_string(), result)
         })
         .collect();
 

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 use sweep_data::catalog::DatasetRef;
+use sweep_data::image_folder::ImageFolderDef;
 
 use crate::options::{ClassWeighting, Folds, PosWeight, TrainOptions};
 
@@ -24,12 +25,19 @@ pub struct RunSpec {
     pub fold: Option<u32>,
     pub seed: u64,
     pub train: TrainOptions,
+    /// The definition of an image-folder dataset (`data.image_folders`);
+    /// absent for MedMNIST, which keeps older keys unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_folder: Option<ImageFolderDef>,
 }
 
 impl RunSpec {
     /// The parsed dataset reference. Validation guarantees it parses.
     pub fn dataset_ref(&self) -> DatasetRef {
-        DatasetRef::parse(&self.dataset).expect("validated dataset name")
+        match &self.image_folder {
+            Some(def) => def.dataset_ref(self.dataset.starts_with("synthetic:")),
+            None => DatasetRef::parse(&self.dataset).expect("validated dataset name"),
+        }
     }
 
     /// Short human text for the weighting columns of `plan`/`status`.
@@ -53,6 +61,7 @@ impl RunSpec {
     pub fn fold_label(&self) -> String {
         match (&self.folds, self.fold) {
             (Folds::Kfold { k, .. }, Some(i)) => format!("{}/{k}", i + 1),
+            _ if self.image_folder.is_some() => "hold-out".into(),
             _ => "official".into(),
         }
     }

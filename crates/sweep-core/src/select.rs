@@ -20,6 +20,18 @@ pub struct Selector {
 }
 
 impl Selector {
+    /// [`Selector::parse`] that also accepts the experiment's image-folder
+    /// dataset names (`dataset=medical_mnist`).
+    pub fn parse_for(text: &str, exp: &crate::experiment::Experiment) -> Result<Selector, String> {
+        let _declared = crate::spec::image_folders::declare(
+            exp.image_folders
+                .iter()
+                .map(|f| f.def.name.clone())
+                .collect(),
+        );
+        Selector::parse(text)
+    }
+
     /// Parses `FIELD=VALUE`; `fold=2` selects the second fold (1-based, as `plan` shows it).
     pub fn parse(text: &str) -> Result<Selector, String> {
         let (field, value) = text

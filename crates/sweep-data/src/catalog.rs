@@ -76,6 +76,11 @@ impl DatasetInfo {
         self.labels.len()
     }
 
+    /// Whether this is one of the built-in MedMNIST datasets (not an image folder).
+    pub fn is_builtin(&self) -> bool {
+        lookup(self.name).is_some_and(|b| std::ptr::eq(b, self))
+    }
+
     /// The official MD5 for a size variant, if that size exists.
     pub fn md5_for(&self, size: u32) -> Option<&'static str> {
         self.md5.iter().find(|(s, _)| *s == size).map(|(_, m)| *m)
@@ -102,6 +107,9 @@ pub enum Source {
     File,
     /// Generated in memory with the named dataset's shapes and balance.
     Synthetic,
+    /// A folder of image files declared in the experiment
+    /// ([`crate::image_folder`]), read through its decoded cache.
+    ImageFolder,
 }
 
 /// A dataset reference as written in an experiment file, parsed:
@@ -177,7 +185,7 @@ impl fmt::Display for DatasetRef {
         if self.source == Source::Synthetic {
             f.write_str("synthetic:")?;
         }
-        if self.size == 28 {
+        if self.size == 28 || !self.info.is_builtin() {
             f.write_str(self.info.name)
         } else {
             write!(f, "{}_{}", self.info.name, self.size)

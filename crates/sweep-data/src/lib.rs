@@ -8,6 +8,8 @@
 //! * [`medmnist`]: loads an official file and checks it against the catalog.
 //! * [`mod@synthetic`]: deterministic stand-ins with the same shapes and balance.
 //! * [`folds`]: reproducible, stratified k-fold assignments.
+//! * [`image_folder`]: folders of PNG/JPEG images, decoded once and cached.
+//! * [`npz_write`]: atomic `.npz` writing for those caches.
 //! * [`fingerprint`]: content hashes that identify a run's data.
 //! * [`verify`]: MD5 checks against the official release, memoised.
 //! * `download` (feature `download`): resumable, verified downloads.
@@ -21,9 +23,11 @@ pub mod download;
 pub mod error;
 pub mod fingerprint;
 pub mod folds;
+pub mod image_folder;
 pub mod medmnist;
 pub mod npy;
 pub mod npz;
+pub mod npz_write;
 mod rng;
 pub mod synthetic;
 pub mod verify;
@@ -36,7 +40,8 @@ pub use error::DataError;
 pub use fingerprint::{file_fingerprint, fingerprint_cached, synthetic_fingerprint};
 pub use folds::{assign_folds, fold_split};
 pub use medmnist::{
-    MedmnistArrays, Split, SplitArrays, label_width, load_medmnist, load_medmnist_labels,
+    MedmnistArrays, Split, SplitArrays, label_width, load_medmnist, load_medmnist_from,
+    load_medmnist_labels,
 };
 pub use npy::{Dtype, NpyArray, NpyError};
 pub use npz::{DEFAULT_MAX_ARRAY_BYTES, NpzFile, read_npz};

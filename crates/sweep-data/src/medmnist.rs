@@ -12,6 +12,7 @@
 //! the trainer can convert to tensors in whatever layout it wants and the
 //! synthetic generator can produce the very same structure.
 
+use std::io::{Read, Seek};
 use std::path::Path;
 
 use crate::catalog::{DatasetInfo, DatasetRef, Task};
@@ -139,8 +140,16 @@ pub fn label_width(info: &DatasetInfo) -> usize {
 /// Loads all three splits of `dataset` from the `.npz` at `path` and checks
 /// them against the catalog (see the module docs for the list of checks).
 pub fn load_medmnist(path: &Path, dataset: &DatasetRef) -> Result<MedmnistArrays, DataError> {
-    let mut npz = NpzFile::open(path)?;
-    let mut load = |split| load_split(&mut npz, dataset, split);
+    load_medmnist_from(&mut NpzFile::open(path)?, dataset)
+}
+
+/// [`load_medmnist`] on an archive that is already open (from memory, say,
+/// or with a lower array-size limit).
+pub fn load_medmnist_from<R: Read + Seek>(
+    npz: &mut NpzFile<R>,
+    dataset: &DatasetRef,
+) -> Result<MedmnistArrays, DataError> {
+    let mut load = |split| load_split(npz, dataset, split);
     Ok(MedmnistArrays {
         train: load(Split::Train)?,
         val: load(Split::Val)?,
@@ -161,8 +170,8 @@ pub fn load_medmnist_labels(
     check_labels(npz.path(), &key, labels, dataset.info, None)
 }
 
-fn load_split(
-    npz: &mut NpzFile,
+fn load_split<R: Read + Seek>(
+    npz: &mut NpzFile<R>,
     dataset: &DatasetRef,
     split: Split,
 ) -> Result<SplitArrays, DataError> {

@@ -11,9 +11,13 @@
 //! ([`DEFAULT_MAX_ARRAY_BYTES`] unless changed). Decompression then stops at
 //! the declared size, so a zip bomb fails with an error instead of exhausting
 //! memory.
+//!
+//! [`NpzFile::from_reader`] reads an archive from any seekable reader (an
+//! in-memory buffer, say), so the parser can be fuzzed and tested without
+//! touching the file system.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use zip::ZipArchive;
@@ -28,14 +32,15 @@ use crate::npy::{NpyArray, read_npy};
 /// header claiming terabytes is refused.
 pub const DEFAULT_MAX_ARRAY_BYTES: u64 = 16 << 30;
 
-/// An open `.npz` archive.
-pub struct NpzFile {
+/// An open `.npz` archive, read from a file unless built with
+/// [`NpzFile::from_reader`].
+pub struct NpzFile<R = BufReader<File>> {
     path: PathBuf,
-    archive: ZipArchive<BufReader<File>>,
+    archive: ZipArchive<R>,
     max_array_bytes: u64,
 }
 
-impl std::fmt::Debug for NpzFile {
+impl<R: Read + Seek> std::fmt::Debug for NpzFile<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NpzFile")
             .field("path", &self.path)
@@ -53,7 +58,16 @@ impl NpzFile {
             path: path.clone(),
             source,
         })?;
-        let archive = ZipArchive::new(BufReader::new(file)).map_err(|e| match e {
+        NpzFile::from_reader(BufReader::new(file), path)
+    }
+}
+
+impl<R: Read + Seek> NpzFile<R> {
+    /// Reads the zip directory from `reader`; `path` only names the archive
+    /// in error messages.
+    pub fn from_reader(reader: R, path: impl Into<PathBuf>) -> Result<Self, DataError> {
+        let path = path.into();
+        let archive = ZipArchive::new(reader).map_err(|e| match e {
             ZipError::Io(source) if source.kind() != std::io::ErrorKind::UnexpectedEof => {
                 DataError::Io {
                     path: path.clone(),
@@ -78,7 +92,7 @@ impl NpzFile {
         self
     }
 
-    /// The path the archive was opened from.
+    /// The path the archive was opened from (or named by in [`Self::from_reader`]).
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -18,35 +18,7 @@ pub(crate) fn npy_bytes(
     shape: &[usize],
     data: &[u8],
 ) -> Vec<u8> {
-    let dims = match shape.len() {
-        0 => "()".to_string(),
-        1 => format!("({},)", shape[0]),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    let order = if fortran_order { "True" } else { "False" };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {dims}, }}");
-    let prefix_len = if version == 1 { 10 } else { 12 };
-    while (prefix_len + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-
-    let mut out = b"\x93NUMPY".to_vec();
-    out.push(version);
-    out.push(0);
-    if version == 1 {
-        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    } else {
-        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-    }
-    out.extend_from_slice(header.as_bytes());
+    let mut out = crate::npz_write::npy_header(descr, fortran_order, shape, version);
     out.extend_from_slice(data);
     out
 }

@@ -378,16 +378,29 @@ fn dataset(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
         );
         return None;
     };
+    let folders = super::image_folders::declared_names();
+    if folders
+        .iter()
+        .any(|f| f == s.strip_prefix("synthetic:").unwrap_or(s))
+    {
+        return Some(json!(s));
+    }
     match sweep_data::catalog::DatasetRef::parse(s) {
         Ok(r) => Some(json!(r.to_string())),
         Err(e) => {
             let hint = match &e {
                 sweep_data::catalog::DatasetRefError::UnknownName { name, .. } => {
-                    suggestion(name, sweep_data::catalog::all().iter().map(|d| d.name))
+                    let builtin = sweep_data::catalog::all().iter().map(|d| d.name);
+                    suggestion(name, builtin.chain(folders.iter().map(String::as_str)))
                 }
                 _ => String::new(),
             };
-            sink.error(node.pos, path, format!("{e}{hint}"));
+            let declared = if folders.is_empty() {
+                String::new()
+            } else {
+                format!(" (image folders: {})", folders.join(", "))
+            };
+            sink.error(node.pos, path, format!("{e}{declared}{hint}"));
             None
         }
     }

@@ -7,10 +7,11 @@
 
 pub mod diagnostic;
 pub mod fields;
+pub(crate) mod image_folders;
 pub mod node;
 pub mod validate;
 
 pub use diagnostic::{Diagnostic, SpecErrors};
-pub use validate::{load, load_str};
+pub use validate::{load, load_bytes, load_str};
 
 pub use crate::experiment::Experiment;

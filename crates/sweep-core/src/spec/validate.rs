@@ -13,7 +13,8 @@ use super::diagnostic::{Diagnostic, Sink, SpecErrors, suggestion};
 use super::fields::{self, FieldDef};
 use super::node::{self, Node, Value};
 use crate::experiment::{
-    Assignment, Axis, DEFAULT_MAX_RUNS, Devices, Experiment, Resources, SlurmDefaults, Smoke,
+    Assignment, Axis, DEFAULT_MAX_RUNS, Devices, Experiment, ImageFolderDecl, Resources,
+    SlurmDefaults, Smoke,
 };
 
 const TOP_KEYS: &[&str] = &[
@@ -36,7 +37,45 @@ const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Reads and validates an experiment file.
 pub fn load(path: &Path) -> Result<Experiment, SpecErrors> {
-    let fail = |message: String| SpecErrors {
+    let meta =
+        std::fs::metadata(path).map_err(|e| file_error(path, format!("cannot read file: {e}")))?;
+    // Checked before reading so a huge file is never loaded into memory.
+    check_size(meta.len(), path)?;
+    let bytes =
+        std::fs::read(path).map_err(|e| file_error(path, format!("cannot read file: {e}")))?;
+    load_bytes(bytes, path)
+}
+
+/// Validates the raw bytes of an experiment file as if read from `path`:
+/// what [`load`] does once the file is read (so bytes that are not UTF-8 are
+/// an error, not a panic). Lets tests and fuzzers skip the file system.
+pub fn load_bytes(bytes: Vec<u8>, path: &Path) -> Result<Experiment, SpecErrors> {
+    check_size(bytes.len() as u64, path)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        file_error(
+            path,
+            format!(
+                "file is not valid UTF-8 (first bad byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })?;
+    load_str(&text, path)
+}
+
+fn check_size(len: u64, path: &Path) -> Result<(), SpecErrors> {
+    if len > MAX_FILE_BYTES {
+        return Err(file_error(
+            path,
+            format!("file is {len} bytes; experiment files are limited to {MAX_FILE_BYTES}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A problem with the file as a whole (no position, no source excerpt).
+fn file_error(path: &Path, message: String) -> SpecErrors {
+    SpecErrors {
         file: path.to_path_buf(),
         source: String::new(),
         diagnostics: vec![Diagnostic {
@@ -44,22 +83,7 @@ pub fn load(path: &Path) -> Result<Experiment, SpecErrors> {
             path: String::new(),
             message,
         }],
-    };
-    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read file: {e}")))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(fail(format!(
-            "file is {} bytes; experiment files are limited to {MAX_FILE_BYTES}",
-            meta.len()
-        )));
     }
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read file: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        fail(format!(
-            "file is not valid UTF-8 (first bad byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
-    load_str(&text, path)
 }
 
 /// Validates experiment text as if it had been read from `path`.
@@ -134,7 +158,15 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
             None
         }
     });
-    let data_root = root.get("data").and_then(|d| check_data(d, folder, sink));
+    let (data_root, image_folders) = root
+        .get("data")
+        .map_or((None, Vec::new()), |d| check_data(d, folder, sink));
+    // The `dataset` field accepts these names while this document is checked.
+    let declared = root
+        .get("data")
+        .and_then(|d| d.get("image_folders"))
+        .map_or_else(Vec::new, super::image_folders::names);
+    let _declared = super::image_folders::declare(declared);
 
     let mut base = serde_json::json!({
         "dataset": null,
@@ -223,6 +255,7 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
         description,
         file: path.to_path_buf(),
         data_root,
+        image_folders,
         base,
         axes,
         zip,
@@ -264,14 +297,19 @@ fn check_name(node: &Node, sink: &mut Sink) -> Option<String> {
     Some(name.to_string())
 }
 
-fn check_data(node: &Node, folder: &Path, sink: &mut Sink) -> Option<PathBuf> {
+/// The `data:` block: where the MedMNIST files are, and the image folders.
+fn check_data(
+    node: &Node,
+    folder: &Path,
+    sink: &mut Sink,
+) -> (Option<PathBuf>, Vec<ImageFolderDecl>) {
     let Value::Map(entries) = &node.value else {
         sink.error(
             node.pos,
             "data",
             "expected a mapping such as `{root: path/to/medmnist}`",
         );
-        return None;
+        return (None, Vec::new());
     };
     let mut root = None;
     for (key, value) in entries {
@@ -287,17 +325,24 @@ fn check_data(node: &Node, folder: &Path, sink: &mut Sink) -> Option<PathBuf> {
                 }
                 _ => sink.error(value.pos, "data.root", "expected a folder path"),
             },
+            "image_folders" => {}
             other => sink.error(
                 key.pos,
                 format!("data.{other}"),
-                format!("unknown key `{other}`; expected `root`"),
+                format!("unknown key `{other}`; expected `root` or `image_folders`"),
             ),
         }
     }
-    root
+    let folders = node.get("image_folders").map_or_else(Vec::new, |f| {
+        let data_root = root
+            .clone()
+            .unwrap_or_else(crate::experiment::default_data_root);
+        super::image_folders::check(f, &data_root, sink)
+    });
+    (root, folders)
 }
 
-fn expand_home(s: &str) -> PathBuf {
+pub(super) fn expand_home(s: &str) -> PathBuf {
     match (s.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => PathBuf::from(s),
