@@ -99,6 +99,13 @@ pub struct RunArgs {
     /// Concurrent CPU runs (threads per run = cores / jobs unless the file says).
     #[arg(long)]
     pub jobs: Option<u32>,
+    /// Download missing MedMNIST files first (what `sweep data pull` does:
+    /// resumable, MD5-verified), then run.
+    #[arg(long)]
+    pub pull: bool,
+    /// Where `--pull` downloads from: `<base-url><file>?download=1`.
+    #[arg(long, env = sweep_data::download::BASE_URL_ENV, default_value = sweep_data::download::DEFAULT_BASE_URL, hide = true)]
+    pub base_url: String,
     /// Only runs whose FIELD equals VALUE (repeatable), e.g. --only arch=resnet18 --only fold=1.
     #[arg(long, value_name = "FIELD=VALUE")]
     pub only: Vec<String>,

@@ -324,16 +324,27 @@ fn spinner(message: String) -> ProgressBar {
 
 fn pull_all(args: &PullArgs) -> anyhow::Result<ExitCode> {
     let datasets = parse_names(&args.names)?;
-    let root = args.dir.resolve();
+    Ok(
+        if pull_datasets(&datasets, &args.dir.resolve(), &args.base_url) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
+}
+
+/// Downloads each dataset into `root` (unless already there and verified),
+/// reporting as it goes. `false` if any download failed.
+pub fn pull_datasets(datasets: &[DatasetRef], root: &std::path::Path, base_url: &str) -> bool {
     let memo = memo();
     let options = DownloadOptions::default();
     let tty = std::io::stderr().is_terminal();
     let mut failed = 0usize;
     let mut may_resume = false;
-    for dataset in &datasets {
+    for dataset in datasets {
         let file = dataset.file_name();
         let dest = root.join(&file);
-        let url = file_url(&args.base_url, &file);
+        let url = file_url(base_url, &file);
         let mut progress = PullProgress::new(file.clone(), url.clone(), tty);
         let result = pull(
             &url,
@@ -381,9 +392,9 @@ fn pull_all(args: &PullArgs) -> anyhow::Result<ExitCode> {
                 ""
             }
         );
-        return Ok(ExitCode::FAILURE);
+        return false;
     }
-    Ok(ExitCode::SUCCESS)
+    true
 }
 
 fn resumed_text(from: u64) -> String {
