@@ -165,6 +165,49 @@ impl Store {
     }
 
     /// Full verification: sizes and sha256 of every recorded file.
+    /// Fails with a readable reason when runs cannot be written here (a
+    /// read-only folder or file system), before any run starts.
+    pub fn check_writable(&self) -> Result<(), String> {
+        let fail = |e: io::Error| {
+            format!(
+                "results folder {} is not writable: {e}; choose another with --results",
+                self.root.display()
+            )
+        };
+        fs::create_dir_all(&self.root).map_err(fail)?;
+        let probe = self
+            .root
+            .join(format!(".write-check.{}", std::process::id()));
+        File::create(&probe).map_err(fail)?;
+        let _ = fs::remove_file(&probe);
+        Ok(())
+    }
+
+    /// Reads `name` from a finished run folder, refusing it unless its
+    /// size and sha256 are those recorded at completion. Readers of results
+    /// (the report) use this so a file edited or damaged after the run
+    /// finished never reaches a table, even when its size is unchanged.
+    pub fn read_verified(dir: &Path, name: &str) -> Result<Vec<u8>, String> {
+        let marker =
+            fs::read(dir.join(COMPLETE_FILE)).map_err(|e| format!("no completion marker: {e}"))?;
+        let c: Completion = serde_json::from_slice(&marker)
+            .map_err(|e| format!("unreadable completion marker: {e}"))?;
+        let recorded = c
+            .files
+            .iter()
+            .find(|f| f.name == name)
+            .ok_or_else(|| format!("{name}: not recorded in the completion marker"))?;
+        let bytes = fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
+        if bytes.len() as u64 != recorded.bytes
+            || hex::encode(Sha256::digest(&bytes)) != recorded.sha256
+        {
+            return Err(format!(
+                "{name}: content changed since the run finished (re-run it with --force)"
+            ));
+        }
+        Ok(bytes)
+    }
+
     pub fn verify(&self, key: &RunKey) -> Result<(), String> {
         let dir = self.run_dir(key);
         let bytes =
@@ -287,12 +330,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    {
-        let mut f = File::create(&tmp)?;
+    let written = File::create(&tmp).and_then(|mut f| {
         f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    if let Err(e) = fs::rename(&tmp, path) {
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }

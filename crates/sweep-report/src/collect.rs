@@ -5,7 +5,6 @@
 //! dataset missing, or results that cannot be read). A corrupt
 //! `metrics.json` makes that one run missing, never the whole report.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -70,8 +69,7 @@ fn missing(status: &PlanStatus) -> Missing {
 
 /// Reads and parses `metrics.json` of a run folder.
 pub(crate) fn read_metrics(dir: &Path) -> Result<Value, String> {
-    let bytes =
-        fs::read(dir.join(METRICS_FILE)).map_err(|e| format!("unreadable {METRICS_FILE}: {e}"))?;
+    let bytes = Store::read_verified(dir, METRICS_FILE).map_err(|e| format!("unreadable {e}"))?;
     let value: Value =
         serde_json::from_slice(&bytes).map_err(|e| format!("unreadable {METRICS_FILE}: {e}"))?;
     if value.is_object() {
@@ -89,6 +87,7 @@ pub(crate) fn run_dir(store: &Store, run: &PlannedRun) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use sweep_core::hash::KeyInput;
     use sweep_core::store::{FailureKind, write_atomic};
 
@@ -142,5 +141,24 @@ mod tests {
         assert_eq!(m(3).status, "pending");
         assert_eq!(m(4).status, "no-data");
         assert_eq!(m(4).reason, "chestmnist.npz not found");
+    }
+
+    #[test]
+    fn a_metrics_file_edited_after_completion_never_reaches_a_table() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::new(tmp.path());
+        let run = planned(&store, 0);
+        let dir = store.run_dir(run.key.as_ref().unwrap());
+        fs::create_dir_all(&dir).unwrap();
+        write_atomic(&dir.join(METRICS_FILE), b"{\"test_auc\": 0.81}").unwrap();
+        Store::complete(&dir, run.key.as_ref().unwrap(), &[METRICS_FILE]).unwrap();
+        // Same size, still valid JSON, different number: sizes alone cannot tell.
+        fs::write(dir.join(METRICS_FILE), b"{\"test_auc\": 0.91}").unwrap();
+        let run = planned(&store, 0);
+        assert_eq!(run.status, PlanStatus::Store(RunStatus::Done));
+        let out = collect(&store, &[&run], read_metrics);
+        let missing = out[0].as_ref().unwrap_err();
+        assert_eq!(missing.status, "unreadable");
+        assert!(missing.reason.contains("content changed"), "{missing:?}");
     }
 }

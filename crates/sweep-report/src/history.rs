@@ -45,7 +45,7 @@ impl History {
 
     /// Reads `history.csv` from a run folder.
     pub fn read(dir: &Path) -> Result<History, String> {
-        let bytes = std::fs::read(dir.join(HISTORY_FILE)).map_err(|e| e.to_string())?;
+        let bytes = sweep_core::store::Store::read_verified(dir, HISTORY_FILE)?;
         History::parse(&bytes)
     }
 

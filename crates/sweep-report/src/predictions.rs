@@ -75,8 +75,7 @@ impl Predictions {
     }
 
     pub fn read(dir: &Path) -> Result<Predictions, String> {
-        let bytes = std::fs::read(dir.join(PREDICTIONS_FILE))
-            .map_err(|e| format!("{PREDICTIONS_FILE}: {e}"))?;
+        let bytes = sweep_core::store::Store::read_verified(dir, PREDICTIONS_FILE)?;
         Predictions::parse(&bytes).map_err(|e| format!("{PREDICTIONS_FILE}: {e}"))
     }
 

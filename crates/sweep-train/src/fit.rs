@@ -203,6 +203,14 @@ impl Trainer<'_> {
         {
             state = saved;
         }
+        // One line per training attempt in worker.log: the chaos test counts
+        // these to prove no finished run is ever trained again.
+        crate::worker_log!(
+            "sweep worker: training from epoch {} of {}{}",
+            state.epoch + 1,
+            opts.epochs,
+            if state.epoch > 0 { " (resumed)" } else { "" }
+        );
         let abort_at = std::env::var("SWEEP_TEST_ABORT_AT_EPOCH")
             .ok()
             .and_then(|v| v.parse::<u32>().ok());
@@ -370,6 +378,12 @@ fn epoch_seed(seed: u64, epoch: u32) -> i64 {
 /// Saves weights to a temp file and renames, so a crash never leaves a torn checkpoint.
 fn save_atomic(vs: &nn::VarStore, path: &Path) -> Result<(), tch::TchError> {
     let tmp = path.with_extension("tmp.safetensors");
-    vs.save(&tmp)?;
-    std::fs::rename(&tmp, path).map_err(|e| tch::TchError::FileFormat(e.to_string()))
+    let result = vs.save(&tmp).and_then(|()| {
+        std::fs::rename(&tmp, path).map_err(|e| tch::TchError::FileFormat(e.to_string()))
+    });
+    if result.is_err() {
+        // Do not leave a partial file taking the space a retry needs.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }

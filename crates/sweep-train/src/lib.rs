@@ -9,6 +9,7 @@ pub mod augment;
 pub mod callbacks;
 pub mod data;
 pub mod fit;
+pub mod log;
 pub mod loss;
 pub mod models;
 pub mod optim;

@@ -34,6 +34,9 @@ pub struct RunMetrics {
     pub train_seconds: f64,
     /// Seconds for the whole worker (data loading and final evaluation too).
     pub wall_seconds: f64,
+    /// Peak resident memory of the worker process in MiB (libtorch included),
+    /// read after the final evaluation; `None` where the OS does not say.
+    pub peak_rss_mib: Option<f64>,
     pub device: String,
     pub threads: i32,
     pub samples: [usize; 3],
@@ -45,6 +48,21 @@ pub struct RunMetrics {
     pub val_loss: f64,
     pub test_loss: f64,
     pub versions: Versions,
+}
+
+/// Peak resident set size of this process so far, in MiB: Linux's `VmHWM`
+/// from `/proc/self/status`. `None` on other systems or if it cannot be read.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
 }
 
 pub fn write_metrics(dir: &Path, metrics: &RunMetrics) -> std::io::Result<()> {
@@ -124,4 +142,15 @@ pub fn write_predictions(
         .into_inner()
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     write_atomic(&dir.join(PREDICTIONS_FILE), &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn peak_rss_is_reported_on_linux() {
+        let peak = super::peak_rss_mib();
+        if cfg!(target_os = "linux") {
+            assert!(peak.is_some_and(|m| m > 1.0), "{peak:?}");
+        }
+    }
 }

@@ -47,8 +47,15 @@ pub fn save(
     named.extend(optimizer.state());
     let tmp = dir.join(format!(".{name}.tmp"));
     let refs: Vec<(&str, &Tensor)> = named.iter().map(|(n, t)| (n.as_str(), t)).collect();
-    Tensor::write_safetensors(&refs, &tmp).map_err(|e| format!("saving resume state: {e}"))?;
-    std::fs::rename(&tmp, dir.join(&name)).map_err(|e| format!("saving resume state: {e}"))?;
+    let written = Tensor::write_safetensors(&refs, &tmp)
+        .map_err(|e| format!("saving resume state: {e}"))
+        .and_then(|()| {
+            std::fs::rename(&tmp, dir.join(&name)).map_err(|e| format!("saving resume state: {e}"))
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
     let json = serde_json::to_vec(&Saved {
         tensors: name.clone(),
         state: state.clone(),

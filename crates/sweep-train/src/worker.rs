@@ -53,7 +53,7 @@ pub fn main(dir: &Path) -> i32 {
     let _lease = match Lease::try_acquire(dir) {
         Ok(Acquire::Held(lease)) => lease,
         Ok(Acquire::Busy(pid)) => {
-            eprintln!(
+            crate::worker_log!(
                 "sweep worker: {} is being trained by process {}",
                 dir.display(),
                 pid.map_or("?".into(), |p| p.to_string())
@@ -89,7 +89,7 @@ pub fn main(dir: &Path) -> i32 {
 }
 
 fn report(e: &WorkerError) {
-    eprintln!("sweep worker: {}: {}", e.kind, e.message);
+    crate::worker_log!("sweep worker: {}: {}", e.kind, e.message);
     emit(&WorkerEvent::Failed {
         kind: e.kind,
         message: e.message.clone(),
@@ -198,7 +198,7 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
                 format!("pretrained weights {path}: {e}"),
             )
         })?;
-        eprintln!("sweep worker: pretrained weights {path}: {report}");
+        crate::worker_log!("sweep worker: pretrained weights {path}: {report}");
     }
     let (params, trainable) = models::param_count(&vs);
     let loss = Loss::new(
@@ -279,6 +279,7 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         stopped_early: fit.stopped_early,
         train_seconds: fit.train_seconds,
         wall_seconds: wall.elapsed().as_secs_f64(),
+        peak_rss_mib: outputs::peak_rss_mib(),
         device: device_name(device),
         threads,
         samples: [data.train.n, data.val.n, data.test.n],
@@ -323,6 +324,7 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         ],
     )
     .map_err(io)?;
+    crate::worker_log!("sweep worker: completed");
     crate::resume::clear(dir);
     emit(&WorkerEvent::Finished {
         best_epoch: fit.best_epoch,

@@ -26,12 +26,39 @@ pub fn run_label(run: &PlannedRun) -> String {
     )
 }
 
+/// `--pull`: downloads the MedMNIST files that runs of the plan lack.
+/// `Ok(true)` when something was downloaded; an error when a download failed.
+fn pull_missing(plan: &sweep_core::plan::Plan, base_url: &str) -> anyhow::Result<bool> {
+    let mut missing: Vec<sweep_data::catalog::DatasetRef> = Vec::new();
+    for run in &plan.runs {
+        let dataset = run.spec.dataset_ref();
+        if matches!(run.status, PlanStatus::MissingData(_))
+            && dataset.source == sweep_data::catalog::Source::File
+            && !missing.contains(&dataset)
+        {
+            missing.push(dataset);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(false);
+    }
+    if !crate::commands::data::pull_datasets(&missing, &plan.data_root, base_url) {
+        anyhow::bail!("--pull: not every dataset could be downloaded; nothing was trained");
+    }
+    Ok(true)
+}
+
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let (exp, plan, store) = load_plan(&args.common)?;
+    let (exp, mut plan, store) = load_plan(&args.common)?;
+    if args.pull && pull_missing(&plan, &args.base_url)? {
+        // Plan again: the downloaded files now have fingerprints and keys.
+        (_, plan, _) = load_plan(&args.common)?;
+    }
+    crate::image_folders::decode_pending(&mut plan, &store, args.force, args.json);
     let selectors = args
         .only
         .iter()
-        .map(|s| Selector::parse(s))
+        .map(|s| Selector::parse_for(s, &exp))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow::anyhow!("--only {e}"))?;
     let runs: Vec<&PlannedRun> = plan
@@ -166,6 +193,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         });
     }
 
+    if !jobs.is_empty() {
+        store.check_writable().map_err(|e| anyhow::anyhow!(e))?;
+    }
     let total = runs.len();
     let human = !args.json;
     if human {

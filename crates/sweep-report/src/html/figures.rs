@@ -642,6 +642,8 @@ mod tests {
     fn run(dir: &Path, predictions: &str) -> RunData {
         std::fs::create_dir_all(dir).unwrap();
         std::fs::write(dir.join("predictions.csv"), predictions).unwrap();
+        let key = sweep_core::hash::RunKey::parse(&"0".repeat(64)).unwrap();
+        sweep_core::store::Store::complete(dir, &key, &["predictions.csv"]).unwrap();
         RunData {
             dir: dir.to_path_buf(),
             history: Err("not needed".into()),

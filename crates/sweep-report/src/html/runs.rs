@@ -217,6 +217,8 @@ mod tests {
                 "versions": {"torch": "2.13.0", "sweep": "0.1.0"}}"#,
         )
         .unwrap();
+        let key = sweep_core::hash::RunKey::parse(&"0".repeat(64)).unwrap();
+        Store::complete(&dir, &key, &[HISTORY_FILE, "metrics.json"]).unwrap();
         let run = load_run(dir);
         assert_eq!(run.val_auc, Some(0.75));
         assert!(run.history.unwrap_err().starts_with("history.csv: row 2"));
