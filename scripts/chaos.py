@@ -119,7 +119,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--binary", required=True)
     ap.add_argument("--kills", type=int, default=20, help="orchestrator SIGKILLs (default 20)")
-    ap.add_argument("--worker-kills", type=int, default=10, help="worker SIGKILLs (default 10)")
+    ap.add_argument("--worker-kills", type=int, default=10, help="rounds that also SIGKILL a worker (default 10)")
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--folds", type=int, default=3, help="runs = 4 x folds (default 3: 12 runs)")
     ap.add_argument("--seed", type=int, default=1)
@@ -144,32 +144,33 @@ def main():
     print(f"reference sweep: {time.time() - t0:.1f} s uninterrupted")
 
     kills = worker_kills = reruns = 0
-    plan = [("orchestrator", i) for i in range(a.kills)] + [("worker", i) for i in range(a.worker_kills)]
-    rng.shuffle(plan)
-    for target, _ in plan:
+    # Each round starts `sweep run`, kills one of its workers in about half
+    # of the rounds (the orchestrator retries it), then SIGKILLs the
+    # orchestrator itself at a random moment.
+    rounds = max(a.kills, 1)
+    worker_rounds = set(rng.sample(range(rounds), min(a.worker_kills, rounds)))
+    for round_ in range(rounds):
         proc = sweep(a.binary, ["run", str(exp), "--results", str(chaos), *common, "--retry-failed"])
         reruns += 1
-        if target == "orchestrator":
-            time.sleep(rng.uniform(0.3, 2.5))
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                kills += 1
-            proc.wait()
-        else:
-            deadline = time.time() + rng.uniform(0.5, 3.0)
-            victim = None
-            while time.time() < deadline and proc.poll() is None:
-                time.sleep(0.1)
-                pids = worker_pids(chaos)
-                if pids and time.time() + 0.1 >= deadline:
-                    victim = rng.choice(pids)
-            if victim is not None:
+        life = rng.uniform(0.5, 3.0)
+        started = time.time()
+        if round_ in worker_rounds:
+            strike = started + rng.uniform(0.3, life)
+            while time.time() < strike and proc.poll() is None:
+                time.sleep(0.05)
+            pids = worker_pids(chaos)
+            if pids and proc.poll() is None:
                 try:
-                    os.kill(victim, signal.SIGKILL)
+                    os.kill(rng.choice(pids), signal.SIGKILL)
                     worker_kills += 1
                 except ProcessLookupError:
                     pass
-            proc.wait()
+        while time.time() < started + life and proc.poll() is None:
+            time.sleep(0.05)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
         if proc.returncode == 0:
             print("chaos: the sweep finished before every planned kill; raise --epochs")
             break
@@ -204,7 +205,7 @@ def main():
 
     ok = (final.returncode == 0 and done_runs == len(dirs) == 4 * a.folds
           and corrupt == 0 and completed_twice == 0 and trained_after_done == 0 and same_report
-          and kills >= min(a.kills, 20))
+          and kills >= a.kills)
     if not ok:
         print("chaos: FAILED", file=sys.stderr)
         if final.returncode != 0:
