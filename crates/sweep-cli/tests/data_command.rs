@@ -6,7 +6,10 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+use common::text;
 
 /// Serves `body` for any path ending in `file_name`, 404 for anything else.
 /// Returns the base URL. The thread lives until the test process ends.
@@ -46,26 +49,16 @@ fn serve(file_name: &'static str, body: Vec<u8>) -> String {
 }
 
 fn sweep(args: &[&str], base_url: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sweep"))
+    common::sweep_command()
         .args(args)
-        .env_remove("SWEEP_RESULTS_DIR")
         .env_remove("SWEEP_DATA_DIR")
         .env("SWEEP_DATA_URL", base_url)
         .env(
             "XDG_CACHE_HOME",
             std::env::temp_dir().join("sweep-data-command-cache"),
         )
-        .env("SWEEP_THREADS", "1")
         .output()
         .expect("sweep runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn real_breastmnist() -> Option<PathBuf> {

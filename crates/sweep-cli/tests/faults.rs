@@ -10,6 +10,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+use common::{sweep, sweep_command, text};
+
 const TWO_RUNS: &str = "
 name: faults
 grid:
@@ -23,23 +26,6 @@ train:
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_sweep")
-}
-
-fn sweep(args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .env_remove("SWEEP_RESULTS_DIR")
-        .env("SWEEP_THREADS", "1")
-        .output()
-        .expect("sweep runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn setup(yaml: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
@@ -152,9 +138,8 @@ fn a_run_folder_deleted_after_or_during_a_sweep_is_trained_again() {
 
     // During a sweep: delete each run's folder as soon as it appears.
     let (_tmp2, file, results) = setup(&TWO_RUNS.replace("epochs: 1", "epochs: 3"));
-    let mut child = Command::new(bin())
+    let mut child = sweep_command()
         .args(run_args(&file, &results))
-        .env("SWEEP_THREADS", "1")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -3,26 +3,12 @@
 //! to the images, corrupt images, and a CSV-labelled multi-label folder.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+use common::{sweep, text};
 
 use sweep_data::image_folder::fixture::{MEDICAL_MNIST_CLASSES, write_class_folders};
-
-fn sweep(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sweep"))
-        .args(args)
-        .env_remove("SWEEP_RESULTS_DIR")
-        .env("SWEEP_THREADS", "1")
-        .output()
-        .expect("sweep runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn experiment() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
