@@ -191,5 +191,5 @@ fn run_names_the_pull_command_and_pull_fetches_verifies_and_trains() {
     );
     let t = text(&verify);
     assert!(verify.status.success(), "{t}");
-    assert!(t.contains("verified"), "{t}");
+    assert!(t.contains("1 checked, 1 ok, 0 failed"), "{t}");
 }
