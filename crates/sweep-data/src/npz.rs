@@ -214,6 +214,19 @@ mod tests {
     }
 
     #[test]
+    fn reads_from_memory_like_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = std::fs::read(sample_npz(dir.path())).unwrap();
+        let mut npz = NpzFile::from_reader(std::io::Cursor::new(&bytes[..]), "mem.npz").unwrap();
+        assert_eq!(npz.keys(), vec!["images", "scores", "flags"]);
+        assert_eq!(npz.read("flags").unwrap().data, vec![1, 0]);
+        let err = npz.read("labels").unwrap_err().to_string();
+        assert!(err.starts_with("mem.npz: key `labels`"), "{err}");
+        let err = NpzFile::from_reader(std::io::Cursor::new(b"not a zip"), "x.npz").unwrap_err();
+        assert!(matches!(err, DataError::NotZip { .. }), "{err}");
+    }
+
+    #[test]
     fn missing_file_names_the_path() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nothere.npz");

@@ -790,3 +790,26 @@ fn check_slurm(node: &Node, sink: &mut Sink) -> SlurmDefaults {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_bytes_rejects_what_load_rejects_before_parsing() {
+        let path = Path::new("x.yaml");
+        let err = load_bytes(b"name: \xff\n".to_vec(), path).unwrap_err();
+        assert_eq!(
+            err.lines(),
+            ["x.yaml: file is not valid UTF-8 (first bad byte at offset 6)"]
+        );
+        let err = load_bytes(vec![b'#'; MAX_FILE_BYTES as usize + 1], path).unwrap_err();
+        assert_eq!(
+            err.lines(),
+            [format!(
+                "x.yaml: file is {} bytes; experiment files are limited to {MAX_FILE_BYTES}",
+                MAX_FILE_BYTES + 1
+            )]
+        );
+    }
+}
