@@ -1,0 +1,195 @@
+"""scripts/bench's bookkeeping, kept out of bash: turn a finished sweep run
+into the references' JSON line, and print the comparison table.
+
+    python bench/summarize.py sweep-result RESULTS_DIR ARCH DATASET
+    python bench/summarize.py table RESULTS.jsonl --markdown OUT.md [--note TEXT]...
+"""
+
+import argparse
+import csv
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import steady  # noqa: E402
+
+IMPLS = ("sweep", "dataloader", "preloaded")
+# Targets for sweep's time per epoch relative to each reference.
+TARGETS = {"dataloader": 0.8, "preloaded": 1.0}
+
+
+def sweep_result(results, arch, dataset):
+    """The JSON line for the single run in a fresh results folder: time per
+    epoch from history.csv (`seconds` = train + validation, like the
+    references' epoch time), last-epoch val numbers, and the worker's threads
+    and peak RSS from metrics.json."""
+    runs = sorted(Path(results).glob("*/metrics.json"))
+    if len(runs) != 1:
+        sys.exit(f"expected one finished run in {results}, found {len(runs)}")
+    metrics = json.loads(runs[0].read_text())
+    with open(runs[0].parent / "history.csv", newline="") as f:
+        history = list(csv.DictReader(f))
+    seconds = [float(r["seconds"]) for r in history]
+    last = history[-1]
+    number = lambda v: float(v) if v not in ("", None) else None  # noqa: E731
+    n_train, n_val, _ = metrics["samples"]
+    epoch_s = steady(seconds)
+    line = {
+        "impl": "sweep",
+        "arch": arch,
+        "dataset": dataset,
+        "train_samples": n_train,
+        "val_samples": n_val,
+        "epochs": metrics["epochs_run"],
+        "threads": metrics["threads"],
+        "device": metrics["device"],
+        "seconds_per_epoch": round(epoch_s, 4),
+        # history.csv has no train-only time: sweep's epoch includes validation.
+        "train_seconds_per_epoch": None,
+        "images_per_second": None,
+        "epoch_images_per_second": round(n_train / epoch_s, 1),
+        "peak_rss_mib": metrics.get("peak_rss_mib"),
+        "val_loss": number(last["val_loss"]),
+        "val_accuracy": number(last["val_accuracy"]),
+        "val_auc": number(last["val_auc"]),
+        "epoch_seconds": seconds,
+        "run": runs[0].parent.name,
+    }
+    print(json.dumps(line))
+
+
+def machine():
+    """`CPU model, N cores[, GPU]` for the table header."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for row in Path("/proc/cpuinfo").read_text().splitlines():
+            if row.startswith("model name"):
+                cpu = row.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    label = f"{cpu}, {os.cpu_count()} cores"
+    if shutil.which("nvidia-smi"):
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+        )
+        gpus = [g.strip() for g in out.stdout.splitlines() if g.strip()]
+        if out.returncode == 0 and gpus:
+            label += ", GPU: " + ", ".join(gpus)
+    return label
+
+
+def fmt(v, digits=2):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    return f"{v:,}"
+
+
+def table(jsonl, markdown, notes):
+    rows = {}
+    order = []
+    for text in Path(jsonl).read_text().splitlines():
+        if not text.strip():
+            continue
+        r = json.loads(text)
+        key = (r["arch"], r["dataset"])
+        if key not in rows:
+            rows[key] = {}
+            order.append(key)
+        rows[key][r["impl"]] = r
+    header = [
+        "arch", "dataset", "train n",
+        "sweep s/ep", "(a) s/ep", "(b) s/ep",
+        "sweep/(a) ≤0.8", "sweep/(b) ≤1.0",
+        "sweep img/s", "(a) img/s", "(b) img/s",
+        "sweep RSS", "(a) RSS", "(b) RSS",
+        "sweep val AUC", "(a) val AUC", "(b) val AUC",
+    ]  # fmt: skip
+    body = []
+    misses = []
+    for key in order:
+        r = rows[key]
+        get = lambda impl, field: r.get(impl, {}).get(field)  # noqa: E731
+        ratios = []
+        for ref in ("dataloader", "preloaded"):
+            s, o = get("sweep", "seconds_per_epoch"), get(ref, "seconds_per_epoch")
+            ratio = s / o if s and o else None
+            flag = ""
+            if ratio is not None and ratio > TARGETS[ref]:
+                flag = " !"
+                misses.append(f"{key[0]}/{key[1]} vs ({'a' if ref == 'dataloader' else 'b'})")
+            ratios.append(fmt(ratio) + flag)
+        n = next((get(i, "train_samples") for i in IMPLS if get(i, "train_samples")), None)
+        body.append(
+            [key[0], key[1], fmt(n)]
+            + [fmt(get(i, "seconds_per_epoch"), 3) for i in IMPLS]
+            + ratios
+            + [fmt(get(i, "epoch_images_per_second"), 0) for i in IMPLS]
+            + [fmt(get(i, "peak_rss_mib"), 0) for i in IMPLS]
+            + [fmt(get(i, "val_auc"), 3) for i in IMPLS]
+        )
+    any_line = next((line for r in rows.values() for line in r.values()), {})
+    title = f"sweep vs plain PyTorch — {machine()}"
+    setup = (
+        f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, load average "
+        f"{os.getloadavg()[0]:.2f} at the end; {any_line.get('epochs', '?')} epochs, "
+        f"threads {any_line.get('threads', '?')}."
+    )
+    footer = [
+        "s/ep: seconds per epoch (train + validation), mean over the epochs after the first.",
+        "(a) reference_dataloader.py: Dataset + DataLoader, per-sample conversion.",
+        "(b) reference_preloaded.py: preloaded uint8 tensors, per-batch index_select.",
+        "img/s: train images / s per epoch (validation included, for all three: sweep",
+        "records no train-only time; the references' JSON lines have train-only figures).",
+        "RSS: peak resident MiB of the training process (sweep: its worker, VmHWM).",
+        "val AUC: last epoch. `!`: ratio misses its target.",
+        *notes,
+    ]
+    if misses:
+        footer.append("Targets missed: " + ", ".join(misses) + ".")
+    md = [f"# {title}", "", setup, "", "| " + " | ".join(header) + " |"]
+    md.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|")
+    md += ["| " + " | ".join(row) + " |" for row in body]
+    md += [""] + [f"{line}  " for line in footer]
+    Path(markdown).parent.mkdir(parents=True, exist_ok=True)
+    Path(markdown).write_text("\n".join(md) + "\n")
+    # Terminal: the same table with aligned columns.
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *body)]
+    print(title)
+    print(setup)
+    for row in [header] + body:
+        cells = [c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        print("  ".join(cells))
+    print("\n".join(footer))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("sweep-result")
+    s.add_argument("results")
+    s.add_argument("arch")
+    s.add_argument("dataset")
+    t = sub.add_parser("table")
+    t.add_argument("jsonl")
+    t.add_argument("--markdown", required=True)
+    t.add_argument("--note", action="append", default=[])
+    a = p.parse_args()
+    if a.cmd == "sweep-result":
+        sweep_result(a.results, a.arch, a.dataset)
+    else:
+        table(a.jsonl, a.markdown, a.note)
+
+
+if __name__ == "__main__":
+    main()
