@@ -20,7 +20,9 @@ pub const DECODED_DIR: &str = ".datasets";
 /// cannot be decoded turns its runs into "no data" runs with the reason.
 pub fn decode_pending(plan: &mut Plan, store: &Store, force: bool, quiet: bool) {
     let cache_dir = store.root().join(DECODED_DIR);
-    let mut decoded: HashMap<(PathBuf, String, String), Result<PathBuf, String>> = HashMap::new();
+    // By folder and cache file name (which holds the fingerprint and the
+    // decode settings): one decode per distinct result.
+    let mut decoded: HashMap<(PathBuf, String), Result<PathBuf, String>> = HashMap::new();
     for run in &mut plan.runs {
         let (Some(def), Some(input), Some(folder)) =
             (&run.spec.image_folder, &run.input, &run.data_file)
@@ -35,7 +37,7 @@ pub fn decode_pending(plan: &mut Plan, store: &Store, force: bool, quiet: bool) 
         let print = &input.dataset_fingerprint;
         let name = decoded_file_name(print, def);
         let result = decoded
-            .entry((folder.clone(), print.clone(), name.clone()))
+            .entry((folder.clone(), name.clone()))
             .or_insert_with(|| decode(folder, def, print, &cache_dir, &name, quiet))
             .clone();
         match result {

@@ -100,9 +100,9 @@ pub fn plan(
         .into_par_iter()
         .map(|(name, spec)| {
             let dref = spec.dataset_ref();
-            let result = match (&spec.image_folder, exp.image_folder(name)) {
-                (Some(def), Some(decl)) if dref.source == Source::ImageFolder => {
-                    fp.folder_fingerprint(def, &decl.resolve(data_root))
+            let result = match exp.image_folder(name) {
+                Some(decl) if dref.source == Source::ImageFolder => {
+                    fp.folder_fingerprint(&decl.def, &decl.resolve(data_root))
                 }
                 _ => fp.fingerprint(&dref, data_root),
             };
