@@ -25,7 +25,9 @@ pub const CACHE_VERSION: u32 = 1;
 
 /// Version of the training semantics. Bump when the trainer changes results
 /// for the same spec (a metric definition, an initialisation, the data path).
-pub const TRAINER_VERSION: &str = "1";
+/// History: 2 lays images, activations and conv weights out channels-last
+/// (same maths, another summation order, so not the same bits as 1).
+pub const TRAINER_VERSION: &str = "2";
 
 /// Everything hashed into a key; also stored as `spec.json` beside the
 /// results so "why is this stale?" is answered by diffing two files.

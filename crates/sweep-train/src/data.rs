@@ -1,8 +1,9 @@
 //! From a run spec to tensors on the run's device.
 //!
-//! Each split is uploaded once as a `u8` tensor `(N, C, H, W)`; a batch is
-//! gathered on the device with `index_select` and only then converted to
-//! float, normalised, channel-replicated and resized. Keeping pixels as bytes
+//! Each split is uploaded once as a `u8` tensor `(N, H, W, C)`, the layout of
+//! the files; a batch is gathered on the device with `index_select`, viewed
+//! as a channels-last `(B, C, H, W)` tensor ([`crate::memory_format`]) and
+//! only then converted to float, normalised, channel-replicated and resized. Keeping pixels as bytes
 //! makes even ChestMNIST at 224 px (78k × 50 KB) fit in GPU memory, and no
 //! per-sample Rust loop or per-batch host copy is ever on the training path.
 
@@ -15,6 +16,8 @@ use sweep_data::medmnist::{MedmnistArrays, SplitArrays, load_medmnist};
 use sweep_metrics::summary::{Labels, TaskKind};
 use tch::{Device, Kind, Tensor};
 
+use crate::memory_format::nhwc_as_nchw;
+
 /// Train samples generated for `synthetic:` datasets (val/test in proportion).
 /// Part of the dataset's fingerprint, so changing it changes run keys.
 pub const SYNTHETIC_SCALE: usize = 2048;
@@ -23,7 +26,8 @@ pub const SYNTHETIC_SEED: u64 = 0;
 
 /// One split on the device plus its labels on the host (for metrics).
 pub struct DeviceSplit {
-    /// `(N, C, H, W)` u8.
+    /// `(N, H, W, C)` u8: rows are gathered from it, then
+    /// [`Preprocess::apply`] views them channels-last.
     pub images: Tensor,
     /// Loss targets: `(N, L)` float for sigmoid tasks, `(N,)` int64 otherwise.
     pub targets: Tensor,
@@ -69,9 +73,9 @@ pub struct Preprocess {
 }
 
 impl Preprocess {
-    /// `(B, C, H, W)` u8 → float model input.
+    /// `(B, H, W, C)` u8 → float `(B, C, H, W)` model input, channels-last.
     pub fn apply(&self, batch: &Tensor) -> Tensor {
-        let x = batch.to_kind(Kind::Float);
+        let x = nhwc_as_nchw(batch).to_kind(Kind::Float);
         let x = match self.normalize {
             Normalize::ZeroOne => x / 255.0,
             Normalize::MinusOneOne => x / 127.5 - 1.0,
@@ -262,8 +266,6 @@ fn upload(s: &SplitArrays, task: TaskKind, device: Device) -> DeviceSplit {
     );
     let images = Tensor::from_slice(&s.images)
         .view([n, h, w, c])
-        .permute([0, 3, 1, 2])
-        .contiguous()
         .to_device(device);
     let labels = Tensor::from_slice(&s.labels);
     let targets = match task {
@@ -292,7 +294,7 @@ mod tests {
 
     #[test]
     fn preprocess_normalises_replicates_and_resizes() {
-        let batch = Tensor::from_slice(&[0u8, 255, 255, 0]).view([1, 1, 2, 2]);
+        let batch = Tensor::from_slice(&[0u8, 255, 255, 0]).view([1, 2, 2, 1]);
         let p = Preprocess {
             normalize: Normalize::MinusOneOne,
             channels: 3,
@@ -310,5 +312,32 @@ mod tests {
         assert_eq!(v, vec![0.0, 1.0, 1.0, 0.0]);
         let m: Vec<f32> = Vec::try_from(out.select(1, 2).flatten(0, -1)).unwrap();
         assert!(m.iter().all(|x| (-1.0..=1.0).contains(x)));
+    }
+
+    #[test]
+    fn preprocess_turns_file_layout_into_channels_last_nchw() {
+        // One 2x2 RGB image as stored in the files: pixel by pixel, (r, g, b).
+        let pixels: Vec<u8> = (1..=12).map(|v| v * 10).collect();
+        let batch = Tensor::from_slice(&pixels).view([1, 2, 2, 3]);
+        let out = Preprocess {
+            normalize: Normalize::ZeroOne,
+            channels: 3,
+            size: 2,
+        }
+        .apply(&batch);
+        assert_eq!(out.size(), vec![1, 3, 2, 2]);
+        assert!(crate::memory_format::is_channels_last(&out));
+        let red: Vec<f32> = Vec::try_from(out.select(1, 0).flatten(0, -1)).unwrap();
+        let expected: Vec<f32> = [10.0, 40.0, 70.0, 100.0]
+            .iter()
+            .map(|v| v / 255.0)
+            .collect();
+        assert_eq!(red, expected);
+        let blue: Vec<f32> = Vec::try_from(out.select(1, 2).flatten(0, -1)).unwrap();
+        let expected: Vec<f32> = [30.0, 60.0, 90.0, 120.0]
+            .iter()
+            .map(|v| v / 255.0)
+            .collect();
+        assert_eq!(blue, expected);
     }
 }

@@ -18,6 +18,7 @@ use crate::augment::Augment;
 use crate::callbacks::{Best, EarlyStopper, PlateauScheduler};
 use crate::data::{DeviceSplit, PreparedData, metric_labels};
 use crate::loss::Loss;
+use crate::memory_format::contiguous_copies;
 use crate::models::Model;
 use crate::optim;
 use crate::resume;
@@ -378,7 +379,8 @@ fn epoch_seed(seed: u64, epoch: u32) -> i64 {
 /// Saves weights to a temp file and renames, so a crash never leaves a torn checkpoint.
 fn save_atomic(vs: &nn::VarStore, path: &Path) -> Result<(), tch::TchError> {
     let tmp = path.with_extension("tmp.safetensors");
-    let result = vs.save(&tmp).and_then(|()| {
+    let named = contiguous_copies(vs.variables().into_iter().collect());
+    let result = Tensor::write_safetensors(&named, &tmp).and_then(|()| {
         std::fs::rename(&tmp, path).map_err(|e| tch::TchError::FileFormat(e.to_string()))
     });
     if result.is_err() {

@@ -1,7 +1,7 @@
 //! Training side of `sweep`, the only crate that links libtorch.
 //!
 //! `worker` is the entry point: spec.json → [`data`] (tensors on the device)
-//! → [`models`] → [`fit`] (loop with [`loss`], [`optim`], [`callbacks`],
+//! → [`models`] (laid out by [`memory_format`]) → [`fit`] (loop with [`loss`], [`optim`], [`callbacks`],
 //! [`augment`], per-epoch [`resume`] state) → [`outputs`] + completion marker. [`torch_runtime`] loads
 //! CUDA when present and reports devices.
 
@@ -11,6 +11,7 @@ pub mod data;
 pub mod fit;
 pub mod log;
 pub mod loss;
+pub mod memory_format;
 pub mod models;
 pub mod optim;
 pub mod outputs;

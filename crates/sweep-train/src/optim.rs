@@ -123,14 +123,17 @@ impl Optimizer {
         out
     }
 
-    /// Restores [`Self::state`] and the step count.
+    /// Restores [`Self::state`] and the step count. Each moment takes its
+    /// parameter's device and memory layout (saved files are contiguous).
     pub fn load_state(&mut self, named: &std::collections::HashMap<String, Tensor>, step: i64) {
-        let device = self.params.first().map(|(_, p)| p.device());
-        for (i, (name, _)) in self.params.iter().enumerate() {
+        let _guard = tch::no_grad_guard();
+        for (i, (name, param)) in self.params.iter().enumerate() {
             let get = |prefix: &str| {
-                named
-                    .get(&format!("opt.{prefix}.{name}"))
-                    .map(|t| device.map_or_else(|| t.copy(), |d| t.to_device(d)))
+                named.get(&format!("opt.{prefix}.{name}")).map(|saved| {
+                    let mut moment = param.zeros_like();
+                    moment.copy_(saved);
+                    moment
+                })
             };
             self.first[i] = get("first");
             self.second[i] = get("second");

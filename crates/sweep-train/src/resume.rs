@@ -17,6 +17,7 @@ use sweep_core::store::write_atomic;
 use tch::{Tensor, nn};
 
 use crate::fit::TrainState;
+use crate::memory_format::contiguous_copies;
 use crate::optim::Optimizer;
 
 const STATE_FILE: &str = "resume.json";
@@ -45,6 +46,7 @@ pub fn save(
         .map(|(n, t)| (format!("model.{n}"), t))
         .collect();
     named.extend(optimizer.state());
+    let named = contiguous_copies(named);
     let tmp = dir.join(format!(".{name}.tmp"));
     let refs: Vec<(&str, &Tensor)> = named.iter().map(|(n, t)| (n.as_str(), t)).collect();
     let written = Tensor::write_safetensors(&refs, &tmp)

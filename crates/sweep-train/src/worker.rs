@@ -200,6 +200,8 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         })?;
         crate::worker_log!("sweep worker: pretrained weights {path}: {report}");
     }
+    // After the pretrained copy (which keeps a variable's layout either way).
+    crate::memory_format::weights_to_channels_last(&vs);
     let (params, trainable) = models::param_count(&vs);
     let loss = Loss::new(
         data.task,
