@@ -30,8 +30,9 @@ CHEST_PREVALENCE = np.array(
 GENERATOR_SEED = 0  # fixed, like sweep's SYNTHETIC_SEED: --seed varies training, not data
 
 
-def parse_args(description):
-    """The options both references take (scripts/bench passes the same to both)."""
+def parse_args(description, memory_format="contiguous"):
+    """The options both references take (scripts/bench passes the same to
+    both); `memory_format` is the script's default layout."""
     p = argparse.ArgumentParser(description=description)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", type=Path, help="MedMNIST .npz (train/val/test _images and _labels)")
@@ -53,15 +54,35 @@ def parse_args(description):
         default="sweep",
         help="initial weights: as sweep's tch models (default, so val metrics compare) or PyTorch's",
     )
+    p.add_argument(
+        "--memory-format",
+        choices=["contiguous", "channels_last"],
+        default=memory_format,
+        help=f"layout of images and conv weights (default {memory_format}; sweep uses channels_last)",
+    )
     return p.parse_args()
 
 
 def build_model(args, in_channels, num_outputs, image_size):
-    """The benchmarked model, initialised as --init says."""
+    """The benchmarked model, initialised as --init says, laid out as
+    --memory-format says."""
     import models
+    import torch
 
     model = models.build(args.arch, in_channels, num_outputs, image_size)
-    return models.init_like_tch(model) if args.init == "sweep" else model
+    model = models.init_like_tch(model) if args.init == "sweep" else model
+    if args.memory_format == "channels_last":
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+def layout(batch, args):
+    """A float (N, C, H, W) batch in the --memory-format layout."""
+    import torch
+
+    if args.memory_format == "channels_last":
+        return batch.contiguous(memory_format=torch.channels_last)
+    return batch
 
 
 def setup_torch(args):

@@ -4,9 +4,10 @@ A `Dataset` over the uint8 arrays converts one sample at a time
 (`from_numpy(...).float().div(255)`, channels first, grey replicated if
 asked), a `DataLoader(shuffle=True, num_workers=0)` collates the batches,
 Adam trains, and after every epoch the model is evaluated on val in eval mode
-without gradients, as sweep does. This is the baseline most people start
-from, so it is what sweep's trainer should beat (target: sweep <= 0.8x its
-time per epoch).
+without gradients, as sweep does. Tensors stay in PyTorch's default
+(contiguous) layout unless `--memory-format channels_last`. This is the
+baseline most people start from, so it is what sweep's trainer should beat
+(target: sweep <= 0.8x its time per epoch).
 
 Usage: python bench/reference_dataloader.py --data retinamnist.npz --arch chest_cnn
        python bench/reference_dataloader.py --generate chest --limit 4096
@@ -57,7 +58,7 @@ def evaluate(model, loader, task, criterion, labels):
     chunks = []
     with torch.no_grad():
         for x, _ in loader:
-            chunks.append(model(x.to(device)))
+            chunks.append(model(common.layout(x.to(device), args)))
     logits = torch.cat(chunks)
     loss = criterion(logits, task.targets(labels).to(device)).item()
     acc, auc = common.scores(task, labels, task.probabilities(logits).cpu().numpy())
@@ -83,7 +84,7 @@ def main():
         model.train()
         loss_sum = 0.0
         for x, y in train_loader:
-            x, y = x.to(device), y.to(device)
+            x, y = common.layout(x.to(device), args), y.to(device)
             optimizer.zero_grad()
             loss = criterion(model(x), y)
             loss.backward()

@@ -3,12 +3,14 @@
 //! `worker` is the entry point: spec.json → [`data`] (tensors on the device)
 //! → [`models`] (laid out by [`memory_format`]) → [`fit`] (loop with [`loss`], [`optim`], [`callbacks`],
 //! [`augment`], per-epoch [`resume`] state) → [`outputs`] + completion marker. [`torch_runtime`] loads
-//! CUDA when present and reports devices.
+//! CUDA when present and reports devices; [`host_memory`] tunes the C
+//! allocator for the worker.
 
 pub mod augment;
 pub mod callbacks;
 pub mod data;
 pub mod fit;
+pub mod host_memory;
 pub mod log;
 pub mod loss;
 pub mod memory_format;

@@ -163,6 +163,9 @@ fn device_name(d: Device) -> String {
 
 fn train(dir: &Path) -> Result<(), WorkerError> {
     let wall = Instant::now();
+    if !crate::host_memory::keep_freed_memory() {
+        crate::worker_log!("sweep worker: malloc tuning not applied (not glibc)");
+    }
     let report = torch_runtime::device_report();
     let spec_file = Store::read_spec(dir)
         .map_err(|e| fail(FailureKind::InvalidData, format!("spec.json: {e}")))?;
