@@ -294,6 +294,70 @@ train:
     }
 }
 
+/// The final val scores are those of the weights kept: the best epoch's row
+/// of history.csv, or the last row when early stopping keeps the last weights.
+#[test]
+fn final_val_scores_are_those_of_the_kept_epoch() {
+    for (restore, expect_last) in [("true", false), ("false", true)] {
+        let yaml = format!(
+            "
+name: kept
+grid:
+  dataset: synthetic:breastmnist
+  arch: small_cnn
+  lr: 3e-3
+train:
+  epochs: 4
+  batch_size: 32
+  subset: 96
+  checkpoint: val_auc
+  early_stopping: {{monitor: val_loss, patience: 10, restore_best: {restore}}}
+"
+        );
+        let (_tmp, file, results) = setup(&yaml);
+        let out = sweep(&[
+            "run",
+            file.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        let run = std::fs::read_dir(&results)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.join("metrics.json").exists())
+            .unwrap();
+        let metrics: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(run.join("metrics.json")).unwrap()).unwrap();
+        let mut history = csv::Reader::from_path(run.join("history.csv")).unwrap();
+        let header = history.headers().unwrap().clone();
+        let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let rows: Vec<csv::StringRecord> = history.records().map(|r| r.unwrap()).collect();
+        let kept = if expect_last {
+            rows.len()
+        } else {
+            metrics["best_epoch"].as_u64().unwrap() as usize
+        };
+        let row = &rows[kept - 1];
+        let val_loss: f64 = row[column("val_loss")].parse().unwrap();
+        let val_auc: f64 = row[column("val_auc")].parse().unwrap();
+        // serde_json's default float parsing may be one ulp off.
+        let same = |a: f64, b: f64| (a - b).abs() <= 1e-12;
+        let (loss, auc) = (
+            metrics["val_loss"].as_f64().unwrap(),
+            metrics["val"]["auc"].as_f64().unwrap(),
+        );
+        assert!(
+            same(loss, val_loss),
+            "restore_best {restore}: {loss} vs {val_loss}"
+        );
+        assert!(
+            same(auc, val_auc),
+            "restore_best {restore}: {auc} vs {val_auc}"
+        );
+    }
+}
+
 /// First Ctrl-C: no new runs, running ones stop after their current epoch
 /// (saved); the next `sweep run` continues from there.
 #[test]

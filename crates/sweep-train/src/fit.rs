@@ -98,6 +98,10 @@ pub enum FitError {
 }
 
 pub struct FitResult {
+    /// Val predictions of the weights the model holds now, when this
+    /// process computed them during training (not after a resume that
+    /// started past that epoch).
+    pub kept_val: Option<Predictions>,
     pub history: Vec<EpochRecord>,
     pub best_epoch: u32,
     pub stopped_early: bool,
@@ -216,6 +220,12 @@ impl Trainer<'_> {
             .ok()
             .and_then(|v| v.parse::<u32>().ok());
 
+        // Val predictions of the weights in `checkpoint` and of the last
+        // epoch, when this process computed them: the final val scores reuse
+        // them instead of predicting again (the same weights give the same
+        // numbers). None after a resume that did not reach such an epoch.
+        let mut checkpoint_val: Option<(u32, Predictions)> = None;
+        let mut last_val: Option<(u32, Predictions)> = None;
         while !state.stopped && state.epoch < opts.epochs {
             let epoch = state.epoch + 1;
             if abort_at == Some(epoch) {
@@ -262,6 +272,9 @@ impl Trainer<'_> {
                 || !checkpoint.exists()
             {
                 save_atomic(self.vs, checkpoint).map_err(torch)?;
+                checkpoint_val = Some((epoch, val));
+            } else {
+                last_val = Some((epoch, val));
             }
             on_epoch(&record);
             if let (Some(p), Some(cfg)) =
@@ -286,10 +299,19 @@ impl Trainer<'_> {
             }
         }
         let restore = opts.early_stopping.as_ref().is_none_or(|e| e.restore_best);
-        if restore && checkpoint.exists() {
+        let kept_val = if restore && checkpoint.exists() {
             self.vs.load(checkpoint).map_err(torch)?;
-        }
+            checkpoint_val.map(|(_, p)| p)
+        } else {
+            // The last epoch's weights stay; its predictions are in one of the two.
+            [checkpoint_val, last_val]
+                .into_iter()
+                .flatten()
+                .find(|(e, _)| *e == state.epoch)
+                .map(|(_, p)| p)
+        };
         Ok(FitResult {
+            kept_val,
             best_epoch: state.best.epoch.unwrap_or(state.history.len() as u32),
             stopped_early: state.stopped && state.epoch < opts.epochs,
             history: state.history,

@@ -270,7 +270,10 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
     // Final numbers with the kept weights, each split in evaluation mode.
     let crash = |e: String| fail(FailureKind::Crashed, e);
     let train_pred = trainer.predict(&data.train);
-    let val_pred = trainer.predict(&data.val);
+    let val_pred = match fit.kept_val {
+        Some(p) => p,
+        None => trainer.predict(&data.val),
+    };
     let test_pred = trainer.predict(&data.test);
     let metrics = RunMetrics {
         key: key.clone(),
