@@ -60,8 +60,13 @@ def evaluate(model, images, targets, labels, task, criterion, channels, args):
 
 def fit(args, device, arrays, test=None):
     """Trains args.arch on arrays' train split for args.epochs, evaluating val
-    after each epoch; with `test` (images, labels), scores it at the end.
-    Returns (timer, last val scores, test scores or None, train size, val size)."""
+    after each epoch. With `test` (images, labels) it finishes as sweep's
+    worker does: the weights of the epoch with the lowest val loss (sweep's
+    default checkpoint) are restored and train and test are scored with them
+    in eval mode. Returns (timer, val scores (last epoch, or kept epoch with
+    `test`), {"train", "test"} scores or None, train size, val size)."""
+    import copy
+
     import torch
 
     task = common.Task(arrays["train_labels"], arrays["val_labels"], args.num_classes)
@@ -75,6 +80,7 @@ def fit(args, device, arrays, test=None):
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     criterion = task.criterion()
     timer = common.Timer()
+    best = None  # (val loss, val scores, state dict) of the kept epoch
     for epoch in range(1, args.epochs + 1):
         timer.start()
         model.train()
@@ -94,25 +100,34 @@ def fit(args, device, arrays, test=None):
         val_scores = evaluate(
             model, val_x, val_y, arrays["val_labels"], task, criterion, channels, args
         )
+        if test is not None and (best is None or val_scores["loss"] < best[0]):
+            best = (val_scores["loss"], val_scores, copy.deepcopy(model.state_dict()))
         timer.evaluated()
         common.log(
             f"(b) epoch {epoch}/{args.epochs}: train loss {train_loss:.4f}, "
             f"val loss {val_scores['loss']:.4f}, val auc {val_scores['auc']}, {timer.epoch[-1]:.2f}s"
         )
-    test_scores = None
+    final = None
     if test is not None:
+        _, val_scores, state = best
+        model.load_state_dict(state)
         images, labels = test
-        test_scores = evaluate(
-            model,
-            to_nchw(images, device),
-            task.targets(labels).to(device),
-            labels,
-            task,
-            criterion,
-            channels,
-            args,
-        )
-    return timer, val_scores, test_scores, n, len(val_x)
+        final = {
+            "train": evaluate(
+                model, train_x, train_y, arrays["train_labels"], task, criterion, channels, args
+            ),
+            "test": evaluate(
+                model,
+                to_nchw(images, device),
+                task.targets(labels).to(device),
+                labels,
+                task,
+                criterion,
+                channels,
+                args,
+            ),
+        }
+    return timer, val_scores, final, n, len(val_x)
 
 
 def main():

@@ -3,7 +3,8 @@
 What a researcher writes without sweep: one process, every configuration in
 turn (arch x learning rate x fold), each trained by reference (b)'s `fit`
 (preloaded tensors, channels-last, no DataLoader) on all the threads the
-machine has, then scored on the official test split. Folds are drawn like
+machine has, then, like sweep's worker, the lowest-val-loss epoch's
+weights are restored and train and the official test split are scored. Folds are drawn like
 sweep's `folds: {k, stratified: true}`: train + val pooled, each class
 shuffled and dealt round-robin, fold f validates and the rest train.
 
@@ -102,7 +103,7 @@ def main():
                         "fold": fold + 1,
                         "seconds": round(time.perf_counter() - t0, 3),
                         "val_auc": val["auc"],
-                        "test_auc": tested["auc"],
+                        "test_auc": tested["test"]["auc"],
                     }
                 )
                 common.log(f"python loop: {arch} lr {lr} fold {fold + 1}: {runs[-1]['seconds']} s")

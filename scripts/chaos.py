@@ -58,7 +58,7 @@ def worker_pids(results):
             cmd = (proc / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if len(cmd) > 2 and cmd[1] == b"worker" and str(results).encode() in cmd[2]:
+        if len(cmd) > 1 and cmd[0].endswith(b"sweep-worker") and str(results).encode() in cmd[1]:
             pids.append(int(proc.name))
     return pids
 

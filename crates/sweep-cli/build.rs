@@ -1,11 +1,13 @@
-//! Gives the `sweep` binary the libtorch link arguments worked out by
+//! Gives the `sweep-worker` binary the libtorch link arguments worked out by
 //! `crates/sweep-train/build.rs` (rpath to the torch lib directory, and
 //! `--no-as-needed` for `libtorch_cuda.so`) so it starts without
 //! `LD_LIBRARY_PATH` and sees CUDA on GPU machines.
 //!
 //! `cargo::rustc-link-arg` never crosses package boundaries, so sweep-train
 //! publishes the arguments as `links` metadata and this script, run because
-//! sweep-cli depends on sweep-train directly, re-emits them unchanged.
+//! sweep-cli depends on sweep-train directly, re-emits them for the worker
+//! only: the `sweep` binary does not use sweep-train, so rustc does not link
+//! libtorch into it, and it must not be forced to load it either.
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
@@ -18,7 +20,7 @@ fn main() {
         let key = format!("DEP_SWEEP_TORCH_LINK_ARG_{i}");
         println!("cargo::rerun-if-env-changed={key}");
         if let Ok(arg) = std::env::var(&key) {
-            println!("cargo::rustc-link-arg={arg}");
+            println!("cargo::rustc-link-arg-bin=sweep-worker={arg}");
         }
     }
 }

@@ -50,7 +50,7 @@ pub enum Command {
     Cancel(CancelArgs),
     /// List, download and verify MedMNIST files.
     Data(crate::commands::data::DataArgs),
-    /// Train one prepared run folder (used by `sweep run`; not for direct use).
+    /// Train one prepared run folder with `sweep-worker` (used by Slurm job scripts; not for direct use).
     #[command(hide = true)]
     Worker {
         /// A results folder containing spec.json.

@@ -24,8 +24,8 @@ impl Fingerprints for DataFingerprints {
             Source::Synthetic => Ok((
                 sweep_data::fingerprint::synthetic_fingerprint(
                     dataset,
-                    Some(sweep_train::data::SYNTHETIC_SCALE),
-                    sweep_train::data::SYNTHETIC_SEED,
+                    Some(sweep_data::synthetic::TRAINING_SCALE),
+                    sweep_data::synthetic::TRAINING_SEED,
                 ),
                 None,
             )),

@@ -59,6 +59,14 @@ use crate::rng::Rng;
 /// Version of the generation procedure described in the module docs.
 pub const GENERATOR_VERSION: u32 = 1;
 
+/// Train samples generated for `synthetic:` datasets in training runs
+/// (val/test in proportion). Part of the dataset's fingerprint, so changing
+/// it changes run keys.
+pub const TRAINING_SCALE: usize = 2048;
+/// Generator seed for `synthetic:` datasets in training runs (fixed: the run
+/// seed varies training, not data).
+pub const TRAINING_SEED: u64 = 0;
+
 /// Fewest samples of each class in each split (single-label tasks).
 pub const MIN_PER_CLASS: usize = 3;
 

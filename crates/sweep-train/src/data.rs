@@ -18,11 +18,9 @@ use tch::{Device, Kind, Tensor};
 
 use crate::memory_format::nhwc_as_nchw;
 
-/// Train samples generated for `synthetic:` datasets (val/test in proportion).
-/// Part of the dataset's fingerprint, so changing it changes run keys.
-pub const SYNTHETIC_SCALE: usize = 2048;
-/// Generator seed for `synthetic:` datasets (fixed: the run seed varies training, not data).
-pub const SYNTHETIC_SEED: u64 = 0;
+pub use sweep_data::synthetic::{
+    TRAINING_SCALE as SYNTHETIC_SCALE, TRAINING_SEED as SYNTHETIC_SEED,
+};
 
 /// One split on the device plus its labels on the host (for metrics).
 pub struct DeviceSplit {

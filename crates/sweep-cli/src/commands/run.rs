@@ -221,8 +221,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         Box::new(progress::lines::Lines)
     };
     let options = Options {
-        program: std::env::current_exe()?,
-        args: vec!["worker".into()],
+        program: super::worker::worker_program()?,
+        args: Vec::new(),
         policy: RetryPolicy {
             max_retries: args.max_retries,
             fail_fast: args.fail_fast,

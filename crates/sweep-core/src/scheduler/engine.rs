@@ -4,7 +4,7 @@
 //!  queue ──▶ free slot? ──▶ probe lease ──busy──▶ waiting (re-probed every second)
 //!                               │ free
 //!                               ▼
-//!                     spawn `sweep worker <dir>` (own process group, slot env)
+//!                     spawn `sweep-worker <dir>` (own process group, slot env)
 //!                               │ stdout events ──▶ reporter
 //!                               ▼ exit
 //!            done │ busy (lost a race) → waiting │ failed → retry policy → queue / summary
@@ -50,9 +50,9 @@ impl Job {
 /// How to start workers and what to do when they fail.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The worker executable (normally the running `sweep` binary).
+    /// The worker executable (normally `sweep-worker` beside `sweep`).
     pub program: PathBuf,
-    /// Arguments before the run folder (normally `["worker"]`).
+    /// Arguments before the run folder (normally none).
     pub args: Vec<String>,
     pub policy: RetryPolicy,
     /// Kill an attempt that runs longer than this.

@@ -1,0 +1,43 @@
+//! The `sweep-worker` binary: trains one prepared run folder.
+//!
+//! `sweep run` spawns one per run (`sweep-worker <run folder>`); it is the
+//! only executable that links libtorch. Keeping it apart from `sweep` means
+//! every other command (plan, status, report, a fully cached run) starts in
+//! milliseconds instead of paying libtorch's start-up (about 0.4 s of
+//! static initialisers) on every invocation.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+Usage: sweep-worker <RUN_DIR>
+
+Trains the run described by RUN_DIR/spec.json and writes its results, the
+completion marker last. Started by `sweep run` (and by Slurm job scripts
+through `sweep worker`); not meant to be run by hand. Its stdout is a stream
+of JSON events (a failure's reason among them), its log goes to
+RUN_DIR/worker.log. Exit codes: 0 done, 1 failed, 2 usage error; the
+scheduler reads two more: another process holds the run, and stopped on
+request after an epoch (it resumes from there).";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [flag] if flag == "-h" || flag == "--help" => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        [flag] if flag == "-V" || flag == "--version" => {
+            println!("sweep-worker {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        [dir] => {
+            let code = sweep_train::worker::main(&PathBuf::from(dir));
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
