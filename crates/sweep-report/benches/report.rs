@@ -1,7 +1,7 @@
 //! `cargo bench -p sweep-report --bench report`: reads and aggregates 10,000
 //! finished runs (generated metrics.json + history.csv in the trainer's
-//! layout) and prints the time against the target (< 1 s). Generation is not
-//! timed. A benchmark, never a test.
+//! layout) and prints the median of three passes against the target
+//! (< 1 s). Generation is not timed. A benchmark, never a test.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -65,18 +65,28 @@ fn main() {
         write_atomic(&dir.join(HISTORY_FILE), history.as_bytes()).expect("write");
         Store::complete(&dir, key, &[METRICS_FILE, HISTORY_FILE]).expect("complete");
     }
-    let started = Instant::now();
-    let p = plan(&exp, Default::default(), Path::new("."), &store, &Fixed);
-    let planned = started.elapsed().as_secs_f64();
-    let report = build_report(&store, &p.runs, &ReportOptions::default()).expect("report");
-    let text = render(&report, Format::Markdown, &RenderOptions::default());
-    let total = started.elapsed().as_secs_f64();
-    assert_eq!(p.count("done"), n);
-    assert!(text.lines().count() > 100);
+    // Three timed passes: the first right after the files were written (the
+    // kernel may still be flushing them), then two with the store settled.
+    let mut totals = Vec::new();
+    for pass in 1..=3 {
+        let started = Instant::now();
+        let p = plan(&exp, Default::default(), Path::new("."), &store, &Fixed);
+        let planned = started.elapsed().as_secs_f64();
+        let report = build_report(&store, &p.runs, &ReportOptions::default()).expect("report");
+        let text = render(&report, Format::Markdown, &RenderOptions::default());
+        let total = started.elapsed().as_secs_f64();
+        assert_eq!(p.count("done"), n);
+        assert!(text.lines().count() > 100);
+        println!(
+            "report over {n} finished runs, pass {pass}: {total:.3} s (plan + status {planned:.3} s, load + aggregate + render {:.3} s)",
+            total - planned,
+        );
+        totals.push(total);
+    }
+    totals.sort_by(f64::total_cmp);
+    let median = totals[1];
     println!(
-        "report over {n} finished runs: {total:.3} s (plan + status {planned:.3} s, load + aggregate + render {:.3} s); target < 1 s; ratio {:.2}",
-        total - planned,
-        total
+        "report over {n} finished runs: median {median:.3} s; target < 1 s; ratio {median:.2}"
     );
     let _ = std::fs::remove_dir_all(tmp);
 }
