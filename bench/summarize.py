@@ -2,7 +2,9 @@
 into the references' JSON line, and print the comparison table.
 
     python bench/summarize.py sweep-result RESULTS_DIR ARCH DATASET
-    python bench/summarize.py table RESULTS.jsonl --markdown OUT.md [--note TEXT]...
+    python bench/summarize.py sweep-comparison RESULTS_DIR PYTHON.json DATASET T0 T1 T2 CORES
+    python bench/summarize.py table RESULTS.jsonl --markdown OUT.md [--sweeps S.jsonl]
+        [--overheads O.txt] [--command TEXT] [--note TEXT]...
 """
 
 import argparse
@@ -22,6 +24,8 @@ from common import steady  # noqa: E402
 IMPLS = ("sweep", "dataloader", "preloaded")
 # Targets for sweep's time per epoch relative to each reference.
 TARGETS = {"dataloader": 0.8, "preloaded": 1.0}
+# Target for a whole sweep's wall time relative to the plain Python loop.
+SWEEP_TARGET = 0.9
 
 
 def sweep_result(results, arch, dataset):
@@ -64,6 +68,102 @@ def sweep_result(results, arch, dataset):
     print(json.dumps(line))
 
 
+def sweep_comparison(results, python_json, dataset, t0, t1, t2, cores):
+    """One JSON line for a whole-sweep comparison: both wall times (taken by
+    scripts/bench around each command), the sum of sweep's runs' own wall
+    times, and its slots (cores / threads per run, as the scheduler lays
+    them out when neither --jobs nor the file says)."""
+    runs = sorted(Path(results).glob("*/metrics.json"))
+    metrics = [json.loads(r.read_text()) for r in runs]
+    threads = metrics[0]["threads"] if metrics else None
+    slots = max(1, int(cores) // threads) if threads else None
+    py = json.loads(Path(python_json).read_text())
+    sweep_wall, python_wall = float(t1) - float(t0), float(t2) - float(t1)
+    run_sum = sum(m["wall_seconds"] for m in metrics)
+    print(
+        json.dumps(
+            {
+                "dataset": dataset,
+                "runs": len(metrics),
+                "epochs": metrics[0]["epochs_run"] if metrics else None,
+                "train_samples": metrics[0]["samples"][0] if metrics else None,
+                "sweep_wall": round(sweep_wall, 2),
+                "sweep_threads": threads,
+                "sweep_slots": slots,
+                "sweep_run_sum": round(run_sum, 2),
+                "efficiency": round(run_sum / (sweep_wall * slots), 3) if slots else None,
+                "python_wall": round(python_wall, 2),
+                "python_threads": py["threads"],
+                "python_runs": py["runs"],
+                "ratio": round(sweep_wall / python_wall, 3),
+                "sweep_test_auc": round(
+                    sum(m["test"]["auc"] or 0 for m in metrics) / max(1, len(metrics)), 4
+                ),
+                "python_test_auc": round(
+                    sum(r["test_auc"] or 0 for r in py["per_run"]) / max(1, len(py["per_run"])), 4
+                ),
+            }
+        )
+    )
+
+
+def sweep_section(path):
+    """Markdown lines for the whole-sweep comparison."""
+    rows = [json.loads(t) for t in Path(path).read_text().splitlines() if t.strip()]
+    if not rows:
+        return []
+    header = [
+        "dataset", "runs", "epochs", "train n", "sweep wall s", "slots x threads",
+        "Python loop wall s", "Python threads", f"sweep/Python ≤{SWEEP_TARGET}",
+        "sum of run times s", "efficiency", "mean test AUC sweep / Python",
+    ]  # fmt: skip
+    md = [
+        "## Whole sweeps: sweep run against a plain Python loop",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|---|" + "---:|" * (len(header) - 1),
+    ]
+    for r in rows:
+        flag = " !" if r["ratio"] > SWEEP_TARGET else ""
+        md.append(
+            "| "
+            + " | ".join(
+                [
+                    r["dataset"],
+                    str(r["runs"]),
+                    str(r["epochs"]),
+                    fmt(r["train_samples"]),
+                    fmt(r["sweep_wall"], 1),
+                    f"{r['sweep_slots']} x {r['sweep_threads']}",
+                    fmt(r["python_wall"], 1),
+                    str(r["python_threads"]),
+                    fmt(r["ratio"]) + flag,
+                    fmt(r["sweep_run_sum"], 1),
+                    fmt(r["efficiency"]),
+                    f"{r['sweep_test_auc']:.3f} / {r['python_test_auc']:.3f}",
+                ]
+            )
+            + " |"
+        )
+    md += [
+        "",
+        "Wall: the whole command (sweep: `sweep run` with its default slots, one",
+        "worker process per run; Python: bench/reference_sweep.py, one process, all",
+        "threads, every configuration in turn, preloaded channels-last tensors).",
+        "Efficiency: sum of the runs' own wall times / (sweep wall x slots); the",
+        "rest is process start-up, libtorch loading and idle slots at the end.",
+        "",
+    ]
+    return md
+
+
+def overhead_section(path):
+    lines = [t for t in Path(path).read_text().splitlines() if t.strip()]
+    if not lines:
+        return []
+    return ["## Orchestrator overheads", ""] + [f"* {t}" for t in lines] + [""]
+
+
 def machine():
     """`CPU model, N cores[, GPU]` for the table header."""
     cpu = platform.processor() or platform.machine()
@@ -95,7 +195,7 @@ def fmt(v, digits=2):
     return f"{v:,}"
 
 
-def table(jsonl, markdown, notes):
+def table(jsonl, markdown, notes, sweeps=None, overheads=None, command=None):
     rows = {}
     order = []
     for text in Path(jsonl).read_text().splitlines():
@@ -139,11 +239,15 @@ def table(jsonl, markdown, notes):
             + [fmt(get(i, "val_auc"), 3) for i in IMPLS]
         )
     any_line = next((line for r in rows.values() for line in r.values()), {})
-    title = f"sweep vs plain PyTorch — {machine()}"
+    title = f"sweep benchmarks — {machine()}"
     setup = (
         f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, load average "
-        f"{os.getloadavg()[0]:.2f} at the end; {any_line.get('epochs', '?')} epochs, "
-        f"threads {any_line.get('threads', '?')}."
+        f"{os.getloadavg()[0]:.2f} at the end"
+    )
+    setup += (
+        f"; trainer: {any_line['epochs']} epochs, threads {any_line['threads']}."
+        if any_line
+        else "."
     )
     footer = [
         "s/ep: seconds per epoch (train + validation), mean over the epochs after the first.",
@@ -157,20 +261,35 @@ def table(jsonl, markdown, notes):
     ]
     if misses:
         footer.append("Targets missed: " + ", ".join(misses) + ".")
-    md = [f"# {title}", "", setup, "", "| " + " | ".join(header) + " |"]
-    md.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|")
-    md += ["| " + " | ".join(row) + " |" for row in body]
-    md += [""] + [f"{line}  " for line in footer]
+    md = [f"# {title}", "", setup]
+    if command:
+        md += ["", f"Command: `{command.strip()}`"]
+    md += [""]
+    if body:
+        md += ["## Trainer against plain PyTorch", ""]
+        md += ["| " + " | ".join(header) + " |"]
+        md.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|")
+        md += ["| " + " | ".join(row) + " |" for row in body]
+        md += [""] + [f"{line}  " for line in footer] + [""]
+    else:
+        md += [f"{line}  " for line in notes] + [""]
+    extra = (sweep_section(sweeps) if sweeps else []) + (
+        overhead_section(overheads) if overheads else []
+    )
+    md += extra
     Path(markdown).parent.mkdir(parents=True, exist_ok=True)
     Path(markdown).write_text("\n".join(md) + "\n")
     # Terminal: the same table with aligned columns.
     widths = [max(len(str(c)) for c in col) for col in zip(header, *body)]
     print(title)
     print(setup)
-    for row in [header] + body:
-        cells = [c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
-        print("  ".join(cells))
-    print("\n".join(footer))
+    if body:
+        for row in [header] + body:
+            cells = [c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+            print("  ".join(cells))
+        print("\n".join(footer))
+    if extra:
+        print("\n".join(extra))
 
 
 def main():
@@ -180,15 +299,23 @@ def main():
     s.add_argument("results")
     s.add_argument("arch")
     s.add_argument("dataset")
+    c = sub.add_parser("sweep-comparison")
+    for name in ("results", "python_json", "dataset", "t0", "t1", "t2", "cores"):
+        c.add_argument(name)
     t = sub.add_parser("table")
     t.add_argument("jsonl")
     t.add_argument("--markdown", required=True)
+    t.add_argument("--sweeps")
+    t.add_argument("--overheads")
+    t.add_argument("--command")
     t.add_argument("--note", action="append", default=[])
     a = p.parse_args()
     if a.cmd == "sweep-result":
         sweep_result(a.results, a.arch, a.dataset)
+    elif a.cmd == "sweep-comparison":
+        sweep_comparison(a.results, a.python_json, a.dataset, a.t0, a.t1, a.t2, a.cores)
     else:
-        table(a.jsonl, a.markdown, a.note)
+        table(a.jsonl, a.markdown, a.note, a.sweeps, a.overheads, a.command)
 
 
 if __name__ == "__main__":
