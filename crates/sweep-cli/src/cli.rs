@@ -182,7 +182,8 @@ pub struct RunArgs {
 pub enum Backend {
     /// Worker processes on this machine.
     Local,
-    /// A Slurm job array; every node must see the results folder and the sweep binary.
+    /// A Slurm job array; every node must see the results folder and the
+    /// sweep and sweep-worker executables.
     Slurm,
 }
 

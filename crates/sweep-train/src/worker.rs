@@ -1,7 +1,7 @@
 //! The worker: one prepared run folder in, trained weights and numbers out.
 //!
-//! `sweep worker <dir>` reads `spec.json`, trains, writes the run's files and
-//! finally the completion marker. Progress goes to stdout as JSON lines
+//! `sweep-worker <dir>` (or `sweep worker <dir>`) reads `spec.json`, trains,
+//! writes the run's files and finally the completion marker. Progress goes to stdout as JSON lines
 //! ([`WorkerEvent`]); anything else libtorch prints goes to stderr, which the
 //! orchestrator stores as `worker.log`. On failure the last stdout line is a
 //! `failed` event with a one-line reason, and the exit code is non-zero.
