@@ -1,8 +1,18 @@
 //! Layer constructors, size arithmetic and the trunks shared by the
 //! architecture families (the ResNets and the DenseNets), so each
 //! architecture file reads as its layer list or its depth table, every layer
-//! gets the PyTorch defaults the reference implementations were trained with,
-//! and a fix to a block reaches every member of its family.
+//! is initialised the same way, and a fix to a block reaches every member of
+//! its family.
+//!
+//! Initialisation: batch norm as PyTorch and Keras (scale 1, shift 0);
+//! convolutions and dense layers keep tch's defaults, Kaiming-uniform weights
+//! with the ReLU gain (bound `sqrt(6 / fan_in)`), zero conv biases and dense
+//! biases uniform in `±1 / sqrt(fan_in)`. That is neither PyTorch's default
+//! (weight bound `1 / sqrt(fan_in)`, conv biases drawn) nor Keras's
+//! (Glorot-uniform, zero biases), and the reference studies used both
+//! frameworks. `bench/models.py` (`init_like_tch`) reproduces it for the
+//! PyTorch comparisons. Changing it changes results: bump
+//! `TRAINER_VERSION`.
 
 use tch::{Tensor, nn};
 
