@@ -86,7 +86,11 @@ impl Optimizer {
                     let t = self.step as f64;
                     let bias1 = 1.0 - s.beta1.powf(t);
                     let bias2 = 1.0 - s.beta2.powf(t);
-                    let denom = v.sqrt() / bias2.sqrt() + s.eps;
+                    // PyTorch's order of operations, done in place where
+                    // PyTorch's are (same bits, two temporaries fewer).
+                    let mut denom = v.sqrt();
+                    let _ = denom.g_div_scalar_(bias2.sqrt());
+                    let _ = denom.g_add_scalar_(s.eps);
                     let _ = p.addcdiv_(&(&*m * (-lr / bias1)), &denom);
                 }
                 OptimizerKind::Sgd => {
