@@ -68,6 +68,12 @@ def sweep_result(results, arch, dataset):
     print(json.dumps(line))
 
 
+def mean(values):
+    """Mean of the defined values (an AUC is None when a split has one class)."""
+    defined = [v for v in values if v is not None]
+    return round(sum(defined) / len(defined), 4) if defined else None
+
+
 def sweep_comparison(results, python_json, dataset, t0, t1, t2, cores):
     """One JSON line for a whole-sweep comparison: both wall times (taken by
     scripts/bench around each command), the sum of sweep's runs' own wall
@@ -96,12 +102,8 @@ def sweep_comparison(results, python_json, dataset, t0, t1, t2, cores):
                 "python_threads": py["threads"],
                 "python_runs": py["runs"],
                 "ratio": round(sweep_wall / python_wall, 3),
-                "sweep_test_auc": round(
-                    sum(m["test"]["auc"] or 0 for m in metrics) / max(1, len(metrics)), 4
-                ),
-                "python_test_auc": round(
-                    sum(r["test_auc"] or 0 for r in py["per_run"]) / max(1, len(py["per_run"])), 4
-                ),
+                "sweep_test_auc": mean(m["test"]["auc"] for m in metrics),
+                "python_test_auc": mean(r["test_auc"] for r in py["per_run"]),
             }
         )
     )
@@ -140,7 +142,7 @@ def sweep_section(path):
                     fmt(r["ratio"]) + flag,
                     fmt(r["sweep_run_sum"], 1),
                     fmt(r["efficiency"]),
-                    f"{r['sweep_test_auc']:.3f} / {r['python_test_auc']:.3f}",
+                    f"{fmt(r['sweep_test_auc'], 3)} / {fmt(r['python_test_auc'], 3)}",
                 ]
             )
             + " |"

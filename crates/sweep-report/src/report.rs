@@ -122,12 +122,15 @@ pub(crate) struct RunNumbers {
     pub history_problem: Option<String>,
 }
 
-fn load_numbers(dir: &Path, metrics: &[MetricDef]) -> Result<RunNumbers, String> {
+/// `read_history`: whether any column needs `history.csv` (most tables need
+/// `metrics.json` alone, so the second file is read only then).
+fn load_numbers(
+    dir: &Path,
+    metrics: &[MetricDef],
+    read_history: bool,
+) -> Result<RunNumbers, String> {
     let json = read_metrics(dir)?;
-    // history.csv only when a column asks for it: most tables need
-    // metrics.json alone, and skipping the second file is a third of the
-    // time over 10,000 runs.
-    let (history, history_problem) = if metrics.iter().any(MetricDef::needs_history) {
+    let (history, history_problem) = if read_history {
         match History::read(dir) {
             Ok(h) => (Some(h), None),
             Err(e) => (None, Some(e)),
@@ -177,7 +180,10 @@ pub fn build_report(
     // Check the baseline's fields and values before reading any file.
     Conditions::compile(&options.baseline, &views)?;
 
-    let loaded = collect(store, &planned, |dir| load_numbers(dir, &metrics));
+    let read_history = metrics.iter().any(MetricDef::needs_history);
+    let loaded = collect(store, &planned, |dir| {
+        load_numbers(dir, &metrics, read_history)
+    });
     let filters = options.filters.iter().map(ToString::to_string).collect();
     assemble(
         store,

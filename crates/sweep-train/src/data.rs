@@ -18,10 +18,6 @@ use tch::{Device, Kind, Tensor};
 
 use crate::memory_format::nhwc_as_nchw;
 
-pub use sweep_data::synthetic::{
-    TRAINING_SCALE as SYNTHETIC_SCALE, TRAINING_SEED as SYNTHETIC_SEED,
-};
-
 /// One split on the device plus its labels on the host (for metrics).
 pub struct DeviceSplit {
     /// `(N, H, W, C)` u8: rows are gathered from it, then
@@ -121,7 +117,8 @@ pub fn prepare(
     let dataset = spec.dataset_ref();
     let arrays = match dataset.source {
         Source::Synthetic => {
-            sweep_data::synthetic::synthetic(&dataset, Some(SYNTHETIC_SCALE), SYNTHETIC_SEED)
+            use sweep_data::synthetic::{TRAINING_SCALE, TRAINING_SEED, synthetic};
+            synthetic(&dataset, Some(TRAINING_SCALE), TRAINING_SEED)
         }
         Source::File => {
             let path = data_file.ok_or("spec.json names no data file for a file dataset")?;

@@ -38,8 +38,9 @@ pub fn weights_to_channels_last(vs: &nn::VarStore) {
     }
 }
 
-/// Whether `t` (4-D) is laid out channels-last.
-pub fn is_channels_last(t: &Tensor) -> bool {
+/// Whether `t` (4-D) is laid out channels-last (for tests).
+#[cfg(test)]
+pub(crate) fn is_channels_last(t: &Tensor) -> bool {
     if t.dim() != 4 {
         return false;
     }
