@@ -45,26 +45,26 @@ impl Optimizer {
         self.lr = lr;
     }
 
-    pub fn zero_grad(&mut self) {
-        for (_, p) in &mut self.params {
-            p.zero_grad();
-        }
-    }
-
-    /// `loss.backward()`, one update, gradients cleared.
+    /// Gradients of `loss` with respect to every parameter, then one update.
+    ///
+    /// The gradients are returned by the autograd engine rather than
+    /// accumulated into each parameter's `.grad`: that is what PyTorch 2's
+    /// `zero_grad(set_to_none=True)` achieves, and it spares one zeroing
+    /// pass and one accumulation pass over every gradient per step (tch can
+    /// only zero a `.grad` in place, never unset it). The numbers are the
+    /// same: accumulating into zeros adds exactly nothing.
     pub fn backward_step(&mut self, loss: &Tensor) {
-        self.zero_grad();
-        loss.backward();
-        self.update();
+        let params: Vec<&Tensor> = self.params.iter().map(|(_, p)| p).collect();
+        let grads = Tensor::run_backward(&[loss], &params, false, false);
+        self.update(grads);
     }
 
-    fn update(&mut self) {
+    fn update(&mut self, grads: Vec<Tensor>) {
         let _guard = tch::no_grad_guard();
         self.step += 1;
         let s = &self.spec;
         let (lr, wd) = (self.lr, s.weight_decay);
-        for (i, (_, p)) in self.params.iter_mut().enumerate() {
-            let grad = p.grad();
+        for (i, ((_, p), grad)) in self.params.iter_mut().zip(grads).enumerate() {
             if !grad.defined() {
                 continue;
             }
