@@ -136,7 +136,8 @@ impl Stem {
     }
 
     pub(super) fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let xs = xs.apply(&self.conv).apply_t(&self.bn, train).relu();
+        let mut xs = xs.apply(&self.conv).apply_t(&self.bn, train);
+        let _ = xs.relu_();
         if self.max_pool {
             xs.max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false)
         } else {
@@ -202,19 +203,24 @@ fn residual_block(
             batch_norm(&ds / "1", c_out),
         )
     });
+    // The ReLUs and the skip addition work in place on batch-norm outputs,
+    // as torchvision's blocks do: batch norm's backward needs its input, not
+    // its output, so autograd allows it, and it saves one activation-sized
+    // allocation and pass over memory per operation.
     nn::func_t(move |xs, train| {
         let mut ys = xs.shallow_clone();
         for (i, (conv, bn)) in branch.iter().enumerate() {
             if i > 0 {
-                ys = ys.relu();
+                let _ = ys.relu_();
             }
             ys = ys.apply(conv).apply_t(bn, train);
         }
-        let skip = match &downsample {
-            Some((conv, bn)) => xs.apply(conv).apply_t(bn, train),
-            None => xs.shallow_clone(),
+        match &downsample {
+            Some((conv, bn)) => ys += xs.apply(conv).apply_t(bn, train),
+            None => ys += xs,
         };
-        (ys + skip).relu()
+        let _ = ys.relu_();
+        ys
     })
 }
 

@@ -152,6 +152,30 @@ mod tests {
         }
     }
 
+    /// Blocks that work in place (ReLU and skip additions on batch-norm
+    /// outputs) must leave autograd what it saved: a backward pass through
+    /// every architecture gives every trainable parameter a finite gradient.
+    #[test]
+    fn every_arch_backpropagates_to_every_trainable_parameter() {
+        for arch in names() {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let model = build(arch, &vs.root(), &cfg(3, 2, 28)).unwrap();
+            let xs = Tensor::randn([2, 3, 28, 28], (Kind::Float, Device::Cpu));
+            let loss = model.forward_t(&xs, true).square().mean(Kind::Float);
+            let params: Vec<Tensor> = vs
+                .trainable_variables()
+                .into_iter()
+                .filter(Tensor::requires_grad)
+                .collect();
+            assert!(!params.is_empty(), "{arch}");
+            for grad in Tensor::run_backward(&[loss], &params, false, false) {
+                assert!(grad.defined(), "{arch}: a parameter got no gradient");
+                let total = grad.abs().sum(Kind::Double).double_value(&[]);
+                assert!(total.is_finite(), "{arch}: gradient {total}");
+            }
+        }
+    }
+
     #[test]
     fn cheap_archs_give_logits_at_64_and_128px() {
         for arch in ["chest_cnn", "retina_cnn", "derma_cnn", "small_cnn"] {
