@@ -47,8 +47,9 @@ impl Reporter for Lines {
                         ..
                     },
             } => format!(
-                "slot {slot} {} epoch {epoch}/{epochs} train_loss {train_loss:.4} val_loss {val_loss:.4} {monitor_name} {monitor:.4}",
-                key.short()
+                "slot {slot} {} epoch {epoch}/{epochs}  {}",
+                key.short(),
+                super::epoch_scores(Some(*train_loss), *val_loss, monitor_name, *monitor)
             ),
             Progress::Worker { .. } => return,
             Progress::Waiting { key, label, holder } => format!(

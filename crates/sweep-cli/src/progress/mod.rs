@@ -12,6 +12,25 @@ pub mod terminal;
 
 use sweep_core::scheduler::Progress;
 
+/// An epoch's losses as `train_loss 0.4123 val_loss 0.5012 val_auc 0.8810`:
+/// the monitored metric is added unless it is the val loss already shown.
+pub fn epoch_scores(
+    train_loss: Option<f64>,
+    val_loss: f64,
+    monitor_name: &str,
+    monitor: f64,
+) -> String {
+    let mut text = String::new();
+    if let Some(train_loss) = train_loss {
+        text.push_str(&format!("train_loss {train_loss:.4}  "));
+    }
+    text.push_str(&format!("val_loss {val_loss:.4}"));
+    if monitor_name != "val_loss" {
+        text.push_str(&format!("  {monitor_name} {monitor:.4}"));
+    }
+    text
+}
+
 /// A one-line label of a finished/failed run outcome.
 pub fn outcome_text(p: &Progress) -> Option<String> {
     match p {
@@ -29,5 +48,22 @@ pub fn outcome_text(p: &Progress) -> Option<String> {
             if *will_retry { " — retrying" } else { "" }
         )),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::epoch_scores;
+
+    #[test]
+    fn epoch_scores_name_the_monitor_once() {
+        assert_eq!(
+            epoch_scores(Some(1.48161), 3.04946, "val_loss", 3.04946),
+            "train_loss 1.4816  val_loss 3.0495"
+        );
+        assert_eq!(
+            epoch_scores(None, 0.5, "val_auc", 0.88104),
+            "val_loss 0.5000  val_auc 0.8810"
+        );
     }
 }

@@ -85,8 +85,9 @@ impl Reporter for Terminal {
                     },
             } => {
                 let text = format!(
-                    "{} epoch {epoch}/{epochs}  val_loss {val_loss:.4}  {monitor_name} {monitor:.4}",
-                    key.short()
+                    "{} epoch {epoch}/{epochs}  {}",
+                    key.short(),
+                    super::epoch_scores(None, *val_loss, monitor_name, *monitor)
                 );
                 self.slot_bar(*slot).set_message(text);
             }
