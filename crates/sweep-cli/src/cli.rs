@@ -93,7 +93,11 @@ pub struct RunArgs {
     /// Where to train: auto (GPUs if any, else CPU), cpu, cuda, cuda:0,1.
     #[arg(long)]
     pub devices: Option<String>,
-    /// Concurrent runs per GPU (default: the file's resources.runs_per_gpu, else 2).
+    /// Concurrent runs per GPU. Default: the file's resources.runs_per_gpu;
+    /// else packed by memory: the first run of each model/dataset/batch shape
+    /// runs alone while its GPU memory is measured (kept in
+    /// results/gpu_footprints.json), then runs share a GPU as memory allows,
+    /// at most 8 (2 when nvidia-smi cannot report memory).
     #[arg(long)]
     pub runs_per_gpu: Option<u32>,
     /// Concurrent CPU runs (threads per run = cores / jobs unless the file says).

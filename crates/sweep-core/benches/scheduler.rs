@@ -70,6 +70,7 @@ fn main() {
         args: vec!["-c".into(), NOOP_WORKER.into(), "sh".into()],
         policy: RetryPolicy::default(),
         timeout: None,
+        packing: Default::default(),
     };
     // Cost of the no-op process alone, to subtract.
     let spawn_start = Instant::now();

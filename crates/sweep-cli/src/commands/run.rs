@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use sweep_core::plan::{PlanStatus, PlannedRun};
 use sweep_core::run_spec::format_number;
-use sweep_core::scheduler::{self, Job, Options, Reporter, RetryPolicy, SlotRequest};
+use sweep_core::scheduler::gpu_memory::GpuMemoryProbe;
+use sweep_core::scheduler::{self, GpuPacking, Job, Options, Reporter, RetryPolicy, SlotRequest};
 use sweep_core::select::Selector;
 use sweep_core::store::{RunStatus, SpecFile};
 
@@ -136,14 +137,20 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         })?,
         None => exp.resources.devices.clone(),
     };
+    let gpus = if devices == sweep_core::experiment::Devices::Cpu {
+        Vec::new()
+    } else {
+        scheduler::detect_gpus()
+    };
+    let (runs_per_gpu, packing) = scheduler::gpu_memory::choose_packing(
+        args.runs_per_gpu.or(exp.resources.runs_per_gpu),
+        &gpus,
+        &GpuMemoryProbe::default(),
+    );
     let slots = scheduler::plan_slots(&SlotRequest {
-        gpus: if devices == sweep_core::experiment::Devices::Cpu {
-            Vec::new()
-        } else {
-            scheduler::detect_gpus()
-        },
+        gpus,
         devices,
-        runs_per_gpu: args.runs_per_gpu.or(exp.resources.runs_per_gpu),
+        runs_per_gpu,
         jobs: args.jobs,
         cpu_threads_per_run: exp.resources.cpu_threads_per_run,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
@@ -199,13 +206,24 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let total = runs.len();
     let human = !args.json;
     if human {
+        let placement = match &packing {
+            GpuPacking::ByMemory { readings, .. } => format!(
+                "on {} GPU{}, up to {} runs each as measured memory allows",
+                readings.len(),
+                if readings.len() == 1 { "" } else { "s" },
+                runs_per_gpu.unwrap_or_default()
+            ),
+            GpuPacking::Fixed => format!(
+                "on {} slot{} ({})",
+                slots.len(),
+                if slots.len() == 1 { "" } else { "s" },
+                slots.first().map_or("-".into(), |s| s.describe())
+            ),
+        };
         eprintln!(
-            "{}: {total} runs — {cached} cached, {} to train on {} slot{} ({}), {} skipped; results in {}",
+            "{}: {total} runs — {cached} cached, {} to train {placement}, {} skipped; results in {}",
             exp.name,
             jobs.len(),
-            slots.len(),
-            if slots.len() == 1 { "" } else { "s" },
-            slots.first().map_or("-".into(), |s| s.describe()),
             skipped.len(),
             store.root().display()
         );
@@ -228,6 +246,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             fail_fast: args.fail_fast,
         },
         timeout: args.timeout,
+        packing,
     };
     let started = Instant::now();
     let summary = scheduler::run(&store, jobs, slots, &options, reporter.as_mut());

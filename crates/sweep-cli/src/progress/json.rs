@@ -48,6 +48,14 @@ impl Reporter for Json {
             Progress::Interrupted { killing } => {
                 json!({"event": "interrupted", "killing": killing})
             }
+            Progress::Measured {
+                key,
+                label,
+                gpu,
+                mib,
+            } => {
+                json!({"event": "gpu_footprint_measured", "key": key, "label": label, "gpu": gpu, "mib": mib})
+            }
         };
         println!("{v}");
     }

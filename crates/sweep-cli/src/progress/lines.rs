@@ -72,6 +72,7 @@ impl Reporter for Lines {
                     .into()
             }
             Progress::Interrupted { killing: true } => "interrupt: killing running workers".into(),
+            Progress::Measured { .. } => super::measured_text(p).unwrap_or_default(),
         };
         eprintln!("[{}] {line}", stamp());
     }

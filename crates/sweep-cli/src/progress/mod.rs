@@ -31,6 +31,23 @@ pub fn epoch_scores(
     text
 }
 
+/// What a measured GPU footprint means for the runs after it.
+pub fn measured_text(p: &Progress) -> Option<String> {
+    let Progress::Measured {
+        key,
+        label,
+        gpu,
+        mib,
+    } = p
+    else {
+        return None;
+    };
+    Some(format!(
+        "measured {} {label}: {mib} MiB on cuda:{gpu}; runs of this shape now share GPUs as memory allows",
+        key.short()
+    ))
+}
+
 /// A one-line label of a finished/failed run outcome.
 pub fn outcome_text(p: &Progress) -> Option<String> {
     match p {

@@ -142,6 +142,11 @@ impl Reporter for Terminal {
                 };
                 self.multi.println(text).ok();
             }
+            Progress::Measured { .. } => {
+                if let Some(text) = super::measured_text(p) {
+                    self.multi.println(text).ok();
+                }
+            }
         }
     }
 }

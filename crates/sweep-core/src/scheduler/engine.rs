@@ -25,6 +25,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use super::gpu_memory::{Admission, GpuMemoryProbe, GpuReading, Packer, memory_shape};
 use super::lease::{Acquire, Lease};
 use super::policy::RetryPolicy;
 use super::slots::{Slot, SlotDevice};
@@ -57,6 +58,32 @@ pub struct Options {
     pub policy: RetryPolicy,
     /// Kill an attempt that runs longer than this.
     pub timeout: Option<Duration>,
+    /// How GPU slots are filled.
+    pub packing: GpuPacking,
+}
+
+/// How many of a GPU's slots are used at once.
+#[derive(Debug, Clone, Default)]
+pub enum GpuPacking {
+    /// All of them: the density the slots were planned with.
+    #[default]
+    Fixed,
+    /// As many as measured memory allows (see [`super::gpu_memory`]); the
+    /// slots are only a ceiling. `readings` is the GPUs' memory before any
+    /// run of this pass started.
+    ByMemory {
+        probe: GpuMemoryProbe,
+        readings: HashMap<u32, GpuReading>,
+    },
+}
+
+/// How a running GPU run was placed, to undo when it ends.
+#[derive(Debug, Clone, Copy)]
+enum Placement {
+    /// Holds this many MiB of its GPU's budget.
+    Packed(u64),
+    /// Alone on its GPU, being measured.
+    Measured,
 }
 
 /// What the loop tells its reporter.
@@ -95,6 +122,13 @@ pub enum Progress {
     },
     Interrupted {
         killing: bool,
+    },
+    /// A run measured alone on a GPU: runs of its shape now take this much.
+    Measured {
+        key: RunKey,
+        label: String,
+        gpu: u32,
+        mib: u64,
     },
 }
 
@@ -166,11 +200,28 @@ async fn schedule(
     let mut stopping = false;
     let mut interrupts = 0;
     let mut poll = tokio::time::interval(Duration::from_millis(500));
+    let mut packer = match &opts.packing {
+        GpuPacking::Fixed => None,
+        GpuPacking::ByMemory { probe, readings } => {
+            Some(Packer::new(probe.clone(), store.root(), readings))
+        }
+    };
+    let mut placements: HashMap<usize, (u32, Placement)> = HashMap::new();
+    let mut memory_tick = tokio::time::interval(Duration::from_millis(250));
+    memory_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     loop {
         // Launch what fits.
         while !stopping && !queue.is_empty() {
-            let Some(pos) = pick_slot(&free, &queue[0], &busy_gpu, &exclusive_gpu) else {
+            let shape = packer
+                .as_ref()
+                .map(|_| memory_shape(&queue[0].0.spec.input.run));
+            let gpus = GpuState {
+                busy: &busy_gpu,
+                exclusive: &exclusive_gpu,
+                packer: packer.as_ref().zip(shape.as_deref()),
+            };
+            let Some((pos, admission)) = pick_slot(&free, &queue[0], &gpus) else {
                 break;
             };
             let (job, attempt, exclusive) = queue.pop_front().expect("non-empty");
@@ -214,15 +265,29 @@ async fn schedule(
                 }
             }
             let slot = free.remove(pos);
+            let mut device = slot.describe();
             if let SlotDevice::Gpu { index } = slot.device {
                 *busy_gpu.entry(index).or_default() += 1;
+                match (packer.as_mut(), admission) {
+                    (Some(p), Some(Admission::Measure)) => {
+                        p.start_measuring(index, shape.as_deref().unwrap_or_default());
+                        placements.insert(slot.id, (index, Placement::Measured));
+                        exclusive_gpu.insert(index);
+                        device.push_str(", alone: measuring its memory");
+                    }
+                    (Some(p), Some(Admission::Packed { reserve_mib })) => {
+                        p.reserve(index, reserve_mib);
+                        placements.insert(slot.id, (index, Placement::Packed(reserve_mib)));
+                    }
+                    _ => {}
+                }
                 if exclusive {
                     exclusive_gpu.insert(index);
                 }
             }
             reporter.report(&Progress::Started {
                 slot: slot.id,
-                device: slot.describe(),
+                device,
                 key: job.key().clone(),
                 label: job.label.clone(),
                 attempt,
@@ -257,7 +322,27 @@ async fn schedule(
                 while let Ok((s, key, event)) = events_rx.try_recv() {
                     reporter.report(&Progress::Worker { slot: s, key, event });
                 }
-                handle_exit(exit, slot_id, store, opts, &mut queue, &mut waiting, &mut summary, &mut stopping, reporter);
+                let (key, label) = (exit.job.key().clone(), exit.job.label.clone());
+                let shape = memory_shape(&exit.job.spec.input.run);
+                let ended = handle_exit(exit, slot_id, store, opts, &mut queue, &mut waiting, &mut summary, &mut stopping, reporter);
+                if let (Some(p), Some((gpu, placement))) = (packer.as_mut(), placements.remove(&slot_id)) {
+                    match placement {
+                        Placement::Packed(mib) => p.release(gpu, mib),
+                        Placement::Measured => {
+                            if let Some(mib) = p.finish_measuring(gpu, ended == Ended::Done) {
+                                reporter.report(&Progress::Measured { key, label, gpu, mib });
+                            }
+                        }
+                    }
+                    if ended == Ended::Failed(FailureKind::Oom) {
+                        p.forget(&shape);
+                    }
+                }
+            }
+            _ = memory_tick.tick(), if packer.as_ref().is_some_and(Packer::measuring) => {
+                if let Some(p) = packer.as_mut() {
+                    p.sample().await;
+                }
             }
             Some((slot, key, event)) = events_rx.recv() => {
                 reporter.report(&Progress::Worker { slot, key, event });
@@ -298,20 +383,56 @@ async fn schedule(
     summary
 }
 
-/// Index in `free` of a slot that may take `job`, if any.
+/// What the loop knows about its GPUs when placing a run.
+struct GpuState<'a> {
+    /// Runs of this pass on each GPU.
+    busy: &'a HashMap<u32, usize>,
+    /// GPUs that a run has to itself.
+    exclusive: &'a HashSet<u32>,
+    /// When packing by memory: the packer and the run's memory shape.
+    packer: Option<(&'a Packer, &'a str)>,
+}
+
+/// Index in `free` of a slot that may take `job`, if any, and (when
+/// packing by memory on a GPU) how it is admitted there.
 fn pick_slot(
     free: &[Slot],
     (_, _, exclusive): &(Job, u32, bool),
-    busy_gpu: &HashMap<u32, usize>,
-    exclusive_gpu: &HashSet<u32>,
-) -> Option<usize> {
-    free.iter().rposition(|slot| match slot.device {
+    gpus: &GpuState,
+) -> Option<(usize, Option<Admission>)> {
+    let mut admission = None;
+    let pos = free.iter().rposition(|slot| match slot.device {
         SlotDevice::Cpu { .. } => true,
         SlotDevice::Gpu { index } => {
-            !exclusive_gpu.contains(&index)
-                && (!exclusive || busy_gpu.get(&index).copied().unwrap_or(0) == 0)
+            let busy = gpus.busy.get(&index).copied().unwrap_or(0);
+            if gpus.exclusive.contains(&index) || (*exclusive && busy > 0) {
+                return false;
+            }
+            match gpus.packer {
+                None => true,
+                // A retry after running out of memory is measured again.
+                Some((p, _)) if *exclusive => {
+                    admission = Some(Admission::Measure);
+                    !p.measuring_on(index)
+                }
+                Some((p, shape)) => {
+                    let a = p.admit(index, busy, shape);
+                    admission = Some(a);
+                    a != Admission::Wait
+                }
+            }
         }
-    })
+    })?;
+    Some((pos, admission))
+}
+
+/// How an attempt ended, as far as packing cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Done,
+    Failed(FailureKind),
+    /// Busy elsewhere, interrupted or killed: neither done nor a failure.
+    Neither,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -325,18 +446,18 @@ fn handle_exit(
     summary: &mut Summary,
     stopping: &mut bool,
     reporter: &mut dyn Reporter,
-) {
+) -> Ended {
     let key = exit.job.key().clone();
     let label = exit.job.label.clone();
     let dir = store.run_dir(&key);
     let code = exit.status.as_ref().ok().and_then(ExitStatus::code);
     if code == Some(BUSY_EXIT_CODE) {
         waiting.push((exit.job, exit.attempt, false));
-        return;
+        return Ended::Neither;
     }
     if code == Some(INTERRUPTED_EXIT_CODE) {
         summary.not_run.push(exit.job);
-        return;
+        return Ended::Neither;
     }
     let done = exit.status.as_ref().is_ok_and(ExitStatus::success)
         && store.status(&key) == RunStatus::Done;
@@ -350,11 +471,11 @@ fn handle_exit(
             seconds: exit.seconds,
             will_retry: false,
         });
-        return;
+        return Ended::Done;
     }
     if exit.killed {
         summary.not_run.push(exit.job);
-        return;
+        return Ended::Neither;
     }
     let (kind, message) = if exit.timed_out {
         (
@@ -373,7 +494,9 @@ fn handle_exit(
         };
         (FailureKind::Crashed, message)
     };
-    let attempts = Store::fail(&dir, kind, &message).map_or(exit.attempt, |f| f.attempts);
+    // Recording the failure in the folder is best effort: the summary and
+    // the reporter carry it either way.
+    let _ = Store::fail(&dir, kind, &message);
     let will_retry = !*stopping && opts.policy.should_retry(kind, exit.attempt);
     reporter.report(&Progress::Finished {
         slot,
@@ -383,7 +506,6 @@ fn handle_exit(
         seconds: exit.seconds,
         will_retry,
     });
-    let _ = attempts;
     if will_retry {
         // An out-of-memory run retries alone on its GPU (lower density).
         queue.push_back((exit.job, exit.attempt + 1, kind == FailureKind::Oom));
@@ -393,6 +515,7 @@ fn handle_exit(
             *stopping = true;
         }
     }
+    Ended::Failed(kind)
 }
 
 async fn attempt_run(

@@ -62,8 +62,9 @@ pub struct SlotRequest {
     pub cores: u32,
 }
 
-/// Default concurrent runs per GPU when neither the file nor the command
-/// line says: small MedMNIST models leave most of a card idle.
+/// Concurrent runs per GPU when neither the file nor the command line says
+/// and the driver cannot report memory to pack by (see
+/// [`super::gpu_memory`]): small MedMNIST models leave most of a card idle.
 pub const DEFAULT_RUNS_PER_GPU: u32 = 2;
 
 /// Lays out the slots. `auto` uses every GPU found, else the CPU.
@@ -108,13 +109,12 @@ pub fn plan_slots(req: &SlotRequest) -> Result<Vec<Slot>, String> {
         }
     } else {
         let per_gpu = req.runs_per_gpu.unwrap_or(DEFAULT_RUNS_PER_GPU).max(1);
-        for k in 0..per_gpu {
+        for _ in 0..per_gpu {
             for &index in &gpus {
                 slots.push(Slot {
                     id: slots.len(),
                     device: SlotDevice::Gpu { index },
                 });
-                let _ = k;
             }
         }
     }
