@@ -402,7 +402,10 @@ fn pick_slot(
 ) -> Option<(usize, Option<Admission>)> {
     let mut admission = None;
     let pos = free.iter().rposition(|slot| match slot.device {
-        SlotDevice::Cpu { .. } => true,
+        SlotDevice::Cpu { .. } => {
+            admission = None;
+            true
+        }
         SlotDevice::Gpu { index } => {
             let busy = gpus.busy.get(&index).copied().unwrap_or(0);
             if gpus.exclusive.contains(&index) || (*exclusive && busy > 0) {
