@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use sweep_core::plan::{Fingerprints, plan};
 use sweep_core::scheduler::{self, Job, Options, Progress, Reporter, RetryPolicy, SlotRequest};
-use sweep_core::store::{SpecFile, Store};
+use sweep_core::store::Store;
 use sweep_data::catalog::DatasetRef;
 
 struct Fixed;
@@ -45,15 +45,7 @@ fn main() {
     let jobs: Vec<Job> = p
         .runs
         .iter()
-        .map(|r| Job {
-            spec: SpecFile {
-                key: r.key.clone().expect("key"),
-                input: r.input.clone().expect("input"),
-                data_file: None,
-                experiments: vec!["bench".into()],
-            },
-            label: String::new(),
-        })
+        .map(|r| Job::planned(r, "bench", String::new()).expect("keyed"))
         .collect();
     let n = jobs.len();
     let slots = scheduler::plan_slots(&SlotRequest {

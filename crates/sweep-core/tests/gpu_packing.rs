@@ -13,7 +13,7 @@ use sweep_core::scheduler::gpu_memory::{
 use sweep_core::scheduler::{
     self, GpuPacking, Job, Options, Progress, Reporter, RetryPolicy, SlotRequest,
 };
-use sweep_core::store::{SpecFile, Store};
+use sweep_core::store::Store;
 use sweep_data::catalog::DatasetRef;
 
 struct Fixed;
@@ -140,15 +140,7 @@ fn jobs(store: &Store, seeds: &str) -> Vec<Job> {
     plan(&exp, Default::default(), Path::new("."), store, &Fixed)
         .runs
         .iter()
-        .map(|r| Job {
-            spec: SpecFile {
-                key: r.key.clone().expect("key"),
-                input: r.input.clone().expect("input"),
-                data_file: None,
-                experiments: vec!["packing".into()],
-            },
-            label: String::new(),
-        })
+        .map(|r| Job::planned(r, "packing", String::new()).expect("keyed"))
         .collect()
 }
 

@@ -9,7 +9,7 @@ use sweep_core::run_spec::format_number;
 use sweep_core::scheduler::gpu_memory::GpuMemoryProbe;
 use sweep_core::scheduler::{self, GpuPacking, Job, Options, Reporter, RetryPolicy, SlotRequest};
 use sweep_core::select::Selector;
-use sweep_core::store::{RunStatus, SpecFile};
+use sweep_core::store::RunStatus;
 
 use crate::cli::RunArgs;
 use crate::commands::plan::load_plan;
@@ -163,7 +163,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut skipped: Vec<(String, String)> = Vec::new();
     for run in &runs {
         let label = run_label(run);
-        let (Some(key), Some(input)) = (&run.key, &run.input) else {
+        let (Some(key), Some(_)) = (&run.key, &run.input) else {
             if let PlanStatus::MissingData(why) = &run.status {
                 skipped.push((label, format!("invalid-data: {why}")));
             }
@@ -189,15 +189,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         if args.force {
             store.clear(key)?;
         }
-        jobs.push(Job {
-            spec: SpecFile {
-                key: key.clone(),
-                input: input.clone(),
-                data_file: run.data_file.clone(),
-                experiments: vec![exp.name.clone()],
-            },
-            label,
-        });
+        jobs.push(Job::planned(run, &exp.name, label).expect("keyed: checked above"));
     }
 
     if !jobs.is_empty() {

@@ -32,6 +32,7 @@ use super::slots::{Slot, SlotDevice};
 use crate::events::WorkerEvent;
 use crate::hash::RunKey;
 use crate::launch::{BUSY_EXIT_CODE, INTERRUPTED_EXIT_CODE, describe_exit};
+use crate::plan::PlannedRun;
 use crate::store::{FailureKind, LOG_FILE, RunStatus, SpecFile, Store};
 
 /// One run to execute.
@@ -43,6 +44,20 @@ pub struct Job {
 }
 
 impl Job {
+    /// The job that trains a planned run of `experiment`; `None` when the
+    /// run has no key (its dataset could not be fingerprinted).
+    pub fn planned(run: &PlannedRun, experiment: &str, label: String) -> Option<Job> {
+        Some(Job {
+            spec: SpecFile {
+                key: run.key.clone()?,
+                input: run.input.clone()?,
+                data_file: run.data_file.clone(),
+                experiments: vec![experiment.to_string()],
+            },
+            label,
+        })
+    }
+
     pub fn key(&self) -> &RunKey {
         &self.spec.key
     }
