@@ -326,16 +326,23 @@ impl Packer {
             return None;
         }
         self.footprints.mib.insert(p.shape, mib);
-        if let Err(e) = self.footprints.save(&self.results) {
-            eprintln!("warning: cannot save GPU footprints: {e}");
-        }
+        self.save();
         Some(mib)
     }
 
     /// An out-of-memory run: its shape's footprint is no longer trusted, so
-    /// its retry (and the next run of that shape) is measured again.
+    /// its retry (and the next run of that shape, in this sweep or a later
+    /// one) is measured again.
     pub fn forget(&mut self, shape: &str) {
-        self.footprints.mib.remove(shape);
+        if self.footprints.mib.remove(shape).is_some() {
+            self.save();
+        }
+    }
+
+    fn save(&self) {
+        if let Err(e) = self.footprints.save(&self.results) {
+            eprintln!("warning: cannot save GPU footprints: {e}");
+        }
     }
 }
 
