@@ -94,8 +94,7 @@ impl FakeGpu {
 
     /// Most workers running at once, and whether the first ran alone.
     fn concurrency(&self) -> (usize, bool) {
-        let log = std::fs::read_to_string(self.dir.join("log")).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
+        let lines = self.log();
         let (mut now, mut most) = (0usize, 0usize);
         for line in &lines {
             if line.starts_with("start") {
@@ -109,10 +108,18 @@ impl FakeGpu {
         (most, first_alone)
     }
 
+    /// The workers' `start KEY` / `end KEY` lines, in order.
+    fn log(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join("log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
     /// The last worker to start ran alone.
     fn last_alone(&self) -> bool {
-        let log = std::fs::read_to_string(self.dir.join("log")).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
+        let lines = self.log();
         let last_start = lines.iter().rposition(|l| l.starts_with("start")).unwrap();
         lines[..last_start]
             .iter()

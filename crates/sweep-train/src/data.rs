@@ -322,17 +322,14 @@ mod tests {
         .apply(&batch);
         assert_eq!(out.size(), vec![1, 3, 2, 2]);
         assert!(crate::memory_format::is_channels_last(&out));
-        let red: Vec<f32> = Vec::try_from(out.select(1, 0).flatten(0, -1)).unwrap();
-        let expected: Vec<f32> = [10.0, 40.0, 70.0, 100.0]
-            .iter()
-            .map(|v| v / 255.0)
-            .collect();
-        assert_eq!(red, expected);
-        let blue: Vec<f32> = Vec::try_from(out.select(1, 2).flatten(0, -1)).unwrap();
-        let expected: Vec<f32> = [30.0, 60.0, 90.0, 120.0]
-            .iter()
-            .map(|v| v / 255.0)
-            .collect();
-        assert_eq!(blue, expected);
+        // Red (channel 0) and blue (channel 2), scaled to [0, 1].
+        for (channel, bytes) in [
+            (0, [10.0, 40.0, 70.0, 100.0]),
+            (2, [30.0, 60.0, 90.0, 120.0]),
+        ] {
+            let got: Vec<f32> = Vec::try_from(out.select(1, channel).flatten(0, -1)).unwrap();
+            let expected: Vec<f32> = bytes.iter().map(|v: &f32| v / 255.0).collect();
+            assert_eq!(got, expected, "channel {channel}");
+        }
     }
 }

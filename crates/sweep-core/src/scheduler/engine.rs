@@ -337,20 +337,22 @@ async fn schedule(
                 while let Ok((s, key, event)) = events_rx.try_recv() {
                     reporter.report(&Progress::Worker { slot: s, key, event });
                 }
-                let (key, label) = (exit.job.key().clone(), exit.job.label.clone());
-                let shape = memory_shape(&exit.job.spec.input.run);
+                // What packing needs to know of the run once `exit` is consumed.
+                let packed = placements.remove(&slot_id).map(|placement| {
+                    (placement, exit.job.clone())
+                });
                 let ended = handle_exit(exit, slot_id, store, opts, &mut queue, &mut waiting, &mut summary, &mut stopping, reporter);
-                if let (Some(p), Some((gpu, placement))) = (packer.as_mut(), placements.remove(&slot_id)) {
+                if let (Some(p), Some(((gpu, placement), job))) = (packer.as_mut(), packed) {
                     match placement {
                         Placement::Packed(mib) => p.release(gpu, mib),
                         Placement::Measured => {
                             if let Some(mib) = p.finish_measuring(gpu, ended == Ended::Done) {
-                                reporter.report(&Progress::Measured { key, label, gpu, mib });
+                                reporter.report(&Progress::Measured { key: job.key().clone(), label: job.label, gpu, mib });
                             }
                         }
                     }
                     if ended == Ended::Failed(FailureKind::Oom) {
-                        p.forget(&shape);
+                        p.forget(&memory_shape(&job.spec.input.run));
                     }
                 }
             }

@@ -76,28 +76,31 @@ impl GpuMemoryProbe {
     /// Every GPU's reading, or `None` when the program fails or says nothing
     /// usable (then the scheduler packs at a fixed density instead).
     pub fn read(&self) -> Option<HashMap<u32, GpuReading>> {
-        let out = std::process::Command::new(&self.program)
-            .args(QUERY)
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| parse_readings(&String::from_utf8_lossy(&out.stdout)))
-            .flatten()
+        readings_of(
+            std::process::Command::new(&self.program)
+                .args(QUERY)
+                .output(),
+        )
     }
 
     /// [`Self::read`] without blocking the scheduling loop.
     pub async fn read_async(&self) -> Option<HashMap<u32, GpuReading>> {
-        let out = tokio::process::Command::new(&self.program)
-            .args(QUERY)
-            .output()
-            .await
-            .ok()?;
-        out.status
-            .success()
-            .then(|| parse_readings(&String::from_utf8_lossy(&out.stdout)))
-            .flatten()
+        readings_of(
+            tokio::process::Command::new(&self.program)
+                .args(QUERY)
+                .output()
+                .await,
+        )
     }
+}
+
+/// The readings in a finished query's output, if it succeeded.
+fn readings_of(output: std::io::Result<std::process::Output>) -> Option<HashMap<u32, GpuReading>> {
+    let out = output.ok()?;
+    out.status
+        .success()
+        .then(|| parse_readings(&String::from_utf8_lossy(&out.stdout)))
+        .flatten()
 }
 
 /// Slots per GPU and how they are filled. A density the user asked for
@@ -185,7 +188,7 @@ impl Footprints {
 
 /// A run measuring its shape's footprint alone on a GPU.
 #[derive(Debug, Clone)]
-struct Probe {
+struct Measurement {
     shape: String,
     baseline_mib: u64,
     peak_mib: u64,
@@ -201,7 +204,7 @@ pub struct Packer {
     budget_mib: HashMap<u32, u64>,
     /// Footprints (with headroom) of the runs now on each GPU.
     reserved_mib: HashMap<u32, u64>,
-    probes: HashMap<u32, Probe>,
+    measurements: HashMap<u32, Measurement>,
 }
 
 /// Where a run may start, as far as memory goes.
@@ -228,7 +231,7 @@ impl Packer {
                 .map(|(&i, r)| (i, r.total_mib.saturating_sub(r.used_mib)))
                 .collect(),
             reserved_mib: HashMap::new(),
-            probes: HashMap::new(),
+            measurements: HashMap::new(),
         }
     }
 
@@ -239,7 +242,7 @@ impl Packer {
     /// May a run of `shape` start on `gpu`, where `busy` of this pass's
     /// runs are now?
     pub fn admit(&self, gpu: u32, busy: usize, shape: &str) -> Admission {
-        if self.probes.contains_key(&gpu) || busy as u32 >= MAX_RUNS_PER_GPU {
+        if self.measurements.contains_key(&gpu) || busy as u32 >= MAX_RUNS_PER_GPU {
             return Admission::Wait;
         }
         let Some(mib) = self.footprint(shape) else {
@@ -286,9 +289,9 @@ impl Packer {
                 r.used_mib
             })
             .unwrap_or(0);
-        self.probes.insert(
+        self.measurements.insert(
             gpu,
-            Probe {
+            Measurement {
                 shape: shape.to_string(),
                 baseline_mib: used,
                 peak_mib: used,
@@ -297,11 +300,11 @@ impl Packer {
     }
 
     pub fn measuring(&self) -> bool {
-        !self.probes.is_empty()
+        !self.measurements.is_empty()
     }
 
     pub fn measuring_on(&self, gpu: u32) -> bool {
-        self.probes.contains_key(&gpu)
+        self.measurements.contains_key(&gpu)
     }
 
     /// One sample of every GPU that has a run being measured.
@@ -309,9 +312,9 @@ impl Packer {
         let Some(readings) = self.probe.read_async().await else {
             return;
         };
-        for (gpu, p) in &mut self.probes {
+        for (gpu, m) in &mut self.measurements {
             if let Some(r) = readings.get(gpu) {
-                p.peak_mib = p.peak_mib.max(r.used_mib);
+                m.peak_mib = m.peak_mib.max(r.used_mib);
             }
         }
     }
@@ -320,12 +323,12 @@ impl Packer {
     /// footprint (and saves the file); a failed one records nothing, since
     /// it may have stopped before reaching its peak. Returns the footprint.
     pub fn finish_measuring(&mut self, gpu: u32, succeeded: bool) -> Option<u64> {
-        let p = self.probes.remove(&gpu)?;
-        let mib = p.peak_mib.saturating_sub(p.baseline_mib);
+        let m = self.measurements.remove(&gpu)?;
+        let mib = m.peak_mib.saturating_sub(m.baseline_mib);
         if !succeeded || mib == 0 {
             return None;
         }
-        self.footprints.mib.insert(p.shape, mib);
+        self.footprints.mib.insert(m.shape, mib);
         self.save();
         Some(mib)
     }
@@ -446,7 +449,7 @@ mod tests {
             Admission::Wait,
             "the GPU is being measured"
         );
-        p.probes.get_mut(&0).unwrap().peak_mib = 700;
+        p.measurements.get_mut(&0).unwrap().peak_mib = 700;
         assert_eq!(p.finish_measuring(0, false), None);
         assert_eq!(p.footprint("a"), None);
         assert!(!p.measuring());
