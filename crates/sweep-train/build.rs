@@ -16,7 +16,11 @@
 //!   by `torch_runtime` as a fallback place to find `libtorch_cuda.so`);
 //! * publishes the link arguments as `links` metadata (`DEP_SWEEP_TORCH_*`),
 //!   because `cargo::rustc-link-arg` only reaches this package's own targets.
-//!   `crates/sweep-cli/build.rs` re-emits them for the `sweep` binary.
+//!   `crates/sweep-cli/build.rs` re-emits them for the `sweep` binary;
+//! * compiles `cpp/fused_adam.cpp` (libtorch's fused Adam kernel, which tch
+//!   does not wrap; see `src/fused_adam.rs`) against the headers beside that
+//!   directory (`../include`), with the C++ ABI the PyTorch wheel uses
+//!   (`LIBTORCH_CXX11_ABI`, default 1, as `torch-sys`).
 //!
 //! Lookup order for the directory: `SWEEP_TORCH_LIB`; the Python on `PATH`
 //! when `LIBTORCH_USE_PYTORCH` is set (what `torch-sys` itself does);
@@ -36,19 +40,21 @@ fn main() {
         "LIBTORCH",
         "LIBTORCH_LIB",
         "VIRTUAL_ENV",
+        "LIBTORCH_CXX11_ABI",
     ] {
         println!("cargo::rerun-if-env-changed={var}");
     }
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed={FUSED_ADAM_SOURCE}");
 
     let Some(lib_dir) = torch_lib_dir() else {
-        println!(
-            "cargo::warning=sweep-train: torch lib directory not found; binaries will need \
-             LD_LIBRARY_PATH (set SWEEP_TORCH_LIB or source scripts/torch-env.sh)"
+        panic!(
+            "sweep-train: libtorch not found (no torch/lib directory from SWEEP_TORCH_LIB, \
+             LIBTORCH or the Python on PATH); run scripts/sweep or scripts/test, which \
+             create the PyTorch virtualenv, or source scripts/torch-env.sh"
         );
-        println!("cargo::metadata=link_arg_count=0");
-        return;
     };
+    compile_fused_adam(&lib_dir);
     let dir = lib_dir.display().to_string();
     println!("cargo::rustc-env=SWEEP_TORCH_LIB_DIR={dir}");
 
@@ -70,6 +76,32 @@ fn main() {
         println!("cargo::rustc-link-arg={arg}");
         println!("cargo::metadata=link_arg_{i}={arg}");
     }
+}
+
+const FUSED_ADAM_SOURCE: &str = "cpp/fused_adam.cpp";
+
+/// Builds the C++ shim as a static library linked into this crate. Headers
+/// come in as system headers so their own warnings stay out of the build.
+fn compile_fused_adam(lib_dir: &Path) {
+    let include = lib_dir
+        .parent()
+        .map(|root| root.join("include"))
+        .filter(|dir| dir.join("ATen").is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "sweep-train: no libtorch headers (include/ATen) beside {}",
+                lib_dir.display()
+            )
+        });
+    let abi = env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".to_owned());
+    cc::Build::new()
+        .cpp(true)
+        .file(FUSED_ADAM_SOURCE)
+        .flag("-std=c++20")
+        .flag("-isystem")
+        .flag(include.display().to_string())
+        .define("_GLIBCXX_USE_CXX11_ABI", abi.as_str())
+        .compile("sweep_fused_adam");
 }
 
 fn torch_lib_dir() -> Option<PathBuf> {

@@ -26,8 +26,10 @@ pub const CACHE_VERSION: u32 = 1;
 /// Version of the training semantics. Bump when the trainer changes results
 /// for the same spec (a metric definition, an initialisation, the data path).
 /// History: 2 lays images, activations and conv weights out channels-last
-/// (same maths, another summation order, so not the same bits as 1).
-pub const TRAINER_VERSION: &str = "2";
+/// (same maths, another summation order, so not the same bits as 1);
+/// 3 updates Adam/AdamW with libtorch's fused kernel (same rule, rounded
+/// differently from the tensor-by-tensor form).
+pub const TRAINER_VERSION: &str = "3";
 
 /// Everything hashed into a key; also stored as `spec.json` beside the
 /// results so "why is this stale?" is answered by diffing two files.

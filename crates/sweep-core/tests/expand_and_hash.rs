@@ -203,8 +203,8 @@ fn pinned_keys_snapshot() {
 }
 
 const PINNED: [&str; 2] = [
-    "262d150af19fb88db22d898f4a887ee404de3634bea330467e0794deb976225b",
-    "ec4fba87c19273c27c933b7df834ad008606238d4408f183800c503c2aec55b5",
+    "532065ad1bc6b4feaba84474d46010939bff00f2fd49bbb49e075804b95c613f",
+    "2b6783e1c140c9dd5e4ada2d71d9e7aa7cf2c2bb68a146449b3116d126f854df",
 ];
 
 #[test]

@@ -1,7 +1,7 @@
 //! Training side of `sweep`, the only crate that links libtorch.
 //!
 //! `worker` is the entry point: spec.json → [`data`] (tensors on the device)
-//! → [`models`] (laid out by [`memory_format`]) → [`fit`] (loop with [`loss`], [`optim`], [`callbacks`],
+//! → [`models`] (laid out by [`memory_format`]) → [`fit`] (loop with [`loss`], [`optim`] (Adam through [`fused_adam`]), [`callbacks`],
 //! [`augment`], per-epoch [`resume`] state) → [`outputs`] + completion marker. [`torch_runtime`] loads
 //! CUDA when present and reports devices; [`host_memory`] tunes the C
 //! allocator for the worker.
@@ -10,6 +10,7 @@ pub mod augment;
 pub mod callbacks;
 pub mod data;
 pub mod fit;
+pub mod fused_adam;
 pub mod host_memory;
 pub mod log;
 pub mod loss;

@@ -3,6 +3,8 @@
 use sweep_core::options::{Optimizer as OptimizerSpec, OptimizerKind, Schedule};
 use tch::{Tensor, nn};
 
+use crate::fused_adam::{AdamStep, FusedAdam, Group};
+
 /// Adam, AdamW and SGD implemented on tensors, with PyTorch's update rules.
 ///
 /// libtorch's optimisers keep their state (Adam's moments, SGD's momentum
@@ -19,6 +21,8 @@ pub struct Optimizer {
     first: Vec<Option<Tensor>>,
     /// Adam: second moment.
     second: Vec<Option<Tensor>>,
+    /// Adam's step counter as the fused kernel reads it.
+    fused: FusedAdam,
 }
 
 impl Optimizer {
@@ -38,6 +42,7 @@ impl Optimizer {
             params,
             first: (0..n).map(|_| None).collect(),
             second: (0..n).map(|_| None).collect(),
+            fused: FusedAdam::new(),
         }
     }
 
@@ -62,54 +67,70 @@ impl Optimizer {
     fn update(&mut self, grads: Vec<Tensor>) {
         let _guard = tch::no_grad_guard();
         self.step += 1;
+        match self.spec.name {
+            OptimizerKind::Adam | OptimizerKind::Adamw => self.adam_update(grads),
+            OptimizerKind::Sgd => self.sgd_update(grads),
+        }
+    }
+
+    /// Adam/AdamW with libtorch's fused kernel ([`crate::fused_adam`]):
+    /// PyTorch's update rule, one pass over each parameter's tensors.
+    /// Parameters without a gradient are skipped, as in PyTorch.
+    fn adam_update(&mut self, grads: Vec<Tensor>) {
+        let s = &self.spec;
+        let hp = AdamStep {
+            lr: self.lr,
+            beta1: s.beta1,
+            beta2: s.beta2,
+            eps: s.eps,
+            weight_decay: s.weight_decay,
+            decoupled_weight_decay: s.name == OptimizerKind::Adamw,
+        };
+        for (i, grad) in grads.iter().enumerate() {
+            if grad.defined() && self.first[i].is_none() {
+                let p = &self.params[i].1;
+                self.first[i] = Some(p.zeros_like());
+                self.second[i] = Some(p.zeros_like());
+            }
+        }
+        let groups: Vec<Group<'_>> = grads
+            .into_iter()
+            .enumerate()
+            .filter(|(_, grad)| grad.defined())
+            .map(|(i, grad)| Group {
+                param: &self.params[i].1,
+                grad,
+                exp_avg: self.first[i].as_ref().expect("created above"),
+                exp_avg_sq: self.second[i].as_ref().expect("created above"),
+            })
+            .collect();
+        if let Err(e) = self.fused.step(groups, self.step, hp) {
+            panic!("Adam step failed in libtorch: {e}");
+        }
+    }
+
+    /// SGD with momentum (and Nesterov), PyTorch's rule, tensor by tensor.
+    fn sgd_update(&mut self, grads: Vec<Tensor>) {
         let s = &self.spec;
         let (lr, wd) = (self.lr, s.weight_decay);
         for (i, ((_, p), grad)) in self.params.iter_mut().zip(grads).enumerate() {
             if !grad.defined() {
                 continue;
             }
-            match s.name {
-                OptimizerKind::Adam | OptimizerKind::Adamw => {
-                    let grad = if s.name == OptimizerKind::Adam && wd != 0.0 {
-                        &grad + &*p * wd
-                    } else {
-                        grad
-                    };
-                    if s.name == OptimizerKind::Adamw && wd != 0.0 {
-                        let _ = p.g_mul_scalar_(1.0 - lr * wd);
-                    }
-                    let m = self.first[i].get_or_insert_with(|| grad.zeros_like());
-                    let _ = m.lerp_(&grad, 1.0 - s.beta1);
-                    let v = self.second[i].get_or_insert_with(|| grad.zeros_like());
-                    let _ = v.g_mul_scalar_(s.beta2);
-                    let _ = v.addcmul_(&grad, &(&grad * (1.0 - s.beta2)));
-                    let t = self.step as f64;
-                    let bias1 = 1.0 - s.beta1.powf(t);
-                    let bias2 = 1.0 - s.beta2.powf(t);
-                    // PyTorch's order of operations, done in place where
-                    // PyTorch's are (same bits, two temporaries fewer).
-                    let mut denom = v.sqrt();
-                    let _ = denom.g_div_scalar_(bias2.sqrt());
-                    let _ = denom.g_add_scalar_(s.eps);
-                    let _ = p.addcdiv_(&(&*m * (-lr / bias1)), &denom);
-                }
-                OptimizerKind::Sgd => {
-                    let mut grad = if wd != 0.0 { &grad + &*p * wd } else { grad };
-                    if s.momentum != 0.0 {
-                        let buf = match self.first[i].take() {
-                            None => grad.copy(),
-                            Some(b) => b * s.momentum + &grad,
-                        };
-                        grad = if s.nesterov {
-                            &grad + &buf * s.momentum
-                        } else {
-                            buf.shallow_clone()
-                        };
-                        self.first[i] = Some(buf);
-                    }
-                    let _ = p.g_sub_(&(grad * lr));
-                }
+            let mut grad = if wd != 0.0 { &grad + &*p * wd } else { grad };
+            if s.momentum != 0.0 {
+                let buf = match self.first[i].take() {
+                    None => grad.copy(),
+                    Some(b) => b * s.momentum + &grad,
+                };
+                grad = if s.nesterov {
+                    &grad + &buf * s.momentum
+                } else {
+                    buf.shallow_clone()
+                };
+                self.first[i] = Some(buf);
             }
+            let _ = p.g_sub_(&(grad * lr));
         }
     }
 
@@ -223,6 +244,95 @@ mod tests {
             },
             [0.800_412_2, -1.800_166_5],
         );
+    }
+
+    /// Adam's rule written out, applied to `(param, m, v)` with gradient `g`.
+    fn textbook_adam(
+        state: &mut (Tensor, Tensor, Tensor),
+        g: &Tensor,
+        spec: &Spec,
+        lr: f64,
+        t: i64,
+    ) {
+        let (p, m, v) = state;
+        let wd = spec.weight_decay;
+        let g = if spec.name == OptimizerKind::Adam {
+            g + &*p * wd
+        } else {
+            g.shallow_clone()
+        };
+        if spec.name == OptimizerKind::Adamw {
+            *p = &*p * (1.0 - lr * wd);
+        }
+        *m = &*m * spec.beta1 + &g * (1.0 - spec.beta1);
+        *v = &*v * spec.beta2 + &g * &g * (1.0 - spec.beta2);
+        let t = t as f64;
+        let denom = v.sqrt() / (1.0 - spec.beta2.powf(t)).sqrt() + spec.eps;
+        *p = &*p - &*m / denom * (lr / (1.0 - spec.beta1.powf(t)));
+    }
+
+    /// The fused kernel walks raw memory, so this runs it on channels-last
+    /// conv weights, a gradient in another layout than its parameter, and
+    /// tensors long enough for its vectorised loop, and checks every
+    /// parameter against the rule written out, step by step.
+    #[test]
+    fn fused_adam_follows_the_rule_on_channels_last_weights() {
+        use crate::memory_format::{nhwc_as_nchw, weights_to_channels_last};
+        for name in [OptimizerKind::Adam, OptimizerKind::Adamw] {
+            tch::manual_seed(0);
+            let vs = nn::VarStore::new(tch::Device::Cpu);
+            let conv = nn::conv2d(vs.root() / "conv", 3, 16, 3, Default::default());
+            // Scales the pooled features through its transpose, so autograd
+            // returns its gradient as a column-major view: another layout.
+            let scale = vs.root().randn("scale", &[16, 4], 1.0, 0.3);
+            weights_to_channels_last(&vs);
+            let x = nhwc_as_nchw(&Tensor::randn([4, 6, 6, 3], tch::kind::FLOAT_CPU));
+            let spec = Spec {
+                name,
+                weight_decay: 0.1,
+                ..Spec::default()
+            };
+            let lr = 0.01;
+            let mut opt = Optimizer::new(&spec, &vs, lr);
+            let mut reference: Vec<(Tensor, Tensor, Tensor)> = opt
+                .params
+                .iter()
+                .map(|(_, p)| (p.detach().copy(), p.zeros_like(), p.zeros_like()))
+                .collect();
+            for t in 1..=3 {
+                let loss = |w: &Tensor, b: &Tensor, scale: &Tensor| {
+                    (x.conv2d(w, Some(b), [1, 1], [0, 0], [1, 1], 1).mean_dim(
+                        [2i64, 3].as_slice(),
+                        false,
+                        tch::Kind::Float,
+                    ) * scale.tr())
+                    .square()
+                    .mean(tch::Kind::Float)
+                };
+                // Parameters in name order: conv.bias, conv.weight, scale.
+                let leaves: Vec<Tensor> = reference
+                    .iter()
+                    .map(|(p, _, _)| p.detach().set_requires_grad(true))
+                    .collect();
+                let reference_loss = loss(&leaves[1], &leaves[0], &leaves[2]);
+                let grads = Tensor::run_backward(&[reference_loss], &leaves, false, false);
+                let _guard = tch::no_grad_guard();
+                for (state, g) in reference.iter_mut().zip(&grads) {
+                    textbook_adam(state, g, &spec, lr, t);
+                }
+                drop(_guard);
+                opt.backward_step(&loss(&conv.ws, conv.bs.as_ref().unwrap(), &scale));
+                for ((var, fused), (want, _, _)) in opt.params.iter().zip(&reference) {
+                    let diff = (fused - want).abs().max().double_value(&[]);
+                    let scale = want.abs().max().double_value(&[]);
+                    assert!(
+                        diff <= 1e-6 * (1.0 + scale),
+                        "{name:?} step {t} {var}: off by {diff} (largest value {scale})"
+                    );
+                }
+            }
+            assert!(crate::memory_format::is_channels_last(&conv.ws));
+        }
     }
 
     #[test]
