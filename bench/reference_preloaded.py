@@ -4,7 +4,9 @@ Every split is held once as a uint8 tensor (N, C, H, W) on the device; a
 batch is `index_select` of a fresh random permutation, converted to float and
 scaled only then; there is no Dataset, no collation and no per-sample Python.
 Images and conv weights are channels-last (`--memory-format`), as in sweep
-and as PyTorch's performance guide advises for CNNs.
+and as PyTorch's performance guide advises for CNNs. Adam is the fused
+kernel (`fused=True`, one pass per parameter), as in sweep; PyTorch's
+default on a CPU is the tensor-by-tensor form.
 Evaluation after every epoch slices val in large batches, in eval mode
 without gradients. This isolates what the trainer itself costs (tch and
 Rust versus the Python interpreter driving the same libtorch), so sweep
@@ -77,7 +79,7 @@ def fit(args, device, arrays, test=None):
     n = len(train_x)
 
     model = common.build_model(args, channels, task.outputs, train_x.shape[2]).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, fused=True)
     criterion = task.criterion()
     timer = common.Timer()
     best = None  # (val loss, val scores, state dict) of the kept epoch
