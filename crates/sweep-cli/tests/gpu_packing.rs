@@ -24,7 +24,7 @@ fn fake_gpu_machine() -> (tempfile::TempDir, PathBuf) {
     executable(
         &d.join("bin/nvidia-smi"),
         &format!(
-            "#!/bin/sh\ncase \"$1\" in\n  --query-gpu=index) echo 0 ;;\n  *) n=$(ls '{r}' | wc -l); echo \"0, $((1000 + 3000 * n)), 20000\" ;;\nesac\n",
+            "#!/bin/sh\ncase \"$1\" in\n  --query-gpu=index,uuid) echo \"0, GPU-0000\" ;;\n  *) n=$(ls '{r}' | wc -l); echo \"0, $((1000 + 3000 * n)), 20000\" ;;\nesac\n",
             r = d.join("running").display()
         ),
     );
@@ -45,21 +45,36 @@ fn fake_gpu_machine() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn run_on_fake_gpu(tmp: &Path, file: &Path, extra: &[&str]) -> std::process::Output {
+    run_on_fake_gpu_seeing(tmp, file, extra, None)
+}
+
+/// As [`run_on_fake_gpu`], with `CUDA_VISIBLE_DEVICES` set around `sweep`
+/// (or unset: the test runner's own value must not leak in).
+fn run_on_fake_gpu_seeing(
+    tmp: &Path,
+    file: &Path,
+    extra: &[&str],
+    cuda_visible_devices: Option<&str>,
+) -> std::process::Output {
     let path = format!(
         "{}:{}",
         tmp.join("bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    sweep_command()
+    let mut command = sweep_command();
+    command
         .arg("run")
         .arg(file)
         .arg("--results")
         .arg(tmp.join("results"))
         .args(extra)
         .env("PATH", path)
-        .env("SWEEP_WORKER", tmp.join("bin/worker"))
-        .output()
-        .unwrap()
+        .env("SWEEP_WORKER", tmp.join("bin/worker"));
+    match cuda_visible_devices {
+        Some(value) => command.env("CUDA_VISIBLE_DEVICES", value),
+        None => command.env_remove("CUDA_VISIBLE_DEVICES"),
+    };
+    command.output().unwrap()
 }
 
 #[test]
@@ -98,4 +113,22 @@ fn a_fixed_density_is_used_as_given() {
     assert!(out.status.success(), "{log}");
     assert!(!log.contains("measuring"), "{log}");
     assert!(!tmp.path().join("results/gpu_footprints.json").exists());
+}
+
+#[test]
+fn gpus_hidden_around_sweep_stay_hidden() {
+    let (tmp, file) = fake_gpu_machine();
+    let hidden = run_on_fake_gpu_seeing(tmp.path(), &file, &["--devices", "cuda"], Some(""));
+    let log = text(&hidden);
+    assert!(!hidden.status.success(), "{log}");
+    assert!(log.contains("no GPU was found"), "{log}");
+    let named = run_on_fake_gpu_seeing(
+        tmp.path(),
+        &file,
+        &["--devices", "cuda", "--runs-per-gpu", "3"],
+        Some("GPU-0000"),
+    );
+    let log = text(&named);
+    assert!(named.status.success(), "{log}");
+    assert!(log.contains("cuda:0"), "{log}");
 }

@@ -34,6 +34,9 @@ impl Slot {
             }
             SlotDevice::Gpu { index } => {
                 env.push(("SWEEP_DEVICE".into(), "cuda:0".into()));
+                // `index` is nvidia-smi's, which counts in PCI bus order;
+                // CUDA counts fastest-first unless told otherwise.
+                env.push(("CUDA_DEVICE_ORDER".into(), "PCI_BUS_ID".into()));
                 env.push(("CUDA_VISIBLE_DEVICES".into(), index.to_string()));
                 env.push(("SWEEP_THREADS".into(), "2".into()));
             }
@@ -121,19 +124,73 @@ pub fn plan_slots(req: &SlotRequest) -> Result<Vec<Slot>, String> {
     Ok(slots)
 }
 
-/// GPU indices listed by `nvidia-smi`; empty when it is absent or finds none.
-/// Asking the driver's tool keeps libtorch out of the scheduler.
+/// GPUs this sweep may use, as `nvidia-smi` indices: every GPU it lists, or
+/// only those named by a `CUDA_VISIBLE_DEVICES` already set around `sweep`
+/// (a shared machine or a batch system handing out cards that way). Empty
+/// when `nvidia-smi` is absent or finds none. Asking the driver's tool keeps
+/// libtorch out of the scheduler.
 pub fn detect_gpus() -> Vec<u32> {
     let out = std::process::Command::new("nvidia-smi")
-        .args(["--query-gpu=index", "--format=csv,noheader"])
+        .args(["--query-gpu=index,uuid", "--format=csv,noheader"])
         .output();
-    match out {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .collect(),
+    let listed = match out {
+        Ok(o) if o.status.success() => parse_gpu_list(&String::from_utf8_lossy(&o.stdout)),
         _ => Vec::new(),
+    };
+    let inherited = std::env::var("CUDA_VISIBLE_DEVICES").ok();
+    visible_gpus(&listed, inherited.as_deref())
+}
+
+/// A GPU as `nvidia-smi` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedGpu {
+    pub index: u32,
+    /// `GPU-…`; empty when the driver did not report one.
+    pub uuid: String,
+}
+
+/// Lines of `index, uuid` (the uuid may be missing); others are skipped.
+pub fn parse_gpu_list(text: &str) -> Vec<ListedGpu> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split(',').map(str::trim);
+            let index = fields.next()?.parse().ok()?;
+            let uuid = fields.next().unwrap_or_default().to_string();
+            Some(ListedGpu { index, uuid })
+        })
+        .collect()
+}
+
+/// The listed GPUs that `cuda_visible_devices` lets this process use, read
+/// as CUDA reads it: unset means all; otherwise a comma-separated list of
+/// indices (in PCI bus order, nvidia-smi's) or `GPU-` uuids (a unique prefix
+/// is enough), which ends at the first entry naming no listed GPU, so an
+/// empty value or `-1` hides every GPU. Listed order is kept, duplicates
+/// dropped. MIG instances (`MIG-…`) are not GPUs sweep can pin, and end the
+/// list like any other unknown entry.
+pub fn visible_gpus(listed: &[ListedGpu], cuda_visible_devices: Option<&str>) -> Vec<u32> {
+    let Some(value) = cuda_visible_devices else {
+        return listed.iter().map(|g| g.index).collect();
+    };
+    let mut chosen = Vec::new();
+    for entry in value.split(',').map(str::trim) {
+        let found = match entry.parse::<u32>() {
+            Ok(index) => listed.iter().find(|g| g.index == index),
+            Err(_) if entry.starts_with("GPU-") => {
+                let mut matching = listed.iter().filter(|g| g.uuid.starts_with(entry));
+                match (matching.next(), matching.next()) {
+                    (Some(gpu), None) => Some(gpu),
+                    _ => None,
+                }
+            }
+            Err(_) => None,
+        };
+        let Some(gpu) = found else { break };
+        if !chosen.contains(&gpu.index) {
+            chosen.push(gpu.index);
+        }
     }
+    chosen
 }
 
 #[cfg(test)]
@@ -186,6 +243,38 @@ mod tests {
                 .env()
                 .contains(&("CUDA_VISIBLE_DEVICES".into(), "1".into()))
         );
+    }
+
+    #[test]
+    fn gpu_slots_name_the_bus_order_their_index_is_counted_in() {
+        let slots = plan_slots(&req(Devices::Auto, vec![2], 4)).unwrap();
+        let env = slots[0].env();
+        assert!(env.contains(&("CUDA_DEVICE_ORDER".into(), "PCI_BUS_ID".into())));
+        assert!(env.contains(&("CUDA_VISIBLE_DEVICES".into(), "2".into())));
+    }
+
+    #[test]
+    fn an_inherited_cuda_visible_devices_narrows_the_gpus() {
+        let listed = parse_gpu_list(
+            "0, GPU-aaaa1111\n1, GPU-bbbb2222\n2, GPU-bbbb3333\n3, GPU-cccc4444\nNo devices\n",
+        );
+        assert_eq!(listed.len(), 4);
+        assert_eq!(visible_gpus(&listed, None), [0, 1, 2, 3]);
+        assert_eq!(visible_gpus(&listed, Some("3,1")), [3, 1]);
+        assert_eq!(visible_gpus(&listed, Some(" 2 , 2 ")), [2]);
+        assert_eq!(visible_gpus(&listed, Some("GPU-cccc,GPU-aaaa1111")), [3, 0]);
+        // CUDA stops at the first entry it cannot use.
+        assert_eq!(visible_gpus(&listed, Some("1,7,2")), [1]);
+        assert_eq!(
+            visible_gpus(&listed, Some("0,GPU-bbbb")),
+            [0],
+            "ambiguous uuid prefix"
+        );
+        assert_eq!(visible_gpus(&listed, Some("MIG-0123,1")), Vec::<u32>::new());
+        assert!(visible_gpus(&listed, Some("")).is_empty());
+        assert!(visible_gpus(&listed, Some("-1")).is_empty());
+        // An older driver without uuids still answers by index.
+        assert_eq!(visible_gpus(&parse_gpu_list("0\n1\n"), Some("1")), [1]);
     }
 
     #[test]
