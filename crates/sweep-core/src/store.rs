@@ -74,6 +74,10 @@ pub enum FailureKind {
     Oom,
     Timeout,
     InvalidData,
+    /// The run was given a GPU that its worker's libtorch cannot use (no
+    /// CUDA in the build, a driver it cannot talk to, the card hidden).
+    /// Training on the CPU instead would be silently tens of times slower.
+    NoDevice,
     Interrupted,
 }
 

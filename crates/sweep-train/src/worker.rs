@@ -135,23 +135,58 @@ fn first_line(s: &str) -> String {
     s[..end].trim().trim_end_matches("\")").to_string()
 }
 
-/// `SWEEP_DEVICE`: `cpu`, `cuda:N`, or `auto` (default).
-fn device_from_env() -> Device {
-    match std::env::var("SWEEP_DEVICE").as_deref() {
-        Ok("cpu") => Device::Cpu,
-        Ok(s) if s.starts_with("cuda") => {
-            let idx = s
-                .strip_prefix("cuda:")
-                .and_then(|i| i.parse().ok())
-                .unwrap_or(0);
-            if tch::Cuda::is_available() {
-                Device::Cuda(idx)
-            } else {
-                Device::Cpu
-            }
-        }
-        _ => Device::cuda_if_available(),
+/// `SWEEP_DEVICE`: `cpu`, `cuda:N`, or `auto` (default: a GPU when libtorch
+/// sees one). A run handed a GPU trains on it or fails: falling back to the
+/// CPU would look like success while taking tens of times longer, and would
+/// hide a worker built without CUDA.
+fn device_from_env(report: &torch_runtime::DeviceReport) -> Result<Device, WorkerError> {
+    let requested = std::env::var("SWEEP_DEVICE").unwrap_or_default();
+    let cuda_index = match requested.as_str() {
+        "" | "auto" => return Ok(Device::cuda_if_available()),
+        "cpu" => return Ok(Device::Cpu),
+        "cuda" => Some(0),
+        s => s
+            .strip_prefix("cuda:")
+            .and_then(|i| i.parse::<usize>().ok()),
+    };
+    let Some(index) = cuda_index else {
+        return Err(fail(
+            FailureKind::NoDevice,
+            format!("SWEEP_DEVICE={requested:?}: expected auto, cpu, cuda or cuda:N"),
+        ));
+    };
+    if (index as i64) < report.cuda_device_count {
+        Ok(Device::Cuda(index))
+    } else {
+        Err(fail(
+            FailureKind::NoDevice,
+            unusable_gpu(&requested, report),
+        ))
     }
+}
+
+/// Why a run given `requested` cannot have it, and what to do.
+fn unusable_gpu(requested: &str, report: &torch_runtime::DeviceReport) -> String {
+    let visible = std::env::var("CUDA_VISIBLE_DEVICES")
+        .map(|v| format!("CUDA_VISIBLE_DEVICES={v:?}"))
+        .unwrap_or_else(|_| "CUDA_VISIBLE_DEVICES unset".into());
+    let cause = match &report.cuda_library {
+        torch_runtime::CudaLibrary::Absent => {
+            "this worker's libtorch has no CUDA library (a CPU-only build)".to_string()
+        }
+        torch_runtime::CudaLibrary::Failed { path, error } => {
+            format!("loading {} failed: {error}", path.display())
+        }
+        torch_runtime::CudaLibrary::Loaded { .. } => format!(
+            "libtorch {} loaded its CUDA library but sees {} GPU(s): no driver, a driver too \
+             old for this build, or the card hidden",
+            report.torch_version, report.cuda_device_count
+        ),
+    };
+    format!(
+        "this run was given GPU {requested} ({visible}) but cannot use it: {cause}; \
+         `sweep run --devices cpu` trains on the CPU instead"
+    )
 }
 
 fn device_name(d: Device) -> String {
@@ -178,7 +213,7 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         .max(1);
     tch::set_num_threads(threads);
     tch::set_num_interop_threads(1);
-    let device = device_from_env();
+    let device = device_from_env(&report)?;
     tch::manual_seed(spec.seed as i64);
     if let Device::Cuda(_) = device {
         tch::Cuda::manual_seed_all(spec.seed);

@@ -21,8 +21,8 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Whether attempt number `attempt` (1-based) that ended with `kind`
-    /// deserves another try. Divergence and bad data are deterministic:
-    /// retrying would only repeat them.
+    /// deserves another try. Divergence, bad data and an unusable GPU are
+    /// deterministic: retrying would only repeat them.
     pub fn should_retry(&self, kind: FailureKind, attempt: u32) -> bool {
         let transient = matches!(
             kind,
@@ -47,5 +47,6 @@ mod tests {
         assert!(!p.should_retry(FailureKind::Crashed, 3));
         assert!(!p.should_retry(FailureKind::Diverged, 1));
         assert!(!p.should_retry(FailureKind::InvalidData, 1));
+        assert!(!p.should_retry(FailureKind::NoDevice, 1));
     }
 }
