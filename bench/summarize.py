@@ -3,8 +3,9 @@ into the references' JSON line, and print the comparison table.
 
     python bench/summarize.py sweep-result RESULTS_DIR ARCH DATASET
     python bench/summarize.py sweep-comparison RESULTS_DIR PYTHON.json DATASET T0 T1 T2 CORES
+    python bench/summarize.py packing-result RESULTS_DIR ARCH PX K RUNS DEVICE T0 T1 GPU.csv
     python bench/summarize.py table RESULTS.jsonl --markdown OUT.md [--sweeps S.jsonl]
-        [--overheads O.txt] [--command TEXT] [--note TEXT]...
+        [--packing P.jsonl] [--overheads O.txt] [--command TEXT] [--note TEXT]...
 """
 
 import argparse
@@ -26,6 +27,9 @@ IMPLS = ("sweep", "dataloader", "preloaded")
 TARGETS = {"dataloader": 0.8, "preloaded": 1.0}
 # Target for a whole sweep's wall time relative to the plain Python loop.
 SWEEP_TARGET = 0.9
+# Packing: the suggested runs per device is the smallest count whose
+# throughput is within this fraction of the best count's.
+PACKING_TOLERANCE = 0.05
 
 
 def sweep_result(results, arch, dataset):
@@ -107,6 +111,122 @@ def sweep_comparison(results, python_json, dataset, t0, t1, t2, cores):
             }
         )
     )
+
+
+def packing_result(results, arch, px, k, runs, device, t0, t1, gpu_csv):
+    """One JSON line for K runs sharing a device: wall time around `sweep
+    run`, images trained per second of wall time (train images x epochs,
+    summed over the finished runs), and, on a GPU, the peak memory and mean
+    utilisation nvidia-smi sampled meanwhile (lines `MiB, %`)."""
+    metrics = [json.loads(r.read_text()) for r in sorted(Path(results).glob("*/metrics.json"))]
+    wall = float(t1) - float(t0)
+    images = sum(m["samples"][0] * m["epochs_run"] for m in metrics)
+    samples = []
+    for row in Path(gpu_csv).read_text().splitlines():
+        try:
+            used, util = (float(v) for v in row.split(","))
+        except ValueError:
+            continue  # a torn last line, or nvidia-smi's "[N/A]"
+        samples.append((used, util))
+    print(
+        json.dumps(
+            {
+                "arch": arch,
+                "px": int(px),
+                "per_device": int(k),
+                "device": device,
+                "runs": int(runs),
+                "finished": len(metrics),
+                "epochs": metrics[0]["epochs_run"] if metrics else None,
+                "train_samples": metrics[0]["samples"][0] if metrics else None,
+                "wall": round(wall, 2),
+                "images_per_second": round(images / wall, 1) if wall > 0 else None,
+                "mean_run_seconds": mean(m["wall_seconds"] for m in metrics),
+                "threads": metrics[0]["threads"] if metrics else None,
+                "peak_gpu_mib": max(u for u, _ in samples) if samples else None,
+                "mean_gpu_util": mean(u for _, u in samples) if samples else None,
+            }
+        )
+    )
+
+
+def suggested_count(rows):
+    """The smallest runs-per-device count whose throughput is within
+    PACKING_TOLERANCE of the best, counting only counts where every run
+    finished; None when none did."""
+    complete = [r for r in rows if r["finished"] == r["runs"] and r["images_per_second"]]
+    if not complete:
+        return None
+    best = max(r["images_per_second"] for r in complete)
+    return min(
+        r["per_device"]
+        for r in complete
+        if r["images_per_second"] >= (1 - PACKING_TOLERANCE) * best
+    )
+
+
+def packing_section(path):
+    """Markdown lines for the packing comparison, one table row per
+    (architecture, count), speed-ups relative to the same shape's count 1."""
+    rows = [json.loads(t) for t in Path(path).read_text().splitlines() if t.strip()]
+    if not rows:
+        return []
+    header = [
+        "arch", "px", "per device", "runs done", "epochs", "train n", "wall s",
+        "images/s", "speed-up vs 1", "mean run s", "threads/run", "peak GPU MiB",
+        "mean GPU util %",
+    ]  # fmt: skip
+    device = rows[0]["device"]
+    md = [
+        f"## Packing: runs sharing one device ({device})",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|---|" + "---:|" * (len(header) - 1),
+    ]
+    shapes = []
+    for r in rows:
+        if (r["arch"], r["px"]) not in shapes:
+            shapes.append((r["arch"], r["px"]))
+    suggestions = []
+    for shape in shapes:
+        group = [r for r in rows if (r["arch"], r["px"]) == shape]
+        alone = next((r["images_per_second"] for r in group if r["per_device"] == 1), None)
+        for r in group:
+            speedup = r["images_per_second"] / alone if alone and r["images_per_second"] else None
+            md.append(
+                "| "
+                + " | ".join(
+                    [
+                        r["arch"],
+                        str(r["px"]),
+                        str(r["per_device"]),
+                        f"{r['finished']}/{r['runs']}",
+                        fmt(r["epochs"]),
+                        fmt(r["train_samples"]),
+                        fmt(r["wall"], 1),
+                        fmt(r["images_per_second"], 0),
+                        fmt(speedup),
+                        fmt(r["mean_run_seconds"], 1),
+                        fmt(r["threads"]),
+                        fmt(r["peak_gpu_mib"], 0),
+                        fmt(r["mean_gpu_util"], 0),
+                    ]
+                )
+                + " |"
+            )
+        k = suggested_count(group)
+        suggestions.append(f"{shape[0]} at {shape[1]} px: {k if k else '-'}")
+    md += [
+        "",
+        "Wall: the whole `sweep run` (worker start-up, data loading and final",
+        "scoring included). images/s: train images x epochs over all finished runs",
+        "/ wall. GPU columns: nvidia-smi on cuda:0 every 0.5 s (empty on a CPU).",
+        f"Smallest count within {PACKING_TOLERANCE:.0%} of the best throughput: "
+        + "; ".join(suggestions)
+        + ".",
+        "",
+    ]
+    return md
 
 
 def sweep_section(path):
@@ -197,7 +317,7 @@ def fmt(v, digits=2):
     return f"{v:,}"
 
 
-def table(jsonl, markdown, notes, sweeps=None, overheads=None, command=None):
+def table(jsonl, markdown, notes, sweeps=None, overheads=None, command=None, packing=None):
     rows = {}
     order = []
     for text in Path(jsonl).read_text().splitlines():
@@ -275,8 +395,10 @@ def table(jsonl, markdown, notes, sweeps=None, overheads=None, command=None):
         md += [""] + [f"{line}  " for line in footer] + [""]
     else:
         md += [f"{line}  " for line in notes] + [""]
-    extra = (sweep_section(sweeps) if sweeps else []) + (
-        overhead_section(overheads) if overheads else []
+    extra = (
+        (sweep_section(sweeps) if sweeps else [])
+        + (packing_section(packing) if packing else [])
+        + (overhead_section(overheads) if overheads else [])
     )
     md += extra
     Path(markdown).parent.mkdir(parents=True, exist_ok=True)
@@ -304,10 +426,14 @@ def main():
     c = sub.add_parser("sweep-comparison")
     for name in ("results", "python_json", "dataset", "t0", "t1", "t2", "cores"):
         c.add_argument(name)
+    k = sub.add_parser("packing-result")
+    for name in ("results", "arch", "px", "k", "runs", "device", "t0", "t1", "gpu_csv"):
+        k.add_argument(name)
     t = sub.add_parser("table")
     t.add_argument("jsonl")
     t.add_argument("--markdown", required=True)
     t.add_argument("--sweeps")
+    t.add_argument("--packing")
     t.add_argument("--overheads")
     t.add_argument("--command")
     t.add_argument("--note", action="append", default=[])
@@ -316,8 +442,12 @@ def main():
         sweep_result(a.results, a.arch, a.dataset)
     elif a.cmd == "sweep-comparison":
         sweep_comparison(a.results, a.python_json, a.dataset, a.t0, a.t1, a.t2, a.cores)
+    elif a.cmd == "packing-result":
+        packing_result(
+            a.results, a.arch, a.px, a.k, a.runs, a.device, a.t0, a.t1, a.gpu_csv
+        )
     else:
-        table(a.jsonl, a.markdown, a.note, a.sweeps, a.overheads, a.command)
+        table(a.jsonl, a.markdown, a.note, a.sweeps, a.overheads, a.command, a.packing)
 
 
 if __name__ == "__main__":
