@@ -113,6 +113,11 @@ def sweep_comparison(results, python_json, dataset, t0, t1, t2, cores):
     )
 
 
+def md_row(cells):
+    """One markdown table row."""
+    return "| " + " | ".join(cells) + " |"
+
+
 def packing_result(results, arch, px, k, runs, device, t0, t1, gpu_csv):
     """One JSON line for K runs sharing a device: wall time around `sweep
     run`, images trained per second of wall time (train images x epochs,
@@ -180,7 +185,7 @@ def packing_section(path):
     md = [
         f"## Packing: runs sharing one device ({device})",
         "",
-        "| " + " | ".join(header) + " |",
+        md_row(header),
         "|---|" + "---:|" * (len(header) - 1),
     ]
     shapes = []
@@ -194,8 +199,7 @@ def packing_section(path):
         for r in group:
             speedup = r["images_per_second"] / alone if alone and r["images_per_second"] else None
             md.append(
-                "| "
-                + " | ".join(
+                md_row(
                     [
                         r["arch"],
                         str(r["px"]),
@@ -212,7 +216,6 @@ def packing_section(path):
                         fmt(r["mean_gpu_util"], 0),
                     ]
                 )
-                + " |"
             )
         k = suggested_count(group)
         suggestions.append(f"{shape[0]} at {shape[1]} px: {k if k else '-'}")
@@ -242,14 +245,13 @@ def sweep_section(path):
     md = [
         "## Whole sweeps: sweep run against a plain Python loop",
         "",
-        "| " + " | ".join(header) + " |",
+        md_row(header),
         "|---|" + "---:|" * (len(header) - 1),
     ]
     for r in rows:
         flag = " !" if r["ratio"] > SWEEP_TARGET else ""
         md.append(
-            "| "
-            + " | ".join(
+            md_row(
                 [
                     r["dataset"],
                     str(r["runs"]),
@@ -265,7 +267,6 @@ def sweep_section(path):
                     f"{fmt(r['sweep_test_auc'], 3)} / {fmt(r['python_test_auc'], 3)}",
                 ]
             )
-            + " |"
         )
     md += [
         "",
@@ -389,9 +390,9 @@ def table(jsonl, markdown, notes, sweeps=None, overheads=None, command=None, pac
     md += [""]
     if body:
         md += ["## Trainer against plain PyTorch", ""]
-        md += ["| " + " | ".join(header) + " |"]
+        md += [md_row(header)]
         md.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|")
-        md += ["| " + " | ".join(row) + " |" for row in body]
+        md += [md_row(row) for row in body]
         md += [""] + [f"{line}  " for line in footer] + [""]
     else:
         md += [f"{line}  " for line in notes] + [""]
