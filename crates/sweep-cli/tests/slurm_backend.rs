@@ -418,7 +418,9 @@ fn slurm_backend_end_to_end() {
         t0.elapsed().as_secs_f64()
     );
 
-    // 5. One run on a (fake) GPU: the task sees the device Slurm granted it.
+    // 5. One run on a (fake) GPU: the task sees the device Slurm granted it,
+    // and a worker that cannot use that device refuses it (`no-device`)
+    // rather than training on the CPU.
     let gpu_file = tmp.path().join("gpu.yaml");
     std::fs::write(&gpu_file, ONE_RUN).unwrap();
     let r4 = tmp.path().join("gpu-results");
@@ -436,7 +438,6 @@ fn slurm_backend_end_to_end() {
             "1",
         ],
     );
-    assert!(gpu.status.success(), "{}", text(&gpu));
     let sub = &submissions(&r4)[0];
     let script = std::fs::read_to_string(sub.join("job.sbatch")).unwrap();
     assert!(script.contains("#SBATCH --gres=gpu:1\n"), "{script}");
@@ -460,7 +461,25 @@ fn slurm_backend_end_to_end() {
         visible == "0" || visible == "1",
         "the task should see one of the node's two GPUs, got {visible:?}:\n{output}"
     );
-    assert!(run_dirs(&r4)[0].join("complete.json").is_file());
+    let run = &run_dirs(&r4)[0];
+    let host_has_gpu = Command::new("nvidia-smi")
+        .arg("-L")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if run.join("complete.json").is_file() {
+        // Only where the node's fake GPU index is also a real card.
+        assert!(host_has_gpu, "trained without a GPU:\n{}", text(&gpu));
+        assert!(gpu.status.success(), "{}", text(&gpu));
+    } else {
+        // The worker's `failed` event, read back from the task's output.
+        let printed = text(&gpu);
+        assert!(!gpu.status.success(), "{printed}");
+        assert!(printed.contains("no-device: "), "{printed}");
+        assert!(
+            printed.contains(&format!("CUDA_VISIBLE_DEVICES=\"{visible}\"")),
+            "{printed}"
+        );
+    }
     eprintln!("[{:5.1}s] gpu task done", t0.elapsed().as_secs_f64());
     drop(cluster);
     eprintln!("[{:5.1}s] cluster down", t0.elapsed().as_secs_f64());
