@@ -5,15 +5,9 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::{sweep_command, text};
-
-fn executable(path: &Path, body: &str) {
-    std::fs::write(path, body).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
+use common::{executable, path_with, sweep_command, text};
 
 /// A folder with `bin/nvidia-smi`, `bin/worker`, `running/` and the experiment.
 fn fake_gpu_machine() -> (tempfile::TempDir, PathBuf) {
@@ -56,11 +50,6 @@ fn run_on_fake_gpu_seeing(
     extra: &[&str],
     cuda_visible_devices: Option<&str>,
 ) -> std::process::Output {
-    let path = format!(
-        "{}:{}",
-        tmp.join("bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
     let mut command = sweep_command();
     command
         .arg("run")
@@ -68,7 +57,7 @@ fn run_on_fake_gpu_seeing(
         .arg("--results")
         .arg(tmp.join("results"))
         .args(extra)
-        .env("PATH", path)
+        .env("PATH", path_with(&tmp.join("bin")))
         .env("SWEEP_WORKER", tmp.join("bin/worker"));
     match cuda_visible_devices {
         Some(value) => command.env("CUDA_VISIBLE_DEVICES", value),

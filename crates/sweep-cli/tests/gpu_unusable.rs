@@ -6,22 +6,17 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
-
-use common::{sweep_command, text};
+use common::{executable, path_with, sweep_command, text};
 
 #[test]
 fn a_run_given_a_gpu_it_cannot_use_fails_instead_of_training_on_the_cpu() {
     let tmp = tempfile::tempdir().unwrap();
     let bin = tmp.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    let smi = bin.join("nvidia-smi");
-    std::fs::write(
-        &smi,
+    executable(
+        &bin.join("nvidia-smi"),
         "#!/bin/sh\ncase \"$1\" in\n  --query-gpu=index,uuid) echo \"7, GPU-0007\" ;;\n  *) echo \"7, 1000, 20000\" ;;\nesac\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&smi, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let file = tmp.path().join("exp.yaml");
     std::fs::write(
         &file,
@@ -29,11 +24,6 @@ fn a_run_given_a_gpu_it_cannot_use_fails_instead_of_training_on_the_cpu() {
     )
     .unwrap();
     let results = tmp.path().join("results");
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
     let out = sweep_command()
         .arg("run")
         .arg(&file)
@@ -47,7 +37,7 @@ fn a_run_given_a_gpu_it_cannot_use_fails_instead_of_training_on_the_cpu() {
             "--max-retries",
             "2",
         ])
-        .env("PATH", path)
+        .env("PATH", path_with(&bin))
         .env_remove("CUDA_VISIBLE_DEVICES")
         .output()
         .unwrap();

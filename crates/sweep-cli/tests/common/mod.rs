@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// The `sweep` binary with a clean, deterministic environment.
@@ -25,5 +27,21 @@ pub fn text(o: &Output) -> String {
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Writes an executable script: the stand-ins (`nvidia-smi`, a worker) that
+/// tests put on `PATH` or name in `SWEEP_WORKER`.
+pub fn executable(path: &Path, body: &str) {
+    std::fs::write(path, body).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// `PATH` with `dir` searched first, so its stand-ins win.
+pub fn path_with(dir: &Path) -> String {
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
     )
 }
