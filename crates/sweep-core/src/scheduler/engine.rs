@@ -25,7 +25,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use super::gpu_memory::{Admission, GpuMemoryProbe, GpuReading, Packer, memory_shape};
+use super::gpu_memory::{Admission, GpuPacking, Packer, memory_shape};
 use super::lease::{Acquire, Lease};
 use super::policy::RetryPolicy;
 use super::slots::{Slot, SlotDevice};
@@ -75,21 +75,6 @@ pub struct Options {
     pub timeout: Option<Duration>,
     /// How GPU slots are filled.
     pub packing: GpuPacking,
-}
-
-/// How many of a GPU's slots are used at once.
-#[derive(Debug, Clone, Default)]
-pub enum GpuPacking {
-    /// All of them: the density the slots were planned with.
-    #[default]
-    Fixed,
-    /// As many as measured memory allows (see [`super::gpu_memory`]); the
-    /// slots are only a ceiling. `readings` is the GPUs' memory before any
-    /// run of this pass started.
-    ByMemory {
-        probe: GpuMemoryProbe,
-        readings: HashMap<u32, GpuReading>,
-    },
 }
 
 /// How a running GPU run was placed, to undo when it ends.

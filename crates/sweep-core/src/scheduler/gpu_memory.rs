@@ -30,7 +30,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::engine::GpuPacking;
 use super::slots::DEFAULT_RUNS_PER_GPU;
 use crate::run_spec::RunSpec;
 use crate::store::write_atomic;
@@ -101,6 +100,20 @@ fn readings_of(output: std::io::Result<std::process::Output>) -> Option<HashMap<
         .success()
         .then(|| parse_readings(&String::from_utf8_lossy(&out.stdout)))
         .flatten()
+}
+
+/// How many of a GPU's slots are used at once.
+#[derive(Debug, Clone, Default)]
+pub enum GpuPacking {
+    /// All of them: the density the slots were planned with.
+    #[default]
+    Fixed,
+    /// As many as measured memory allows; the slots are only a ceiling.
+    /// `readings` is the GPUs' memory before any run of this pass started.
+    ByMemory {
+        probe: GpuMemoryProbe,
+        readings: HashMap<u32, GpuReading>,
+    },
 }
 
 /// Slots per GPU and how they are filled. A density the user asked for

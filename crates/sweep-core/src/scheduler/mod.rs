@@ -14,6 +14,7 @@ pub mod lease;
 pub mod policy;
 pub mod slots;
 
-pub use engine::{GpuPacking, Job, Options, Progress, Reporter, Summary, run};
+pub use engine::{Job, Options, Progress, Reporter, Summary, run};
+pub use gpu_memory::GpuPacking;
 pub use policy::RetryPolicy;
 pub use slots::{Slot, SlotDevice, SlotRequest, detect_gpus, plan_slots};
