@@ -17,4 +17,4 @@ pub mod slots;
 pub use engine::{Job, Options, Progress, Reporter, Summary, run};
 pub use gpu_memory::GpuPacking;
 pub use policy::RetryPolicy;
-pub use slots::{Slot, SlotDevice, SlotRequest, detect_gpus, plan_slots};
+pub use slots::{Slot, SlotDevice, SlotError, SlotRequest, detect_gpus, plan_slots};

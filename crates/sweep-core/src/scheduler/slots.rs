@@ -70,25 +70,32 @@ pub struct SlotRequest {
 /// [`super::gpu_memory`]): small MedMNIST models leave most of a card idle.
 pub const DEFAULT_RUNS_PER_GPU: u32 = 2;
 
+/// Why the requested devices cannot be laid out as slots.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SlotError {
+    #[error("`cuda` was requested but no GPU was found (nvidia-smi lists none)")]
+    NoGpuFound,
+    #[error("cuda:{missing} was requested but the GPUs found are {found:?}")]
+    GpuNotFound { missing: u32, found: Vec<u32> },
+}
+
 /// Lays out the slots. `auto` uses every GPU found, else the CPU.
-pub fn plan_slots(req: &SlotRequest) -> Result<Vec<Slot>, String> {
+pub fn plan_slots(req: &SlotRequest) -> Result<Vec<Slot>, SlotError> {
     let gpus: Vec<u32> = match &req.devices {
         Devices::Cpu => Vec::new(),
         Devices::Auto => req.gpus.clone(),
         Devices::Cuda(ids) if ids.is_empty() => {
             if req.gpus.is_empty() {
-                return Err(
-                    "`cuda` was requested but no GPU was found (nvidia-smi lists none)".into(),
-                );
+                return Err(SlotError::NoGpuFound);
             }
             req.gpus.clone()
         }
         Devices::Cuda(ids) => {
             if let Some(missing) = ids.iter().find(|i| !req.gpus.contains(i)) {
-                return Err(format!(
-                    "cuda:{missing} was requested but the GPUs found are {:?}",
-                    req.gpus
-                ));
+                return Err(SlotError::GpuNotFound {
+                    missing: *missing,
+                    found: req.gpus.clone(),
+                });
             }
             ids.clone()
         }
@@ -279,15 +286,13 @@ mod tests {
 
     #[test]
     fn asking_for_missing_gpus_is_an_error() {
-        assert!(
-            plan_slots(&req(Devices::Cuda(vec![]), vec![], 4))
-                .unwrap_err()
-                .contains("no GPU")
-        );
-        assert!(
-            plan_slots(&req(Devices::Cuda(vec![3]), vec![0], 4))
-                .unwrap_err()
-                .contains("cuda:3")
+        let none = plan_slots(&req(Devices::Cuda(vec![]), vec![], 4)).unwrap_err();
+        assert_eq!(none, SlotError::NoGpuFound);
+        assert!(none.to_string().contains("no GPU"), "{none}");
+        let missing = plan_slots(&req(Devices::Cuda(vec![3]), vec![0], 4)).unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            "cuda:3 was requested but the GPUs found are [0]"
         );
     }
 }
