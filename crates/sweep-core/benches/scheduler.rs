@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use sweep_core::plan::{Fingerprints, plan};
-use sweep_core::scheduler::{self, Job, Options, Progress, Reporter, RetryPolicy, SlotRequest};
+use sweep_core::scheduler::{
+    self, Job, Progress, Reporter, RetryPolicy, ScheduleOptions, SlotRequest,
+};
 use sweep_core::store::Store;
 use sweep_data::catalog::DatasetRef;
 
@@ -57,7 +59,7 @@ fn main() {
         cores: 1,
     })
     .expect("slots");
-    let options = Options {
+    let options = ScheduleOptions {
         program: PathBuf::from("sh"),
         args: vec!["-c".into(), NOOP_WORKER.into(), "sh".into()],
         policy: RetryPolicy::default(),

@@ -11,7 +11,7 @@ use sweep_core::scheduler::gpu_memory::{
     FOOTPRINTS_FILE, Footprints, GpuMemoryProbe, HEADROOM, choose_packing, memory_shape,
 };
 use sweep_core::scheduler::{
-    self, GpuPacking, Job, Options, Progress, Reporter, RetryPolicy, SlotRequest,
+    self, GpuPacking, Job, Progress, Reporter, RetryPolicy, ScheduleOptions, SlotRequest,
 };
 use sweep_core::store::Store;
 use sweep_data::catalog::DatasetRef;
@@ -78,12 +78,12 @@ impl FakeGpu {
         }
     }
 
-    fn worker(&self) -> Options {
+    fn worker(&self) -> ScheduleOptions {
         let d = self.dir.display();
         let script = format!(
             r#"k=$(basename "$1"); if rm '{d}/oom-once' 2>/dev/null; then echo '{{"event":"failed","kind":"oom","message":"CUDA out of memory"}}'; exit 1; fi; echo "start $k" >> '{d}/log'; touch '{d}/running/'$k; sleep 1.2; rm '{d}/running/'$k; echo "end $k" >> '{d}/log'; printf '{{"key":"%s","files":[]}}' "$k" > "$1/complete.json""#
         );
-        Options {
+        ScheduleOptions {
             program: PathBuf::from("sh"),
             args: vec!["-c".into(), script, "sh".into()],
             policy: RetryPolicy::default(),
@@ -163,7 +163,7 @@ fn run(gpu: &FakeGpu, store: &Store, jobs: Vec<Job>) -> Recorder {
         cores: 16,
     })
     .unwrap();
-    let options = Options {
+    let options = ScheduleOptions {
         packing,
         ..gpu.worker()
     };

@@ -7,7 +7,9 @@ use std::time::Instant;
 use sweep_core::plan::{PlanStatus, PlannedRun};
 use sweep_core::run_spec::format_number;
 use sweep_core::scheduler::gpu_memory::GpuMemoryProbe;
-use sweep_core::scheduler::{self, GpuPacking, Job, Options, Reporter, RetryPolicy, SlotRequest};
+use sweep_core::scheduler::{
+    self, GpuPacking, Job, Reporter, RetryPolicy, ScheduleOptions, SlotRequest,
+};
 use sweep_core::select::Selector;
 use sweep_core::store::RunStatus;
 
@@ -230,7 +232,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         Box::new(progress::lines::Lines)
     };
-    let options = Options {
+    let options = ScheduleOptions {
         program: super::worker::worker_program()?,
         args: Vec::new(),
         policy: RetryPolicy {

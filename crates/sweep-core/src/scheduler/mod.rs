@@ -6,15 +6,25 @@
 //! * [`gpu_memory`] — how many runs share a GPU, from measured footprints.
 //! * [`lease`] — the per-run lock that makes concurrent sweeps safe.
 //! * [`policy`] — what to do after a failure.
-//! * [`engine`] — the loop itself (see its diagram).
+//! * [`job`] — what is scheduled; [`progress`] — what the loop reports.
+//! * [`engine`] — the loop itself (see its diagram), which places runs on
+//!   GPUs through `gpu_book`, starts workers through `launcher` and follows
+//!   each through `attempt`.
 
+mod attempt;
 pub mod engine;
+mod gpu_book;
 pub mod gpu_memory;
+pub mod job;
+mod launcher;
 pub mod lease;
 pub mod policy;
+pub mod progress;
 pub mod slots;
 
-pub use engine::{Job, Options, Progress, Reporter, Summary, run};
+pub use engine::{ScheduleOptions, Summary, run};
 pub use gpu_memory::GpuPacking;
+pub use job::Job;
 pub use policy::RetryPolicy;
+pub use progress::{Progress, Reporter};
 pub use slots::{Slot, SlotDevice, SlotError, SlotRequest, detect_gpus, plan_slots};
