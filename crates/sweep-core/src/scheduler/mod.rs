@@ -22,6 +22,9 @@ pub mod policy;
 pub mod progress;
 pub mod slots;
 
+#[cfg(test)]
+mod loop_tests;
+
 pub use engine::{ScheduleOptions, Summary, run};
 pub use gpu_memory::GpuPacking;
 pub use job::Job;
