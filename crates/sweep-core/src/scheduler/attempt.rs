@@ -108,9 +108,8 @@ impl Attempt {
         };
         let output = worker.take_output();
         let reader = forward_lines(output, self.slot.id, self.queued.job.key().clone(), lines);
-        let (reported, (status, ended_by)) =
-            tokio::join!(reader, wait_for_end(&mut worker, timeout, stop));
-        self.ended(status, ended_by, reported)
+        let (reported, end) = tokio::join!(reader, wait_for_end(&mut worker, timeout, stop));
+        self.ended(end.status, end.ended_by, reported)
     }
 
     fn ended(
@@ -161,13 +160,20 @@ async fn forward_lines(
     reported
 }
 
+/// How a worker's wait ended.
+struct WorkerEnd {
+    status: io::Result<ExitStatus>,
+    ended_by: EndedBy,
+}
+
 /// Waits for the worker while keeping the deadline and passing on stop
 /// requests.
 async fn wait_for_end(
     worker: &mut impl RunningWorker,
     timeout: Option<Duration>,
     mut stop: watch::Receiver<StopRequest>,
-) -> (io::Result<ExitStatus>, EndedBy) {
+) -> WorkerEnd {
+    let end = |status, ended_by| WorkerEnd { status, ended_by };
     let deadline = async {
         match timeout {
             Some(t) => tokio::time::sleep(t).await,
@@ -178,20 +184,20 @@ async fn wait_for_end(
     let mut asked = false;
     loop {
         tokio::select! {
-            status = worker.wait() => return (status, EndedBy::Itself),
+            status = worker.wait() => return end(status, EndedBy::Itself),
             () = &mut deadline => {
                 worker.kill();
-                return (worker.wait().await, EndedBy::Timeout);
+                return end(worker.wait().await, EndedBy::Timeout);
             }
             changed = stop.changed() => {
                 if changed.is_err() {
-                    return (worker.wait().await, EndedBy::Itself);
+                    return end(worker.wait().await, EndedBy::Itself);
                 }
                 let request = *stop.borrow();
                 match request {
                     StopRequest::Kill => {
                         worker.kill();
-                        return (worker.wait().await, EndedBy::Kill);
+                        return end(worker.wait().await, EndedBy::Kill);
                     }
                     StopRequest::AfterEpoch if !asked => {
                         asked = true;
