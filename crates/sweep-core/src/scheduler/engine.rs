@@ -210,8 +210,12 @@ impl<'a, L: Launcher> Loop<'a, L> {
                 Wake::SampleMemory => self.gpus.sample().await,
             }
         }
-        let never_started = self.queue.into_iter().map(|queued| queued.job);
-        self.summary.not_run.extend(never_started);
+        // Runs still queued, and runs left waiting on another process's
+        // lease when the loop stopped early, were not run by this sweep.
+        let never_started = self.queue.into_iter().chain(self.waiting);
+        self.summary
+            .not_run
+            .extend(never_started.map(|queued| queued.job));
         self.summary
     }
 

@@ -699,6 +699,44 @@ fn a_run_another_process_trains_is_waited_for_then_counted_as_cached() {
     )));
 }
 
+#[test]
+fn a_run_left_waiting_on_another_process_when_ctrl_c_stops_the_loop_is_not_run() {
+    // Ctrl-C comes while this sweep's only run is held by another process:
+    // nothing of its own runs, so the loop ends at once, and the run it was
+    // waiting for must still be reported as not run.
+    let sweep = sweep(1);
+    let a = sweep.job("a").clone();
+    let Acquire::Held(_held_elsewhere) = Lease::try_acquire(&sweep.store.run_dir(a.key())).unwrap()
+    else {
+        panic!("a fresh lease is free");
+    };
+    let (started, _starts) = mpsc::unbounded_channel();
+    let launcher = FakeLauncher {
+        scripts: HashMap::new(),
+        attempts: Mutex::new(HashMap::new()),
+        log: Log::default(),
+        started,
+    };
+    let mut recorder = Recorder::default();
+    let options = options(RetryPolicy::default());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (press, interrupts) = mpsc::unbounded_channel();
+    press.send(()).unwrap();
+    let summary = runtime.block_on(
+        Loop::new(&sweep.store, &options, &launcher, &mut recorder).schedule(
+            sweep.jobs.clone(),
+            cpu_slots(1),
+            interrupts,
+        ),
+    );
+    assert!(summary.interrupted);
+    assert_eq!(Ran::labels(&summary.not_run), ["a"]);
+    assert!(summary.cached_by_other.is_empty() && summary.trained.is_empty());
+}
+
 /// Packing by memory on GPU 0, which had `free_mib` free before the pass;
 /// its probe reads nothing, so measurements record no footprint.
 fn by_memory(free_mib: u64) -> ScheduleOptions {
