@@ -13,19 +13,23 @@
 //!
 //! A run is done only when `complete.json` exists and the files it lists are
 //! present with the recorded sizes. Every file is written through
-//! [`write_atomic`] (temp file, fsync, rename, fsync of the folder), so a
-//! crash at any instant leaves either the old state or the new one, never a
-//! half-written file under a final name, and never a run that looks done but
-//! is not.
+//! [`write_atomic`] (temp file, fsync, rename, fsync of the folder; the one
+//! writer of the workspace, from [`sweep_data::atomic`]), so a crash at any
+//! instant leaves either the old state or the new one, never a half-written
+//! file under a final name, and never a run that looks done but is not.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::hash::{KeyInput, RunKey};
+
+/// Replaces a file atomically and durably; re-exported so that writers of
+/// run folders find it beside the layout they write.
+pub use sweep_data::atomic::write_atomic;
 
 pub const SPEC_FILE: &str = "spec.json";
 pub const METRICS_FILE: &str = "metrics.json";
@@ -327,27 +331,6 @@ pub fn sha256_file(path: &Path) -> io::Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
-/// Writes a file so that readers see either nothing/the old content or the
-/// whole new content: write a temp file in the same folder, fsync it, rename
-/// over the target, fsync the folder.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let written = File::create(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
-    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,19 +382,5 @@ mod tests {
         Store::complete(&dir, &k, &[METRICS_FILE]).unwrap();
         assert_eq!(store.status(&k), RunStatus::Done);
         assert!(!dir.join(FAILURE_FILE).exists());
-    }
-
-    #[test]
-    fn atomic_write_leaves_no_temp_files() {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = tmp.path().join("x.json");
-        write_atomic(&p, b"one").unwrap();
-        write_atomic(&p, b"two").unwrap();
-        assert_eq!(fs::read(&p).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(tmp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names.len(), 1, "{names:?}");
     }
 }

@@ -198,15 +198,12 @@ impl Memo {
             })
     }
 
-    /// Writes to a temporary file and renames it over the memo, so readers
-    /// never see a half-written file.
+    /// Writes through [`crate::atomic`], so readers never see a half-written
+    /// file (creating the memo's folder if needed).
     fn store(&self, dir: &Path, path: &Path) -> io::Result<()> {
         let json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or(CACHE_FILE_NAME);
-        crate::atomic::write_atomic(dir, name, &json)
+        fs::create_dir_all(dir)?;
+        crate::atomic::write_atomic(path, &json)
     }
 }
 

@@ -10,12 +10,13 @@
 //! * [`folds`]: reproducible, stratified k-fold assignments.
 //! * [`image_folder`]: folders of PNG/JPEG images, decoded once and cached.
 //! * [`npz_write`]: atomic `.npz` writing for those caches.
+//! * [`atomic`]: the one durable, atomic way every crate replaces a file.
 //! * [`fingerprint`]: content hashes that identify a run's data.
 //! * [`verify`]: MD5 checks against the official release, memoised.
 //! * `download` (feature `download`): resumable, verified downloads.
 //! * [`error`]: the error type naming file, array and expectation.
 
-mod atomic;
+pub mod atomic;
 pub mod catalog;
 mod catalog_table;
 #[cfg(feature = "download")]
