@@ -24,6 +24,7 @@ use sweep_plots::{
 };
 
 use crate::aggregate::{Stat, summarize};
+use crate::ensemble::Ensemble;
 use crate::html::runs::{RowData, RunData};
 use crate::predictions::Predictions;
 use crate::report::Report;
@@ -411,44 +412,36 @@ impl AveragedScores {
     }
 }
 
+/// The scores of `runs` averaged over those that are readable and scored on
+/// the test set of the first readable one; the others are counted as
+/// skipped.
 fn averaged_scores(runs: &[RunData]) -> Result<AveragedScores, String> {
-    let mut reference: Option<Predictions> = None;
-    let mut sum: Vec<f64> = Vec::new();
-    let (mut used, mut skipped) = (0, 0);
+    let mut read = runs.iter().map(|run| Predictions::read(&run.dir));
+    let mut skipped = 0;
     let mut first_error = None;
-    for run in runs {
-        let p = match Predictions::read(&run.dir) {
-            Ok(p) => p,
-            Err(e) => {
+    let reference = loop {
+        match read.next() {
+            Some(Ok(p)) => break p,
+            Some(Err(e)) => {
                 skipped += 1;
                 first_error.get_or_insert(e);
-                continue;
             }
-        };
-        match &reference {
-            None => {
-                sum = p.scores.clone();
-                reference = Some(p);
-                used = 1;
-            }
-            Some(r) if r.labels == p.labels && r.outputs == p.outputs => {
-                for (s, v) in sum.iter_mut().zip(&p.scores) {
-                    *s += v;
-                }
-                used += 1;
-            }
-            Some(_) => skipped += 1,
+            None => return Err(first_error.unwrap_or_else(|| "no finished run".into())),
+        }
+    };
+    let mut ensemble = Ensemble::on_test_set_of(&reference);
+    ensemble.add(&reference);
+    for p in read {
+        match p {
+            Ok(p) if ensemble.add(&p) => {}
+            _ => skipped += 1,
         }
     }
-    let Some(reference) = reference else {
-        return Err(first_error.unwrap_or_else(|| "no finished run".into()));
-    };
-    let y = reference.indicators()?;
     Ok(AveragedScores {
-        y,
-        scores: sum.iter().map(|s| s / used as f64).collect(),
+        y: reference.indicators()?,
+        scores: ensemble.mean(),
         outputs: reference.outputs,
-        runs: used,
+        runs: ensemble.runs(),
         skipped,
     })
 }
