@@ -13,19 +13,26 @@
 //!
 //! A run is done only when `complete.json` exists and the files it lists are
 //! present with the recorded sizes. Every file is written through
-//! [`write_atomic`] (temp file, fsync, rename, fsync of the folder), so a
-//! crash at any instant leaves either the old state or the new one, never a
-//! half-written file under a final name, and never a run that looks done but
-//! is not.
+//! [`write_atomic`] (temp file, fsync, rename, fsync of the folder; the one
+//! writer of the workspace, from [`sweep_data::atomic`]), so a crash at any
+//! instant leaves either the old state or the new one, never a half-written
+//! file under a final name, and never a run that looks done but is not.
+//!
+//! Reading a finished run can fail in the ways [`StoreError`] lists, each
+//! naming the file involved.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::hash::{KeyInput, RunKey};
+
+/// Replaces a file atomically and durably; re-exported so that writers of
+/// run folders find it beside the layout they write.
+pub use sweep_data::atomic::write_atomic;
 
 pub const SPEC_FILE: &str = "spec.json";
 pub const METRICS_FILE: &str = "metrics.json";
@@ -121,6 +128,65 @@ impl RunStatus {
     }
 }
 
+/// Why a results folder cannot be written, or a finished run's files cannot
+/// be trusted. Every variant carries the path involved; the messages name
+/// the file the way reports and the CLI have always shown it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The results folder cannot be created or written into.
+    #[error("results folder {} is not writable: {error}; choose another with --results", path.display())]
+    NotWritable { path: PathBuf, error: io::Error },
+    /// `complete.json` is absent or unreadable.
+    #[error("no completion marker: {error}")]
+    NoCompletionMarker { path: PathBuf, error: io::Error },
+    /// `complete.json` is not a completion record.
+    #[error("unreadable completion marker: {error}")]
+    UnreadableCompletionMarker {
+        path: PathBuf,
+        error: serde_json::Error,
+    },
+    /// The completion marker does not list the file asked for.
+    #[error("{name}: not recorded in the completion marker")]
+    NotRecorded { path: PathBuf, name: String },
+    /// A recorded file is gone.
+    #[error("{name}: missing")]
+    Missing { path: PathBuf, name: String },
+    /// A recorded file has another size than at completion.
+    #[error("{name}: {bytes} bytes, expected {expected}")]
+    SizeChanged {
+        path: PathBuf,
+        name: String,
+        bytes: u64,
+        expected: u64,
+    },
+    /// A recorded file has the recorded size but other content.
+    #[error("{name}: content changed since the run finished (re-run it with --force)")]
+    ContentChanged { path: PathBuf, name: String },
+    /// A recorded file cannot be read.
+    #[error("{name}: {error}")]
+    Unreadable {
+        path: PathBuf,
+        name: String,
+        error: io::Error,
+    },
+}
+
+impl StoreError {
+    /// The file or folder the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            StoreError::NotWritable { path, .. }
+            | StoreError::NoCompletionMarker { path, .. }
+            | StoreError::UnreadableCompletionMarker { path, .. }
+            | StoreError::NotRecorded { path, .. }
+            | StoreError::Missing { path, .. }
+            | StoreError::SizeChanged { path, .. }
+            | StoreError::ContentChanged { path, .. }
+            | StoreError::Unreadable { path, .. } => path,
+        }
+    }
+}
+
 /// A results folder.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -148,7 +214,7 @@ impl Store {
             Ok(bytes) => match serde_json::from_slice::<Completion>(&bytes) {
                 Ok(c) if &c.key == key => match verify_sizes(&dir, &c) {
                     Ok(()) => RunStatus::Done,
-                    Err(why) => RunStatus::Stale(why),
+                    Err(why) => RunStatus::Stale(why.to_string()),
                 },
                 Ok(_) => RunStatus::Stale("completion marker names another key".into()),
                 Err(e) => RunStatus::Stale(format!("unreadable completion marker: {e}")),
@@ -168,15 +234,12 @@ impl Store {
         }
     }
 
-    /// Full verification: sizes and sha256 of every recorded file.
     /// Fails with a readable reason when runs cannot be written here (a
     /// read-only folder or file system), before any run starts.
-    pub fn check_writable(&self) -> Result<(), String> {
-        let fail = |e: io::Error| {
-            format!(
-                "results folder {} is not writable: {e}; choose another with --results",
-                self.root.display()
-            )
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        let fail = |error| StoreError::NotWritable {
+            path: self.root.clone(),
+            error,
         };
         fs::create_dir_all(&self.root).map_err(fail)?;
         let probe = self
@@ -191,38 +254,50 @@ impl Store {
     /// size and sha256 are those recorded at completion. Readers of results
     /// (the report) use this so a file edited or damaged after the run
     /// finished never reaches a table, even when its size is unchanged.
-    pub fn read_verified(dir: &Path, name: &str) -> Result<Vec<u8>, String> {
-        let marker =
-            fs::read(dir.join(COMPLETE_FILE)).map_err(|e| format!("no completion marker: {e}"))?;
-        let c: Completion = serde_json::from_slice(&marker)
-            .map_err(|e| format!("unreadable completion marker: {e}"))?;
-        let recorded = c
-            .files
-            .iter()
-            .find(|f| f.name == name)
-            .ok_or_else(|| format!("{name}: not recorded in the completion marker"))?;
-        let bytes = fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
+    pub fn read_verified(dir: &Path, name: &str) -> Result<Vec<u8>, StoreError> {
+        let c = read_completion(dir)?;
+        let path = dir.join(name);
+        let recorded =
+            c.files
+                .iter()
+                .find(|f| f.name == name)
+                .ok_or_else(|| StoreError::NotRecorded {
+                    path: path.clone(),
+                    name: name.to_string(),
+                })?;
+        let bytes = fs::read(&path).map_err(|error| StoreError::Unreadable {
+            path: path.clone(),
+            name: name.to_string(),
+            error,
+        })?;
         if bytes.len() as u64 != recorded.bytes
             || hex::encode(Sha256::digest(&bytes)) != recorded.sha256
         {
-            return Err(format!(
-                "{name}: content changed since the run finished (re-run it with --force)"
-            ));
+            return Err(StoreError::ContentChanged {
+                path,
+                name: name.to_string(),
+            });
         }
         Ok(bytes)
     }
 
-    pub fn verify(&self, key: &RunKey) -> Result<(), String> {
+    /// Full verification: sizes and sha256 of every recorded file.
+    pub fn verify(&self, key: &RunKey) -> Result<(), StoreError> {
         let dir = self.run_dir(key);
-        let bytes =
-            fs::read(dir.join(COMPLETE_FILE)).map_err(|e| format!("no completion marker: {e}"))?;
-        let c: Completion = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("unreadable completion marker: {e}"))?;
+        let c = read_completion(&dir)?;
         verify_sizes(&dir, &c)?;
         for f in &c.files {
-            let digest = sha256_file(&dir.join(&f.name)).map_err(|e| format!("{}: {e}", f.name))?;
+            let path = dir.join(&f.name);
+            let digest = sha256_file(&path).map_err(|error| StoreError::Unreadable {
+                path: path.clone(),
+                name: f.name.clone(),
+                error,
+            })?;
             if digest != f.sha256 {
-                return Err(format!("{}: content changed since completion", f.name));
+                return Err(StoreError::ContentChanged {
+                    path,
+                    name: f.name.clone(),
+                });
             }
         }
         Ok(())
@@ -294,19 +369,37 @@ impl Store {
     }
 }
 
-fn verify_sizes(dir: &Path, c: &Completion) -> Result<(), String> {
+/// Reads and parses `complete.json` of a run folder.
+fn read_completion(dir: &Path) -> Result<Completion, StoreError> {
+    let path = dir.join(COMPLETE_FILE);
+    let bytes = fs::read(&path).map_err(|error| StoreError::NoCompletionMarker {
+        path: path.clone(),
+        error,
+    })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|error| StoreError::UnreadableCompletionMarker { path, error })
+}
+
+/// The cheap check: every recorded file exists with its recorded size.
+fn verify_sizes(dir: &Path, c: &Completion) -> Result<(), StoreError> {
     for f in &c.files {
-        match fs::metadata(dir.join(&f.name)) {
+        let path = dir.join(&f.name);
+        match fs::metadata(&path) {
             Ok(m) if m.len() == f.bytes => {}
             Ok(m) => {
-                return Err(format!(
-                    "{}: {} bytes, expected {}",
-                    f.name,
-                    m.len(),
-                    f.bytes
-                ));
+                return Err(StoreError::SizeChanged {
+                    path,
+                    name: f.name.clone(),
+                    bytes: m.len(),
+                    expected: f.bytes,
+                });
             }
-            Err(_) => return Err(format!("{}: missing", f.name)),
+            Err(_) => {
+                return Err(StoreError::Missing {
+                    path,
+                    name: f.name.clone(),
+                });
+            }
         }
     }
     Ok(())
@@ -325,27 +418,6 @@ pub fn sha256_file(path: &Path) -> io::Result<String> {
         hasher.update(&buf[..n]);
     }
     Ok(hex::encode(hasher.finalize()))
-}
-
-/// Writes a file so that readers see either nothing/the old content or the
-/// whole new content: write a temp file in the same folder, fsync it, rename
-/// over the target, fsync the folder.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let written = File::create(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
-    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -372,10 +444,84 @@ mod tests {
         // Same size, different content: the cheap check passes, the full one does not.
         fs::write(dir.join(METRICS_FILE), b"{\"x\":2}").unwrap();
         assert_eq!(store.status(&k), RunStatus::Done);
-        assert!(store.verify(&k).unwrap_err().contains("content changed"));
+        let err = store.verify(&k).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::ContentChanged { name, .. } if name == METRICS_FILE),
+            "{err}"
+        );
+        assert_eq!(err.path(), dir.join(METRICS_FILE));
         // Truncation is caught by the cheap check.
         fs::write(dir.join(METRICS_FILE), b"{").unwrap();
-        assert!(matches!(store.status(&k), RunStatus::Stale(_)));
+        assert_eq!(
+            store.status(&k),
+            RunStatus::Stale("metrics.json: 1 bytes, expected 7".into())
+        );
+    }
+
+    #[test]
+    fn read_verified_refuses_files_it_cannot_vouch_for() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let err = Store::read_verified(dir, METRICS_FILE).unwrap_err();
+        assert!(
+            matches!(err, StoreError::NoCompletionMarker { .. }),
+            "{err}"
+        );
+        assert_eq!(err.path(), dir.join(COMPLETE_FILE));
+        assert!(
+            err.to_string().starts_with("no completion marker: "),
+            "{err}"
+        );
+
+        fs::write(dir.join(COMPLETE_FILE), b"{").unwrap();
+        let err = Store::read_verified(dir, METRICS_FILE).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("unreadable completion marker: "),
+            "{err}"
+        );
+
+        write_atomic(&dir.join(METRICS_FILE), b"{\"auc\":0.9}").unwrap();
+        Store::complete(dir, &key('c'), &[METRICS_FILE]).unwrap();
+        assert_eq!(
+            Store::read_verified(dir, METRICS_FILE).unwrap(),
+            b"{\"auc\":0.9}"
+        );
+        let err = Store::read_verified(dir, HISTORY_FILE).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "history.csv: not recorded in the completion marker"
+        );
+        assert_eq!(err.path(), dir.join(HISTORY_FILE));
+
+        fs::write(dir.join(METRICS_FILE), b"{\"auc\":1.0}").unwrap();
+        let err = Store::read_verified(dir, METRICS_FILE).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "metrics.json: content changed since the run finished (re-run it with --force)"
+        );
+        fs::remove_file(dir.join(METRICS_FILE)).unwrap();
+        let err = Store::read_verified(dir, METRICS_FILE).unwrap_err();
+        assert!(matches!(err, StoreError::Unreadable { .. }), "{err}");
+        assert!(err.to_string().starts_with("metrics.json: "), "{err}");
+    }
+
+    #[test]
+    fn unwritable_results_folder_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        // A regular file where the results folder should be.
+        let root = tmp.path().join("results");
+        fs::write(&root, b"").unwrap();
+        let err = Store::new(&root).check_writable().unwrap_err();
+        assert_eq!(err.path(), root);
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "results folder {} is not writable: ",
+                root.display()
+            )) && text.ends_with("; choose another with --results"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -399,19 +545,5 @@ mod tests {
         Store::complete(&dir, &k, &[METRICS_FILE]).unwrap();
         assert_eq!(store.status(&k), RunStatus::Done);
         assert!(!dir.join(FAILURE_FILE).exists());
-    }
-
-    #[test]
-    fn atomic_write_leaves_no_temp_files() {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = tmp.path().join("x.json");
-        write_atomic(&p, b"one").unwrap();
-        write_atomic(&p, b"two").unwrap();
-        assert_eq!(fs::read(&p).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(tmp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names.len(), 1, "{names:?}");
     }
 }

@@ -355,7 +355,8 @@ pub fn download(
     }
     fs::rename(&part, dest).map_err(io_err(dest, "move the verified download into place"))?;
     drop(file);
-    sync_parent(dest);
+    // The same durability rule as every other file `sweep` writes.
+    crate::atomic::sync_parent_folder(dest);
     Ok(Downloaded {
         path: dest.to_path_buf(),
         bytes,
@@ -375,16 +376,6 @@ fn hash_error(path: &Path, action: &'static str, e: DataError) -> DownloadError 
         path: path.to_path_buf(),
         action,
         source,
-    }
-}
-
-/// Makes the rename durable. Best effort: some file systems refuse to open
-/// or sync a directory, and the file itself is already synced.
-fn sync_parent(path: &Path) {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-        && let Ok(dir) = File::open(parent)
-    {
-        let _ = dir.sync_all();
     }
 }
 

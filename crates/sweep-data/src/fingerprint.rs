@@ -10,28 +10,24 @@
 //! asks for the same fingerprints once per run, thousands of times. So
 //! [`fingerprint_cached`] keeps a small JSON memo in a cache directory, keyed
 //! by canonical path, size and modification time in nanoseconds: a file whose
-//! size and mtime are unchanged is not read again. A memo entry is only
-//! written when size and mtime were the same before and after hashing, so a
-//! file being rewritten while it was hashed is not memoised.
+//! size and mtime are unchanged is not read again (see [`crate::memo`]).
 
-use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
-use std::time::UNIX_EPOCH;
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::catalog::DatasetRef;
 use crate::error::DataError;
+use crate::memo::{DigestMemo, hash_steady};
 use crate::synthetic::{GENERATOR_VERSION, synthetic_split_sizes};
 
 /// Name of the memo file inside the cache directory.
 pub const CACHE_FILE_NAME: &str = "file-fingerprints.json";
 
-/// Format version of the memo file; a memo of another version is ignored.
-const CACHE_FORMAT: u32 = 1;
+/// The field of a memo entry that holds the digest.
+const DIGEST_FIELD: &str = "sha256";
 
 const BUFFER_BYTES: usize = 1 << 20;
 
@@ -65,46 +61,19 @@ pub fn fingerprint_cached(path: &Path, cache_dir: Option<&Path>) -> Result<Strin
     let Some(cache_dir) = cache_dir else {
         return file_fingerprint(path);
     };
-    let io_err = |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let canonical = fs::canonicalize(path).map_err(io_err)?;
-    let key = canonical.to_string_lossy().into_owned();
-    let before = Stamp::of(&canonical).map_err(io_err)?;
-    let memo_path = cache_dir.join(CACHE_FILE_NAME);
-
-    if let Some(before) = before
-        && let Some(entry) = Memo::load(&memo_path).entries.get(&key)
-        && entry.stamp() == before
-    {
-        return Ok(entry.sha256.clone());
+    let memo = DigestMemo::new(cache_dir.join(CACHE_FILE_NAME), DIGEST_FIELD);
+    if let Some(digest) = memo.lookup(path) {
+        return Ok(digest);
     }
-
-    let digest = file_fingerprint(&canonical)?;
-    let after = Stamp::of(&canonical).map_err(io_err)?;
-    if let Some(stamp) = before
-        && before == after
-    {
-        // Reload just before writing so entries other processes added in the
-        // meantime are kept.
-        let mut memo = Memo::load(&memo_path);
-        memo.entries.insert(
-            key,
-            Entry {
-                size: stamp.size,
-                mtime_s: stamp.mtime_s,
-                mtime_ns: stamp.mtime_ns,
-                sha256: digest.clone(),
-            },
-        );
-        memo.store(cache_dir, &memo_path)
+    let hashed = hash_steady(path, file_fingerprint)?;
+    if let Some(stamp) = hashed.steady {
+        memo.remember(&hashed.canonical, stamp, &hashed.digest)
             .map_err(|source| DataError::Cache {
-                path: memo_path.clone(),
+                path: memo.file().to_path_buf(),
                 source,
             })?;
     }
-    Ok(digest)
+    Ok(hashed.digest)
 }
 
 /// Hex SHA-256 identifying a synthetic dataset: the generator version and
@@ -130,91 +99,19 @@ pub fn synthetic_fingerprint(dataset: &DatasetRef, scale: Option<usize>, seed: u
     hex::encode(Sha256::digest(description.as_bytes()))
 }
 
-/// Size and modification time: what says "unchanged" without reading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    size: u64,
-    mtime_s: i64,
-    mtime_ns: u32,
-}
-
-impl Stamp {
-    /// `None` when the platform cannot report a modification time (then
-    /// nothing is memoised).
-    fn of(path: &Path) -> io::Result<Option<Stamp>> {
-        let meta = fs::metadata(path)?;
-        let Ok(modified) = meta.modified() else {
-            return Ok(None);
-        };
-        let (mtime_s, mtime_ns) = match modified.duration_since(UNIX_EPOCH) {
-            Ok(d) => (d.as_secs() as i64, d.subsec_nanos()),
-            Err(e) => {
-                let d = e.duration();
-                (-(d.as_secs() as i64), d.subsec_nanos())
-            }
-        };
-        Ok(Some(Stamp {
-            size: meta.len(),
-            mtime_s,
-            mtime_ns,
-        }))
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Entry {
-    size: u64,
-    mtime_s: i64,
-    mtime_ns: u32,
-    sha256: String,
-}
-
-impl Entry {
-    fn stamp(&self) -> Stamp {
-        Stamp {
-            size: self.size,
-            mtime_s: self.mtime_s,
-            mtime_ns: self.mtime_ns,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Memo {
-    format: u32,
-    /// Canonical path -> entry.
-    entries: BTreeMap<String, Entry>,
-}
-
-impl Memo {
-    fn load(path: &Path) -> Memo {
-        fs::read(path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<Memo>(&bytes).ok())
-            .filter(|memo| memo.format == CACHE_FORMAT)
-            .unwrap_or(Memo {
-                format: CACHE_FORMAT,
-                entries: BTreeMap::new(),
-            })
-    }
-
-    /// Writes to a temporary file and renames it over the memo, so readers
-    /// never see a half-written file.
-    fn store(&self, dir: &Path, path: &Path) -> io::Result<()> {
-        let json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or(CACHE_FILE_NAME);
-        crate::atomic::write_atomic(dir, name, &json)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_support::real_data_file;
+    use std::fs;
     use std::time::{Duration, SystemTime};
+
+    /// The entries of a memo file, by canonical path.
+    fn memo_entries(file: &Path) -> serde_json::Map<String, serde_json::Value> {
+        let memo: serde_json::Value = serde_json::from_slice(&fs::read(file).unwrap()).unwrap();
+        assert_eq!(memo["format"], 1);
+        memo["entries"].as_object().unwrap().clone()
+    }
 
     fn set_mtime(path: &Path, time: SystemTime) {
         File::options()
@@ -308,10 +205,12 @@ mod tests {
         fs::write(&path, b"x").unwrap();
         fingerprint_cached(&path, Some(&cache)).unwrap();
         fingerprint_cached(&dir.path().join("sub/../data.npz"), Some(&cache)).unwrap();
-        let memo = Memo::load(&cache.join(CACHE_FILE_NAME));
-        assert_eq!(memo.entries.len(), 1);
+        let entries = memo_entries(&cache.join(CACHE_FILE_NAME));
+        assert_eq!(entries.len(), 1);
         let key = fs::canonicalize(&path).unwrap();
-        assert!(memo.entries.contains_key(key.to_str().unwrap()));
+        let entry = &entries[key.to_str().unwrap()];
+        assert_eq!(entry["size"], 1);
+        assert_eq!(entry["sha256"], hex::encode(Sha256::digest(b"x")));
     }
 
     #[test]
@@ -322,8 +221,7 @@ mod tests {
         fs::write(dir.path().join(CACHE_FILE_NAME), b"{not json").unwrap();
         let digest = fingerprint_cached(&path, Some(dir.path())).unwrap();
         assert_eq!(digest, hex::encode(Sha256::digest(b"payload")));
-        let memo = Memo::load(&dir.path().join(CACHE_FILE_NAME));
-        assert_eq!(memo.entries.len(), 1);
+        assert_eq!(memo_entries(&dir.path().join(CACHE_FILE_NAME)).len(), 1);
     }
 
     #[test]

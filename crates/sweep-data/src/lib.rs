@@ -10,12 +10,14 @@
 //! * [`folds`]: reproducible, stratified k-fold assignments.
 //! * [`image_folder`]: folders of PNG/JPEG images, decoded once and cached.
 //! * [`npz_write`]: atomic `.npz` writing for those caches.
+//! * [`atomic`]: the one durable, atomic way every crate replaces a file.
 //! * [`fingerprint`]: content hashes that identify a run's data.
-//! * [`verify`]: MD5 checks against the official release, memoised.
+//! * [`verify`]: MD5 checks against the official release.
+//! * `memo`: the size-and-mtime memo of digests both of those keep.
 //! * `download` (feature `download`): resumable, verified downloads.
 //! * [`error`]: the error type naming file, array and expectation.
 
-mod atomic;
+pub mod atomic;
 pub mod catalog;
 mod catalog_table;
 #[cfg(feature = "download")]
@@ -25,6 +27,7 @@ pub mod fingerprint;
 pub mod folds;
 pub mod image_folder;
 pub mod medmnist;
+mod memo;
 pub mod npy;
 pub mod npz;
 pub mod npz_write;

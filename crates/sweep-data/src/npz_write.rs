@@ -3,9 +3,9 @@
 //! members, `.npy` format 1.0 headers), so users can open it with NumPy, and
 //! it is read back with this crate's bounded [`crate::npz`] reader.
 //!
-//! Arrays are streamed into a temporary file that is renamed into place once
-//! complete and synced, so a crash never leaves a truncated cache that looks
-//! finished.
+//! Arrays are streamed through [`crate::atomic`] (temporary file, fsync,
+//! rename, fsync of the folder), so a crash never leaves a truncated cache
+//! that looks finished.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -54,7 +54,8 @@ pub fn npy_header(descr: &str, fortran_order: bool, shape: &[usize], version: u8
     out
 }
 
-/// Writes `arrays` to `path` atomically (temporary file, fsync, rename).
+/// Writes `arrays` to `path` atomically (see [`crate::atomic`]), creating
+/// its folder if needed.
 pub fn write_u8_npz(path: &Path, arrays: &[U8Array<'_>]) -> io::Result<()> {
     for a in arrays {
         let expected: usize = a.shape.iter().product();
@@ -70,12 +71,10 @@ pub fn write_u8_npz(path: &Path, arrays: &[U8Array<'_>]) -> io::Result<()> {
             ));
         }
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    crate::atomic::write_atomic_with(dir, name, |file| {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    crate::atomic::write_atomic_with(path, |file| {
         let mut zip = ZipWriter::new(io::BufWriter::new(file));
         // Large members need the zip64 extension (> 4 GiB).
         let options = SimpleFileOptions::default()

@@ -14,24 +14,22 @@
 //!   official one, then the full layout checks of [`load_medmnist`] and the
 //!   official split sizes, for `sweep data verify`.
 
-use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 use md5::{Digest, Md5};
-use serde::{Deserialize, Serialize};
 
 use crate::catalog::DatasetRef;
 use crate::error::DataError;
 use crate::medmnist::{Split, load_medmnist};
+use crate::memo::{DigestMemo, Stamp, hash_steady};
 
 /// Name of the memo file inside the memo directory.
 pub const MD5_MEMO_FILE_NAME: &str = "data-md5.json";
 
-/// Format version of the memo file; a memo of another version is ignored.
-const MEMO_FORMAT: u32 = 1;
+/// The field of a memo entry that holds the digest.
+const DIGEST_FIELD: &str = "md5";
 
 const BUFFER_BYTES: usize = 1 << 20;
 
@@ -70,36 +68,32 @@ pub fn is_md5_hex(text: &str) -> bool {
 /// file that was being rewritten is never memoised.
 #[derive(Debug, Clone)]
 pub struct Md5Memo {
-    dir: Option<PathBuf>,
+    memo: Option<DigestMemo>,
 }
 
 impl Md5Memo {
     /// A memo stored in `dir/data-md5.json`.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
+        let file = dir.into().join(MD5_MEMO_FILE_NAME);
         Md5Memo {
-            dir: Some(dir.into()),
+            memo: Some(DigestMemo::new(file, DIGEST_FIELD)),
         }
     }
 
     /// A memo that remembers nothing: every call hashes.
     pub fn disabled() -> Self {
-        Md5Memo { dir: None }
+        Md5Memo { memo: None }
     }
 
     /// The memo file, if this memo is stored anywhere.
     pub fn file(&self) -> Option<PathBuf> {
-        self.dir.as_ref().map(|d| d.join(MD5_MEMO_FILE_NAME))
+        self.memo.as_ref().map(|m| m.file().to_path_buf())
     }
 
     /// The remembered MD5 of `path`, if there is an entry and the file's size
     /// and modification time still match it. Never reads the file's bytes.
     pub fn cached(&self, path: &Path) -> Option<String> {
-        let memo_path = self.file()?;
-        let canonical = fs::canonicalize(path).ok()?;
-        let stamp = Stamp::of(&canonical).ok()??;
-        let memo = Memo::load(&memo_path);
-        let entry = memo.entries.get(&key_of(&canonical))?;
-        (entry.stamp() == stamp).then(|| entry.md5.clone())
+        self.memo.as_ref()?.lookup(path)
     }
 
     /// The MD5 of `path`: from the memo when the file is unchanged, else by
@@ -115,52 +109,26 @@ impl Md5Memo {
     /// result. For explicit verification, where bit rot under an unchanged
     /// modification time must be caught.
     pub fn rehash(&self, path: &Path) -> Result<String, DataError> {
-        let io_err = |source| DataError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let canonical = fs::canonicalize(path).map_err(io_err)?;
-        let before = Stamp::of(&canonical).map_err(io_err)?;
-        let md5 = file_md5(&canonical)?;
-        let after = Stamp::of(&canonical).map_err(io_err)?;
-        if let Some(stamp) = before
-            && before == after
-        {
-            let _ = self.store(&canonical, stamp, &md5);
+        let hashed = hash_steady(path, file_md5)?;
+        if let (Some(memo), Some(stamp)) = (&self.memo, hashed.steady) {
+            // Only an optimisation: a memo that cannot be written is retried
+            // by the next call.
+            let _ = memo.remember(&hashed.canonical, stamp, &hashed.digest);
         }
-        Ok(md5)
+        Ok(hashed.digest)
     }
 
     /// Remembers that `path`, as it is now, has MD5 `md5` (for a file whose
     /// digest was just computed elsewhere, such as a finished download).
     pub fn record(&self, path: &Path, md5: &str) -> io::Result<()> {
-        if self.dir.is_none() {
-            return Ok(());
-        }
-        let canonical = fs::canonicalize(path)?;
-        match Stamp::of(&canonical)? {
-            Some(stamp) => self.store(&canonical, stamp, &md5.to_ascii_lowercase()),
-            None => Ok(()),
-        }
-    }
-
-    fn store(&self, canonical: &Path, stamp: Stamp, md5: &str) -> io::Result<()> {
-        let (Some(dir), Some(memo_path)) = (&self.dir, self.file()) else {
+        let Some(memo) = &self.memo else {
             return Ok(());
         };
-        // Reload just before writing so entries other processes added in the
-        // meantime are kept.
-        let mut memo = Memo::load(&memo_path);
-        memo.entries.insert(
-            key_of(canonical),
-            Entry {
-                size: stamp.size,
-                mtime_s: stamp.mtime_s,
-                mtime_ns: stamp.mtime_ns,
-                md5: md5.to_string(),
-            },
-        );
-        memo.store(dir, &memo_path)
+        let canonical = fs::canonicalize(path)?;
+        match Stamp::of(&canonical)? {
+            Some(stamp) => memo.remember(&canonical, stamp, &md5.to_ascii_lowercase()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -306,90 +274,6 @@ pub fn verify_file(
         actual_md5,
         layout,
         official_splits: dataset.info.splits,
-    }
-}
-
-fn key_of(canonical: &Path) -> String {
-    canonical.to_string_lossy().into_owned()
-}
-
-/// Size and modification time: what says "unchanged" without reading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    size: u64,
-    mtime_s: i64,
-    mtime_ns: u32,
-}
-
-impl Stamp {
-    /// `None` when the platform cannot report a modification time (then
-    /// nothing is memoised).
-    fn of(path: &Path) -> io::Result<Option<Stamp>> {
-        let meta = fs::metadata(path)?;
-        let Ok(modified) = meta.modified() else {
-            return Ok(None);
-        };
-        let (mtime_s, mtime_ns) = match modified.duration_since(UNIX_EPOCH) {
-            Ok(d) => (d.as_secs() as i64, d.subsec_nanos()),
-            Err(e) => {
-                let d = e.duration();
-                (-(d.as_secs() as i64), d.subsec_nanos())
-            }
-        };
-        Ok(Some(Stamp {
-            size: meta.len(),
-            mtime_s,
-            mtime_ns,
-        }))
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Entry {
-    size: u64,
-    mtime_s: i64,
-    mtime_ns: u32,
-    md5: String,
-}
-
-impl Entry {
-    fn stamp(&self) -> Stamp {
-        Stamp {
-            size: self.size,
-            mtime_s: self.mtime_s,
-            mtime_ns: self.mtime_ns,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Memo {
-    format: u32,
-    /// Canonical path -> entry.
-    entries: BTreeMap<String, Entry>,
-}
-
-impl Memo {
-    fn load(path: &Path) -> Memo {
-        fs::read(path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<Memo>(&bytes).ok())
-            .filter(|memo| memo.format == MEMO_FORMAT)
-            .unwrap_or(Memo {
-                format: MEMO_FORMAT,
-                entries: BTreeMap::new(),
-            })
-    }
-
-    /// Writes to a temporary file and renames it over the memo, so readers
-    /// never see a half-written file.
-    fn store(&self, dir: &Path, path: &Path) -> io::Result<()> {
-        let json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or(MD5_MEMO_FILE_NAME);
-        crate::atomic::write_atomic(dir, name, &json)
     }
 }
 

@@ -12,13 +12,13 @@
 //! When `test_auc` is among the metrics, DeLong's test compares the two
 //! configurations on the shared test set from `predictions.csv`. A
 //! configuration with several matched runs (folds, seeds) is represented by
-//! the mean of its runs' predicted probabilities (the fold ensemble), so the
-//! AUCs DeLong reports are those of the ensembles, not the mean of per-run
-//! AUCs. Every run involved must have the same test labels in the same
-//! order; otherwise the test is not run and the reason is given. Multi-label
-//! and multi-class tasks are tested on the macro AUC over outputs with at
-//! least two positives and two negatives, with per-output tests in the JSON
-//! output (see [`crate::stats::delong`]).
+//! the mean of its runs' predicted probabilities (the fold ensemble, see
+//! [`crate::ensemble`]), so the AUCs DeLong reports are those of the
+//! ensembles, not the mean of per-run AUCs. Every run involved must have
+//! the same test labels in the same order; otherwise the test is not run and
+//! the reason is given. Multi-label and multi-class tasks are tested on the
+//! macro AUC over outputs with at least two positives and two negatives,
+//! with per-output tests in the JSON output (see [`crate::stats::delong`]).
 
 use std::collections::HashMap;
 
@@ -30,6 +30,7 @@ use sweep_core::store::Store;
 
 use crate::collect::run_dir;
 use crate::columns::Better;
+use crate::ensemble::Ensemble;
 use crate::error::ReportError;
 use crate::filter::Conditions;
 use crate::group::Grouping;
@@ -306,25 +307,18 @@ fn delong_row(
     let get =
         |i: usize| -> Result<&Predictions, String> { loaded[&i].as_ref().map_err(|e| e.clone()) };
     let first = get(pairs[0].1)?;
-    let mut sum_row = vec![0.0; first.scores.len()];
-    let mut sum_base = vec![0.0; first.scores.len()];
+    let mut row = Ensemble::on_test_set_of(first);
+    let mut base = Ensemble::on_test_set_of(first);
     for &(r, b) in pairs {
-        for (i, sum) in [(r, &mut sum_row), (b, &mut sum_base)] {
-            let p = get(i)?;
-            if p.labels != first.labels || p.outputs != first.outputs {
+        for (i, ensemble) in [(r, &mut row), (b, &mut base)] {
+            if !ensemble.add(get(i)?) {
                 return Err("runs were scored on different test sets".into());
-            }
-            for (s, v) in sum.iter_mut().zip(&p.scores) {
-                *s += v;
             }
         }
     }
-    let k = pairs.len() as f64;
-    let avg_row: Vec<f64> = sum_row.iter().map(|s| s / k).collect();
-    let avg_base: Vec<f64> = sum_base.iter().map(|s| s / k).collect();
     let y = first.indicators()?;
     let result =
-        delong_paired(&y, &avg_row, &avg_base, first.outputs).map_err(|e| e.to_string())?;
+        delong_paired(&y, &row.mean(), &base.mean(), first.outputs).map_err(|e| e.to_string())?;
     if result.macro_avg.is_none() {
         return Err("no output has two positives and two negatives".into());
     }

@@ -45,7 +45,8 @@ impl History {
 
     /// Reads `history.csv` from a run folder.
     pub fn read(dir: &Path) -> Result<History, String> {
-        let bytes = sweep_core::store::Store::read_verified(dir, HISTORY_FILE)?;
+        let bytes = sweep_core::store::Store::read_verified(dir, HISTORY_FILE)
+            .map_err(|e| e.to_string())?;
         History::parse(&bytes)
     }
 

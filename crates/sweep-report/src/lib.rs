@@ -38,6 +38,7 @@ mod collect;
 mod columns;
 mod compare;
 mod doc;
+mod ensemble;
 mod error;
 mod fields;
 mod filter;

@@ -75,7 +75,8 @@ impl Predictions {
     }
 
     pub fn read(dir: &Path) -> Result<Predictions, String> {
-        let bytes = sweep_core::store::Store::read_verified(dir, PREDICTIONS_FILE)?;
+        let bytes = sweep_core::store::Store::read_verified(dir, PREDICTIONS_FILE)
+            .map_err(|e| e.to_string())?;
         Predictions::parse(&bytes).map_err(|e| format!("{PREDICTIONS_FILE}: {e}"))
     }
 

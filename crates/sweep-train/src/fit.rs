@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use sweep_core::options::TrainOptions;
+use sweep_data::atomic::write_atomic_via_path;
 use sweep_metrics::summary::{MetricSummary, evaluate_with_threshold};
 use tch::{Device, Kind, Tensor, nn};
 
@@ -398,16 +399,10 @@ fn epoch_seed(seed: u64, epoch: u32) -> i64 {
     (mixed >> 1) as i64
 }
 
-/// Saves weights to a temp file and renames, so a crash never leaves a torn checkpoint.
+/// Saves weights through [`sweep_data::atomic`] (temporary file, fsync,
+/// rename, fsync of the folder), so a crash never leaves a torn checkpoint,
+/// and a failed write leaves no partial file taking the space a retry needs.
 fn save_atomic(vs: &nn::VarStore, path: &Path) -> Result<(), tch::TchError> {
-    let tmp = path.with_extension("tmp.safetensors");
     let named = contiguous_copies(vs.variables().into_iter().collect());
-    let result = Tensor::write_safetensors(&named, &tmp).and_then(|()| {
-        std::fs::rename(&tmp, path).map_err(|e| tch::TchError::FileFormat(e.to_string()))
-    });
-    if result.is_err() {
-        // Do not leave a partial file taking the space a retry needs.
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    write_atomic_via_path(path, |temp| Tensor::write_safetensors(&named, temp))
 }

@@ -4,8 +4,9 @@
 //! After each epoch the worker writes `resume-<epoch>.safetensors` (model
 //! variables as `model.<name>`, optimiser state as `opt.…`) and then
 //! `resume.json` (epoch, history, callback states) naming that file; each is
-//! written to a temporary name and renamed, and the JSON goes last, so the
-//! pair on disk always belongs together. Because every epoch reseeds the RNG
+//! written through [`sweep_data::atomic`] (temporary file, fsync, rename,
+//! fsync of the folder), and the JSON goes last, so the pair on disk always
+//! belongs together, even after a power loss. Because every epoch reseeds the RNG
 //! from (run seed, epoch), the continued run computes exactly what an
 //! uninterrupted run would. The files are removed when the run completes.
 
@@ -13,7 +14,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sweep_core::store::write_atomic;
+use sweep_data::atomic::{write_atomic, write_atomic_via_path};
 use tch::{Tensor, nn};
 
 use crate::fit::TrainState;
@@ -47,17 +48,11 @@ pub fn save(
         .collect();
     named.extend(optimizer.state());
     let named = contiguous_copies(named);
-    let tmp = dir.join(format!(".{name}.tmp"));
     let refs: Vec<(&str, &Tensor)> = named.iter().map(|(n, t)| (n.as_str(), t)).collect();
-    let written = Tensor::write_safetensors(&refs, &tmp)
-        .map_err(|e| format!("saving resume state: {e}"))
-        .and_then(|()| {
-            std::fs::rename(&tmp, dir.join(&name)).map_err(|e| format!("saving resume state: {e}"))
-        });
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written?;
+    write_atomic_via_path(&dir.join(&name), |temp| {
+        Tensor::write_safetensors(&refs, temp)
+    })
+    .map_err(|e| format!("saving resume state: {e}"))?;
     let json = serde_json::to_vec(&Saved {
         tensors: name.clone(),
         state: state.clone(),

@@ -75,7 +75,8 @@ pub fn folder_fingerprint(
             content: content.clone(),
         };
         let bytes = serde_json::to_vec(&memo).expect("memo serialises");
-        crate::atomic::write_atomic(dir, &memo_name, &bytes)
+        std::fs::create_dir_all(dir)
+            .and_then(|()| crate::atomic::write_atomic(&dir.join(&memo_name), &bytes))
             .map_err(|e| format!("{}: cannot write fingerprint cache: {e}", dir.display()))?;
     }
     Ok(content)

@@ -12,8 +12,9 @@
 //!
 //! A configuration's runs (folds, seeds) share the official test split, so
 //! its confusion counts are averaged over them and its ROC curves use the
-//! runs' averaged scores. A figure that cannot be drawn becomes a sentence
-//! saying why, never a failed report.
+//! runs' averaged scores; those numbers are worked out in `figure_data`,
+//! and this module lays them out and captions them. A figure that cannot be
+//! drawn becomes a sentence saying why, never a failed report.
 
 use std::path::{Path, PathBuf};
 
@@ -24,8 +25,11 @@ use sweep_plots::{
 };
 
 use crate::aggregate::{Stat, summarize};
-use crate::html::runs::{RowData, RunData};
-use crate::predictions::Predictions;
+use crate::html::figure_data::{
+    RunConfusions, averaged_scores, best_row, column, confusion_counts, mean_counts,
+    missing_summary, rows_by_dataset,
+};
+use crate::html::runs::{RowData, SplitNumbers};
 use crate::report::Report;
 use crate::summary::class_names;
 
@@ -120,20 +124,7 @@ pub(crate) fn draw_all(report: &Report, rows: &[RowData], dir: &Path, prefix: &s
         prefix,
         written: Vec::new(),
     };
-    let mut datasets: Vec<(String, Vec<usize>)> = Vec::new();
-    let mut notes = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
-        match &row.dataset {
-            Some(d) => match datasets.iter_mut().find(|(name, _)| name == d) {
-                Some((_, members)) => members.push(i),
-                None => datasets.push((d.clone(), vec![i])),
-            },
-            None => notes.push(format!(
-                "{}: pools runs of several datasets, so it has no per-dataset figures.",
-                row.label
-            )),
-        }
-    }
+    let (datasets, notes) = rows_by_dataset(rows);
     let datasets = datasets
         .iter()
         .enumerate()
@@ -151,25 +142,6 @@ pub(crate) fn draw_all(report: &Report, rows: &[RowData], dir: &Path, prefix: &s
         written: w.written,
         notes,
     }
-}
-
-/// Why row `i` has no finished run: "2 failed, 1 pending".
-fn missing_summary(report: &Report, i: usize) -> String {
-    let mut counts: Vec<(String, usize)> = Vec::new();
-    for r in report.rows[i].runs.iter().filter(|r| !r.is_done()) {
-        match counts.iter_mut().find(|(s, _)| *s == r.status) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((r.status.clone(), 1)),
-        }
-    }
-    if counts.is_empty() {
-        return "its results could not be read".into();
-    }
-    counts
-        .iter()
-        .map(|(s, n)| format!("{n} {s}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn dataset_figures(
@@ -260,96 +232,14 @@ fn test_auc_bars(
     )
 }
 
-/// The row with the highest mean validation AUC, and that mean.
-fn best_row(members: &[usize], rows: &[RowData]) -> Option<(usize, Stat)> {
-    let mut best: Option<(usize, Stat)> = None;
-    for &i in members {
-        let values: Vec<f64> = rows[i]
-            .runs
-            .iter()
-            .filter_map(|r| r.val_auc)
-            .filter(|v| v.is_finite())
-            .collect();
-        let stat = summarize(&values);
-        let Some(mean) = stat.mean else { continue };
-        if best
-            .as_ref()
-            .is_none_or(|(_, b)| b.mean.is_some_and(|m| mean > m))
-        {
-            best = Some((i, stat));
-        }
-    }
-    best
-}
-
-/// Cell-wise mean over the runs' matrices, rounded to whole images; whether
-/// every run had the same counts.
-fn mean_counts(matrices: &[Vec<Vec<usize>>]) -> (Vec<Vec<u64>>, bool) {
-    let first = &matrices[0];
-    let identical = matrices.iter().all(|m| m == first);
-    let n = matrices.len() as f64;
-    let mean = first
-        .iter()
-        .enumerate()
-        .map(|(r, row)| {
-            (0..row.len())
-                .map(|c| {
-                    let sum: usize = matrices.iter().map(|m| m[r][c]).sum();
-                    (sum as f64 / n).round() as u64
-                })
-                .collect()
-        })
-        .collect();
-    (mean, identical)
-}
-
 fn confusion(w: &mut Writer<'_>, number: usize, dataset: &str, row: &RowData) -> Drawn {
-    let tests: Vec<_> = row
+    let tests: Vec<&SplitNumbers> = row
         .runs
         .iter()
         .filter_map(|r| r.test.as_ref().ok())
         .collect();
-    let first = tests
-        .first()
-        .ok_or("no run of this configuration has a test-set summary")?;
-    let (matrices, names): (Vec<Vec<Vec<usize>>>, Vec<String>) = match first.kind {
-        TaskKind::MultiLabel => {
-            let l = first.counts_per_class.len();
-            let m = tests
-                .iter()
-                .filter(|t| t.counts_per_class.len() == l)
-                .map(|t| {
-                    t.counts_per_class
-                        .iter()
-                        .flat_map(|c| {
-                            [
-                                vec![c.true_negatives, c.false_positives],
-                                vec![c.false_negatives, c.true_positives],
-                            ]
-                        })
-                        .collect()
-                })
-                .collect();
-            (m, class_names(dataset, l))
-        }
-        TaskKind::Binary | TaskKind::MultiClass => {
-            let k = first
-                .confusion_matrix
-                .as_ref()
-                .ok_or("metrics.json has no test confusion matrix")?
-                .n_classes();
-            let m = tests
-                .iter()
-                .filter_map(|t| t.confusion_matrix.as_ref())
-                .filter(|c| c.n_classes() == k)
-                .map(|c| c.counts.clone())
-                .collect();
-            (m, class_names(dataset, k))
-        }
-    };
-    if matrices.is_empty() || names.is_empty() {
-        return Err("the test-set summary has no classes".into());
-    }
+    let RunConfusions { matrices, names } = confusion_counts(&tests, dataset)?;
+    let multi_label = tests[0].kind == TaskKind::MultiLabel;
     let runs = matrices.len();
     let (mean, identical) = mean_counts(&matrices);
     let counts = if runs == 1 {
@@ -366,7 +256,7 @@ fn confusion(w: &mut Writer<'_>, number: usize, dataset: &str, row: &RowData) ->
     );
     let alt = format!("Test-set confusion matrices of {}", row.label);
     let name = format!("confusion-{number}.svg");
-    if first.kind == TaskKind::MultiLabel {
+    if multi_label {
         // `mean` holds the 2×2 blocks of the labels one under the other.
         let labels: Vec<LabelMatrix> = names
             .iter()
@@ -381,81 +271,6 @@ fn confusion(w: &mut Writer<'_>, number: usize, dataset: &str, row: &RowData) ->
     } else {
         w.draw(&name, alt, caption, |p| confusion_matrix(&mean, &names, p))
     }
-}
-
-/// Test-set labels (`n × outputs` indicators) and scores averaged over runs.
-#[derive(Debug)]
-struct AveragedScores {
-    y: Vec<u8>,
-    scores: Vec<f64>,
-    outputs: usize,
-    runs: usize,
-    /// Runs left out: unreadable, or scored on another test set.
-    skipped: usize,
-}
-
-impl AveragedScores {
-    fn describe(&self) -> String {
-        let mut s = if self.runs == 1 {
-            "scores of its one run".to_string()
-        } else {
-            format!("scores averaged over its {} runs", self.runs)
-        };
-        if self.skipped > 0 {
-            s.push_str(&format!(
-                "; {} run(s) left out (no readable predictions.csv on the same test set)",
-                self.skipped
-            ));
-        }
-        s
-    }
-}
-
-fn averaged_scores(runs: &[RunData]) -> Result<AveragedScores, String> {
-    let mut reference: Option<Predictions> = None;
-    let mut sum: Vec<f64> = Vec::new();
-    let (mut used, mut skipped) = (0, 0);
-    let mut first_error = None;
-    for run in runs {
-        let p = match Predictions::read(&run.dir) {
-            Ok(p) => p,
-            Err(e) => {
-                skipped += 1;
-                first_error.get_or_insert(e);
-                continue;
-            }
-        };
-        match &reference {
-            None => {
-                sum = p.scores.clone();
-                reference = Some(p);
-                used = 1;
-            }
-            Some(r) if r.labels == p.labels && r.outputs == p.outputs => {
-                for (s, v) in sum.iter_mut().zip(&p.scores) {
-                    *s += v;
-                }
-                used += 1;
-            }
-            Some(_) => skipped += 1,
-        }
-    }
-    let Some(reference) = reference else {
-        return Err(first_error.unwrap_or_else(|| "no finished run".into()));
-    };
-    let y = reference.indicators()?;
-    Ok(AveragedScores {
-        y,
-        scores: sum.iter().map(|s| s / used as f64).collect(),
-        outputs: reference.outputs,
-        runs: used,
-        skipped,
-    })
-}
-
-/// Output `j` of an `n × outputs` matrix.
-fn column<T: Copy>(values: &[T], outputs: usize, j: usize) -> Vec<T> {
-    values.iter().skip(j).step_by(outputs).copied().collect()
 }
 
 fn roc_per_configuration(
@@ -613,63 +428,4 @@ fn curve_figures(
             )
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mean_counts_round_and_tell_identical_runs_apart() {
-        let a = vec![vec![10, 2], vec![3, 5]];
-        let b = vec![vec![11, 1], vec![3, 5]];
-        assert_eq!(
-            mean_counts(&[a.clone(), a.clone()]),
-            (vec![vec![10, 2], vec![3, 5]], true)
-        );
-        // 10.5 rounds away from zero, 1.5 too.
-        assert_eq!(mean_counts(&[a, b]), (vec![vec![11, 2], vec![3, 5]], false));
-    }
-
-    #[test]
-    fn columns_of_a_row_major_matrix() {
-        let m = [1, 2, 3, 4, 5, 6];
-        assert_eq!(column(&m, 3, 0), [1, 4]);
-        assert_eq!(column(&m, 3, 2), [3, 6]);
-        assert_eq!(column(&m, 1, 0), m);
-    }
-
-    fn run(dir: &Path, predictions: &str) -> RunData {
-        std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(dir.join("predictions.csv"), predictions).unwrap();
-        let key = sweep_core::hash::RunKey::parse(&"0".repeat(64)).unwrap();
-        sweep_core::store::Store::complete(dir, &key, &["predictions.csv"]).unwrap();
-        RunData {
-            dir: dir.to_path_buf(),
-            history: Err("not needed".into()),
-            val_auc: None,
-            test: Err("not needed".into()),
-            versions: Default::default(),
-        }
-    }
-
-    #[test]
-    fn scores_are_averaged_over_runs_on_the_same_test_set() {
-        let tmp = tempfile::tempdir().unwrap();
-        let t = tmp.path();
-        let runs = [
-            run(&t.join("a"), "index,y_0,p_0\n0,1,0.9\n1,0,0.2\n"),
-            run(&t.join("b"), "index,y_0,p_0\n0,1,0.7\n1,0,0.4\n"),
-            // Another test set: left out, not averaged in.
-            run(&t.join("c"), "index,y_0,p_0\n0,0,0.1\n1,0,0.1\n"),
-        ];
-        let a = averaged_scores(&runs).unwrap();
-        assert_eq!((a.runs, a.skipped, a.outputs), (2, 1, 1));
-        assert_eq!(a.y, [1, 0]);
-        assert!((a.scores[0] - 0.8).abs() < 1e-12 && (a.scores[1] - 0.3).abs() < 1e-12);
-        assert!(a.describe().contains("averaged over its 2 runs"));
-        assert!(a.describe().contains("1 run(s) left out"));
-        let none = averaged_scores(&[run(&t.join("d"), "index,y_0,p_0\n")]);
-        assert!(none.unwrap_err().contains("no samples"));
-    }
 }

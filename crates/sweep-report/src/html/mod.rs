@@ -19,9 +19,11 @@
 //! marked, and a figure that cannot be drawn is replaced by the reason.
 //!
 //! Modules: `runs` loads what the figures need from each finished run,
-//! `figures` draws them, `page` writes the HTML, `escape` makes text safe.
+//! `figure_data` works out what they show, `figures` draws them, `page`
+//! writes the HTML, `escape` makes text safe.
 
 mod escape;
+mod figure_data;
 mod figures;
 mod page;
 mod runs;
