@@ -79,8 +79,7 @@ pub fn follow(f: &Follow, reporter: &mut dyn SlurmReporter) -> Result<(), SlurmE
     let started = Instant::now();
     let mut errors = 0u32;
     let mut last: Option<(Counts, Instant)> = None;
-    let mut seen = vec![Seen::Waiting; f.watched.len()];
-    let mut slots: HashMap<(String, u32), usize> = HashMap::new();
+    let mut tracker = Tracker::new(f.watched.len());
     loop {
         let states = match client::query(f.jobs, false) {
             Ok(rows) => {
@@ -112,7 +111,7 @@ pub fn follow(f: &Follow, reporter: &mut dyn SlurmReporter) -> Result<(), SlurmE
                 Seen::Waiting => counts.queued += 1,
                 Seen::Ended => counts.ended += 1,
             }
-            seen[i] = report_change(f, w, seen[i], now, row, &mut slots, reporter);
+            tracker.update(f, i, now, row, reporter);
         }
         let report_active = match (&states, f.report_job) {
             (Some(s), Some(id)) => s
@@ -175,89 +174,101 @@ fn observe(store: &Store, w: &Watched, row: Option<&TaskRow>, known: bool) -> (S
     (seen, holder)
 }
 
-/// Reports the change from `before` to `now` as a run event and returns
-/// what to remember.
-fn report_change(
-    f: &Follow,
-    w: &Watched,
-    before: Seen,
-    now: Seen,
-    row: Option<&TaskRow>,
-    slots: &mut HashMap<(String, u32), usize>,
-    reporter: &mut dyn SlurmReporter,
-) -> Seen {
-    let slot_of = |slots: &mut HashMap<(String, u32), usize>| {
+/// What `--wait` remembers between polls: where each run was last seen,
+/// how often it started, and the slot number each task is shown under.
+#[derive(Debug)]
+struct Tracker {
+    seen: Vec<Seen>,
+    starts: Vec<u32>,
+    slots: HashMap<(String, u32), usize>,
+}
+
+impl Tracker {
+    fn new(runs: usize) -> Self {
+        Tracker {
+            seen: vec![Seen::Waiting; runs],
+            starts: vec![0; runs],
+            slots: HashMap::new(),
+        }
+    }
+
+    /// The slot of a run's task (one per task, numbered as first seen).
+    fn slot(&mut self, w: &Watched) -> usize {
         let id = w
             .assignment
             .as_ref()
             .map_or((w.key.as_str().to_string(), 0), |a| (a.job.clone(), a.task));
-        let next = slots.len();
-        *slots.entry(id).or_insert(next)
-    };
-    let (key, label) = (w.key.clone(), w.label.clone());
-    match (before, now) {
-        (Seen::Done, _) => before,
-        (Seen::Running { .. }, Seen::Running { .. }) | (Seen::Ended, Seen::Ended) => before,
-        (_, Seen::Running { .. }) => {
-            let slot = slot_of(slots);
-            let device = match (&w.assignment, row) {
-                (Some(a), Some(r)) if !r.node.is_empty() => {
-                    format!("slurm {}_{} on {}", a.job, a.task, r.node)
+        let next = self.slots.len();
+        *self.slots.entry(id).or_insert(next)
+    }
+
+    /// Reports the change of run `i` to `now` as a run event, once.
+    fn update(
+        &mut self,
+        f: &Follow,
+        i: usize,
+        now: Seen,
+        row: Option<&TaskRow>,
+        reporter: &mut dyn SlurmReporter,
+    ) {
+        let w = &f.watched[i];
+        let before = self.seen[i];
+        let (key, label) = (w.key.clone(), w.label.clone());
+        self.seen[i] = match (before, now) {
+            (Seen::Done, _) => before,
+            (Seen::Running { .. }, Seen::Running { .. }) | (Seen::Ended, Seen::Ended) => before,
+            (_, Seen::Running { .. }) => {
+                // A requeued task starts again: a new attempt.
+                self.starts[i] += 1;
+                let slot = self.slot(w);
+                reporter.report(&Progress::Started {
+                    slot,
+                    device: device(w, row),
+                    key,
+                    label,
+                    attempt: self.starts[i],
+                });
+                Seen::Running {
+                    slot,
+                    since: Instant::now(),
                 }
-                (Some(a), _) => format!("slurm {}_{}", a.job, a.task),
-                (None, _) => "another process".into(),
-            };
-            reporter.report(&Progress::Started {
-                slot,
-                device,
-                key,
-                label,
-                attempt: 1,
-            });
-            Seen::Running {
-                slot,
-                since: Instant::now(),
             }
-        }
-        (_, Seen::Done) => {
-            match (before, &w.assignment) {
-                (Seen::Running { slot, since }, Some(_)) => reporter.report(&Progress::Finished {
+            (_, Seen::Done) if w.assignment.is_none() => {
+                reporter.report(&Progress::CachedByOther { key, label });
+                Seen::Done
+            }
+            (_, Seen::Done | Seen::Ended) => {
+                let (slot, seconds) = match before {
+                    Seen::Running { slot, since } => (slot, since.elapsed().as_secs_f64()),
+                    _ => (self.slot(w), 0.0),
+                };
+                let result = match now {
+                    Seen::Done => Ok(()),
+                    _ => Err(ended_reason(f.store, w, row)),
+                };
+                reporter.report(&Progress::Finished {
                     slot,
                     key,
                     label,
-                    result: Ok(()),
-                    seconds: since.elapsed().as_secs_f64(),
+                    result,
+                    seconds,
                     will_retry: false,
-                }),
-                (_, Some(_)) => reporter.report(&Progress::Finished {
-                    slot: slot_of(slots),
-                    key,
-                    label,
-                    result: Ok(()),
-                    seconds: 0.0,
-                    will_retry: false,
-                }),
-                (_, None) => reporter.report(&Progress::CachedByOther { key, label }),
+                });
+                now
             }
-            Seen::Done
+            (_, Seen::Waiting) => Seen::Waiting,
+        };
+    }
+}
+
+/// Where a run trains, as the run events name it.
+fn device(w: &Watched, row: Option<&TaskRow>) -> String {
+    match (&w.assignment, row) {
+        (Some(a), Some(r)) if !r.node.is_empty() => {
+            format!("slurm {}_{} on {}", a.job, a.task, r.node)
         }
-        (_, Seen::Ended) => {
-            let (slot, seconds) = match before {
-                Seen::Running { slot, since } => (slot, since.elapsed().as_secs_f64()),
-                _ => (slot_of(slots), 0.0),
-            };
-            let result = Err(ended_reason(f.store, w, row));
-            reporter.report(&Progress::Finished {
-                slot,
-                key,
-                label,
-                result,
-                seconds,
-                will_retry: false,
-            });
-            Seen::Ended
-        }
-        (_, Seen::Waiting) => Seen::Waiting,
+        (Some(a), _) => format!("slurm {}_{}", a.job, a.task),
+        (None, _) => "another process".into(),
     }
 }
 
@@ -326,4 +337,130 @@ pub fn describe_failure(store: &Store, w: &Watched, rows: &Rows) -> String {
         log.display(),
         a.output.display()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::SlurmEvent;
+    use crate::scheduler::Reporter;
+
+    /// Keeps each run event as `kind slot attempt-or-result`.
+    #[derive(Default)]
+    struct Recorded(Vec<String>);
+
+    impl Reporter for Recorded {
+        fn report(&mut self, p: &Progress) {
+            self.0.push(match p {
+                Progress::Started { slot, attempt, .. } => format!("started {slot} {attempt}"),
+                Progress::Finished { slot, result, .. } => match result {
+                    Ok(()) => format!("done {slot}"),
+                    Err((kind, message)) => format!("failed {slot} {kind}: {message}"),
+                },
+                Progress::CachedByOther { .. } => "cached".into(),
+                other => format!("{other:?}"),
+            });
+        }
+    }
+
+    impl SlurmReporter for Recorded {
+        fn slurm(&mut self, _: &SlurmEvent) {}
+    }
+
+    fn running() -> Seen {
+        Seen::Running {
+            slot: 0,
+            since: Instant::now(),
+        }
+    }
+
+    fn row(state: &str) -> TaskRow {
+        TaskRow {
+            job: "7".into(),
+            task: Some(1),
+            state: state.into(),
+            reason: String::new(),
+            node: "n1".into(),
+        }
+    }
+
+    fn watched(store: &Store, assigned: bool) -> Vec<Watched> {
+        vec![Watched {
+            key: RunKey::parse(&"c".repeat(64)).unwrap(),
+            label: "r".into(),
+            assignment: assigned.then(|| Assignment {
+                job: "7".into(),
+                task: 1,
+                output: store.root().join("task-7_1.out"),
+            }),
+        }]
+    }
+
+    fn replay(
+        store: &Store,
+        watched: &[Watched],
+        steps: &[(Seen, Option<TaskRow>)],
+    ) -> Vec<String> {
+        let f = Follow {
+            store,
+            experiment: "e",
+            watched,
+            jobs: &[],
+            report_job: None,
+        };
+        let mut tracker = Tracker::new(watched.len());
+        let mut seen = Recorded::default();
+        for (now, row) in steps {
+            tracker.update(&f, 0, *now, row.as_ref(), &mut seen);
+        }
+        seen.0
+    }
+
+    #[test]
+    fn a_requeued_task_starts_a_second_attempt_and_finishes_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::new(tmp.path());
+        let w = watched(&store, true);
+        let events = replay(
+            &store,
+            &w,
+            &[
+                (Seen::Waiting, Some(row("PENDING"))),
+                (running(), Some(row("RUNNING"))),
+                (running(), Some(row("RUNNING"))),
+                (Seen::Waiting, Some(row("PENDING"))),
+                (running(), Some(row("RUNNING"))),
+                (Seen::Done, Some(row("COMPLETED"))),
+                (Seen::Done, Some(row("COMPLETED"))),
+            ],
+        );
+        assert_eq!(events, ["started 0 1", "started 0 2", "done 0"]);
+    }
+
+    #[test]
+    fn a_cancelled_task_is_reported_once_and_not_recorded_as_a_failure() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::new(tmp.path());
+        let w = watched(&store, true);
+        let events = replay(
+            &store,
+            &w,
+            &[
+                (running(), Some(row("RUNNING"))),
+                (Seen::Ended, Some(row("CANCELLED"))),
+                (Seen::Ended, Some(row("CANCELLED"))),
+            ],
+        );
+        assert_eq!(
+            events,
+            [
+                "started 0 1",
+                "failed 0 interrupted: Slurm task 7_1 ended CANCELLED without a result; pending again"
+            ]
+        );
+        assert_eq!(store.status(&w[0].key), RunStatus::Pending);
+        // A run another process finished counts as cached.
+        let other = watched(&store, false);
+        assert_eq!(replay(&store, &other, &[(Seen::Done, None)]), ["cached"]);
+    }
 }
