@@ -7,7 +7,10 @@
 //! It proves the cluster path end to end: one job array per submission,
 //! results identical to a local sweep of the same file, nothing submitted
 //! twice, `sweep status` and `sweep cancel` on recorded jobs, cancelled runs
-//! resubmitted, and GPU tasks seeing the `CUDA_VISIBLE_DEVICES` Slurm set.
+//! resubmitted, GPU tasks seeing the `CUDA_VISIBLE_DEVICES` Slurm set, a
+//! failed task recorded in `failure.json` (shown by `sweep status`, skipped
+//! until `--retry-failed`), `--json` events, and a requeued task resuming
+//! from its last saved epoch and finishing once.
 //!
 //! Skipped (with a `skipped:` line) when the machine cannot host the
 //! cluster: not root, or Slurm missing and no `apt-get` to install it.
@@ -146,6 +149,206 @@ train:
   batch_size: 64
   subset: 128
 ";
+
+/// Diverges at once: the worker reports `diverged` and exits non-zero.
+const BOOM: &str = "
+name: slurm_boom
+grid:
+  dataset: synthetic:breastmnist
+  arch: small_cnn
+  lr: 1e12
+train:
+  epochs: 2
+  subset: 128
+  optimizer: sgd
+";
+
+/// Long enough (many epochs) to be requeued while it trains.
+const LONG: &str = "
+name: slurm_long
+grid:
+  dataset: synthetic:breastmnist
+  arch: small_cnn
+  lr: 1e-3
+train:
+  epochs: 40
+  batch_size: 32
+  subset: 512
+resources:
+  devices: cpu
+";
+
+/// The JSON objects of a `--json` run's stdout; panics on any other line.
+fn json_events(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+        .collect()
+}
+
+fn event<'a>(events: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
+    events
+        .iter()
+        .find(|e| e["event"] == name)
+        .unwrap_or_else(|| panic!("no {name} event in {events:#?}"))
+}
+
+/// Step 6: a task whose worker fails leaves `failure.json` as a local failure
+/// does: `sweep status` lists it as failed, `sweep run` skips it, and
+/// `--retry-failed` submits it again. The waited run reports with `--json`.
+fn a_failed_task_is_recorded(cluster: &Cluster, tmp: &Path) {
+    let file = tmp.join("boom.yaml");
+    std::fs::write(&file, BOOM).unwrap();
+    let f = file.to_str().unwrap();
+    let results = tmp.join("boom-results");
+    let r = results.to_str().unwrap();
+    let args = ["run", f, "--results", r, "--backend", "slurm"];
+    let out = sweep(cluster, &[&args[..], &["--wait", "--json"]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let events = json_events(&out);
+    let job = event(&events, "slurm_submitted")["job"]
+        .as_str()
+        .expect("the job id")
+        .to_string();
+    assert_eq!(event(&events, "slurm_planned")["to_submit"], 1);
+    let failed = event(&events, "run_failed");
+    assert_eq!(failed["reason"], "diverged", "{failed}");
+    let finished = event(&events, "slurm_finished");
+    assert_eq!(finished["done"], 0, "{finished}");
+    assert_eq!(
+        finished["failed"].as_array().unwrap().len(),
+        1,
+        "{finished}"
+    );
+
+    let dir = &run_dirs(&results)[0];
+    let failure = read_json(&dir.join("failure.json"));
+    assert_eq!(failure["kind"], "diverged", "{failure}");
+    assert_eq!(failure["attempts"], 1, "{failure}");
+    let message = failure["message"].as_str().unwrap();
+    assert!(
+        message.ends_with(&format!("(Slurm task {job}_0)")),
+        "{message}"
+    );
+
+    let st = text(&sweep(cluster, &["status", f, "--results", r]));
+    assert!(st.contains("1 runs — 0 done, 0 running, 1 failed"), "{st}");
+    assert!(st.contains("diverged: "), "{st}");
+    let again = sweep(cluster, &args);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(
+        text(&again).contains("--retry-failed to retry"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(
+        submissions(&results).len(),
+        1,
+        "a failed run is not resubmitted"
+    );
+    let retried = sweep(cluster, &[&args[..], &["--retry-failed"]].concat());
+    assert!(retried.status.success(), "{}", text(&retried));
+    assert_eq!(
+        submissions(&results).len(),
+        2,
+        "--retry-failed resubmits it"
+    );
+    let cancel = sweep(cluster, &["cancel", f, "--results", r]);
+    assert!(cancel.status.success(), "{}", text(&cancel));
+}
+
+/// Step 7: a running task requeued (`scontrol requeue`) stops after its epoch,
+/// runs again, resumes from the saved epoch and finishes once.
+fn a_requeued_task_resumes(cluster: &Cluster, tmp: &Path) {
+    let file = tmp.join("long.yaml");
+    std::fs::write(&file, LONG).unwrap();
+    let results = tmp.join("long-results");
+    let wait = Command::new(env!("CARGO_BIN_EXE_sweep"))
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
+            "--backend",
+            "slurm",
+            "--wait",
+            "--json",
+            "--cpus-per-run",
+            "1",
+        ])
+        .env_remove("SWEEP_RESULTS_DIR")
+        .env("SLURM_CONF", cluster.slurm_conf())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sweep runs");
+    // Wait for the first saved epoch, then requeue the task under it.
+    let t0 = Instant::now();
+    let saved = loop {
+        let dir = results
+            .is_dir()
+            .then(|| run_dirs(&results).into_iter().next())
+            .flatten();
+        if let Some(dir) = dir.filter(|d| d.join("resume.json").is_file()) {
+            break dir;
+        }
+        assert!(t0.elapsed().as_secs() < 120, "no epoch saved in 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let record = read_json(&submissions(&results)[0].join("job.json"));
+    let task = format!("{}_0", record["job_id"].as_str().unwrap());
+    let requeue = cluster.client("scontrol", &["requeue", &task]);
+    assert!(
+        requeue.trim().is_empty(),
+        "scontrol requeue {task}: {requeue}"
+    );
+    // Slurm holds a requeued job back for a while (BeginTime): let it
+    // start again now rather than minutes later.
+    let t1 = Instant::now();
+    while t1.elapsed().as_secs() < 30 {
+        let reason = cluster.client("squeue", &["-h", "-j", &task, "-o", "%r"]);
+        if reason.contains("BeginTime") {
+            let id = format!("JobId={task}");
+            cluster.client("scontrol", &["update", &id, "StartTime=now"]);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
+    let out = wait.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let events = json_events(&out);
+    assert_eq!(event(&events, "slurm_finished")["done"], 1);
+    assert!(
+        events.iter().any(|e| e["event"] == "run_done"),
+        "{events:#?}"
+    );
+    let log = std::fs::read_to_string(saved.join("worker.log")).unwrap();
+    let attempts: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("training from epoch"))
+        .collect();
+    assert_eq!(
+        attempts.len(),
+        2,
+        "trained twice, not {}:\n{log}",
+        attempts.len()
+    );
+    assert!(attempts[0].contains("training from epoch 1 of 40"), "{log}");
+    assert!(attempts[1].ends_with("(resumed)"), "{log}");
+    assert!(
+        !attempts[1].contains("from epoch 1 of"),
+        "resumed at epoch 1:\n{log}"
+    );
+    assert_eq!(log.matches("sweep worker: completed").count(), 1, "{log}");
+    let history = std::fs::read_to_string(saved.join("history.csv")).unwrap();
+    assert_eq!(
+        history.lines().count(),
+        1 + 40,
+        "one row per epoch:\n{history}"
+    );
+    assert!(saved.join("complete.json").is_file());
+}
 
 fn run_dirs(results: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(results)
@@ -481,6 +684,14 @@ fn slurm_backend_end_to_end() {
         );
     }
     eprintln!("[{:5.1}s] gpu task done", t0.elapsed().as_secs_f64());
+
+    a_failed_task_is_recorded(&cluster, tmp.path());
+    eprintln!("[{:5.1}s] failed task recorded", t0.elapsed().as_secs_f64());
+    a_requeued_task_resumes(&cluster, tmp.path());
+    eprintln!(
+        "[{:5.1}s] requeued task resumed",
+        t0.elapsed().as_secs_f64()
+    );
     drop(cluster);
     eprintln!("[{:5.1}s] cluster down", t0.elapsed().as_secs_f64());
 }

@@ -5,6 +5,8 @@
 //! protocol. Human progress bars, plain log lines and `--json` output are
 //! all rendered from these events.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use crate::store::FailureKind;
@@ -55,6 +57,93 @@ impl WorkerEvent {
     pub fn from_line(line: &str) -> Option<WorkerEvent> {
         serde_json::from_str(line.trim()).ok()
     }
+}
+
+/// What `sweep run --backend slurm` reports besides the run events every
+/// backend shares (the scheduler's `Progress`): the things only a cluster
+/// has, such as the array job id and the tasks' queue states. Reporters
+/// render these next to the run events; `--json` prints them as they are.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SlurmEvent {
+    /// How the runs asked for split, before anything is submitted.
+    SlurmPlanned {
+        experiment: String,
+        total: usize,
+        cached: usize,
+        /// Runs this submission hands to Slurm.
+        to_submit: usize,
+        tasks: usize,
+        runs_per_task: usize,
+        /// Runs an earlier array still holds (queued or running).
+        queued_earlier: usize,
+        /// Runs another process is training.
+        leased: usize,
+        skipped: Vec<SkippedRun>,
+        results: PathBuf,
+    },
+    /// Earlier arrays could not be looked up, so every pending run is
+    /// submitted.
+    SlurmEarlierUnknown { message: String },
+    /// `sbatch` accepted the array.
+    SlurmSubmitted {
+        job: String,
+        array: String,
+        runs: usize,
+        /// The submission folder: batch script, run list, task output.
+        dir: PathBuf,
+        /// The arguments naming this plan to `sweep status` and `sweep cancel`.
+        plan_args: String,
+        /// The `--dependency-report` job and the file it writes.
+        report_job: Option<String>,
+        report_file: Option<PathBuf>,
+    },
+    /// The array went in but its report job did not.
+    SlurmReportNotSubmitted { message: String },
+    /// Without `--wait` and nothing new to submit.
+    SlurmNothingToSubmit {
+        experiment: String,
+        total: usize,
+        done: usize,
+        /// Runs queued in earlier arrays or trained by another process.
+        in_progress: usize,
+        plan_args: String,
+        skipped: Vec<SkippedRun>,
+    },
+    /// `--wait` starts following these jobs (and runs leased elsewhere).
+    SlurmWaiting { jobs: Vec<String>, leased: usize },
+    /// `--wait`: where the followed runs stand (sent when it changes, and
+    /// at least once a minute).
+    SlurmTally {
+        experiment: String,
+        done: usize,
+        total: usize,
+        running: usize,
+        queued: usize,
+        ended: usize,
+        seconds: f64,
+    },
+    /// `--wait` ended: the final word, read from the store.
+    SlurmFinished {
+        experiment: String,
+        total: usize,
+        done: usize,
+        trained: usize,
+        cached: usize,
+        failed: Vec<SkippedRun>,
+        skipped: Vec<SkippedRun>,
+        seconds: f64,
+        /// The report file, and whether the report job wrote it.
+        report: Option<(PathBuf, bool)>,
+    },
+}
+
+/// A run that did not train, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedRun {
+    /// `<short key> <label>`, or the label alone for a run without a key.
+    pub run: String,
+    pub reason: String,
 }
 
 #[cfg(test)]

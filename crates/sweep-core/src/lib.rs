@@ -14,6 +14,7 @@
 //! * [`hash`] gives each run its content address.
 //! * [`store`] defines the results folder and what "done" means.
 //! * [`plan`] joins the three: every run, its key, its status.
+//! * [`triage`] decides what `sweep run` does with each run of a plan.
 //! * [`scheduler`] runs pending runs across GPU/CPU slots, one worker process
 //!   each; [`events`] and [`launch`] are the worker protocol.
 
@@ -30,3 +31,4 @@ pub mod select;
 pub mod slurm;
 pub mod spec;
 pub mod store;
+pub mod triage;

@@ -84,6 +84,17 @@ impl Plan {
             .filter(|r| r.status.label() == label)
             .count()
     }
+
+    /// Reads the store status of the runs with these keys again, after
+    /// something other than a worker wrote to their folders (a Slurm
+    /// task's failure recorded in `failure.json`).
+    pub fn refresh(&mut self, store: &Store, keys: &[RunKey]) {
+        for run in &mut self.runs {
+            if let Some(key) = run.key.as_ref().filter(|k| keys.contains(k)) {
+                run.status = PlanStatus::Store(store.status(key));
+            }
+        }
+    }
 }
 
 /// Expands, keys and looks up every run. Datasets are fingerprinted once each.

@@ -18,7 +18,7 @@ pub fn run(args: &CancelArgs) -> anyhow::Result<ExitCode> {
     let (exp, plan, store) = load_plan(&args.common)?;
     let keys: Vec<RunKey> = plan.runs.iter().filter_map(|r| r.key.clone()).collect();
     let cancelled =
-        sweep_core::slurm::cancel(store.root(), &keys).map_err(|e| anyhow::anyhow!(e))?;
+        sweep_core::slurm::cancel(store.root(), &keys).map_err(|e| anyhow::anyhow!("{e}"))?;
     if cancelled.is_empty() {
         println!(
             "{}: no queued or running Slurm job holds runs of this experiment",

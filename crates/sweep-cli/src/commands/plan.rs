@@ -1,4 +1,5 @@
-//! `sweep plan`: the runs of an experiment, their keys and cache status.
+//! `sweep plan`: the runs of an experiment, their keys and cache status, and
+//! what `sweep run` would do with them (the same triage it applies).
 
 use std::process::ExitCode;
 
@@ -8,10 +9,12 @@ use sweep_core::experiment::Experiment;
 use sweep_core::plan::{Plan, plan};
 use sweep_core::run_spec::format_number;
 use sweep_core::store::Store;
+use sweep_core::triage::{TriageOptions, Verdict, triage};
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
 use crate::cli::{Common, PlanArgs};
+use crate::commands::run::run_label;
 use crate::fingerprints::DataFingerprints;
 
 /// Loads the experiment and plans it against the results folder.
@@ -46,16 +49,34 @@ struct Row {
     status: String,
 }
 
+/// What `sweep run` would do with a run, for `--json`.
+fn next_step(verdict: &Verdict) -> &'static str {
+    match verdict {
+        Verdict::Cached => "cached",
+        Verdict::Elsewhere { .. } => "training-elsewhere",
+        Verdict::Failed { .. } | Verdict::NoData(_) => "skip",
+        Verdict::Pending => "train",
+    }
+}
+
 pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let (exp, plan, store) = load_plan(&args.common)?;
+    let triage = triage(
+        plan.runs.iter().map(|r| (r, run_label(r))),
+        &store,
+        &TriageOptions::default(),
+    );
     if args.json {
-        let runs: Vec<serde_json::Value> = plan
+        let runs: Vec<serde_json::Value> = triage
             .runs
             .iter()
-            .map(|r| {
+            .map(|t| {
+                let r = t.run;
                 serde_json::json!({
                     "key": r.key,
                     "status": r.status.label(),
+                    "run": next_step(&t.verdict),
+                    "skip_reason": t.verdict.skip_message(),
                     "spec": r.spec,
                     "data_file": r.data_file,
                 })
@@ -98,6 +119,19 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
             format!(" ({} duplicate configurations merged)", plan.duplicates)
         } else {
             String::new()
+        }
+    );
+    let skipped = triage.skipped().len();
+    println!(
+        "`sweep run` would train {}{}{}",
+        triage.pending(),
+        match triage.elsewhere() {
+            0 => String::new(),
+            n => format!(", wait for {n} another process is training"),
+        },
+        match skipped {
+            0 => String::new(),
+            n => format!(" and skip {n} (failed earlier or without data)"),
         }
     );
     if let Some(missing) = plan.runs.iter().find_map(|r| match &r.status {

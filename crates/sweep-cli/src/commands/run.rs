@@ -1,19 +1,26 @@
-//! `sweep run`: plan, skip what is cached, schedule the rest, summarise.
+//! `sweep run`: plan, triage (what is cached, skipped or to train), hand the
+//! rest to a backend (local worker processes or one Slurm job array), and
+//! summarise.
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use sweep_core::plan::{PlanStatus, PlannedRun};
+use sweep_core::experiment::{Devices, Experiment};
+use sweep_core::hash::RunKey;
+use sweep_core::plan::{Plan, PlanStatus, PlannedRun};
 use sweep_core::run_spec::format_number;
 use sweep_core::scheduler::gpu_memory::GpuMemoryProbe;
 use sweep_core::scheduler::{
-    self, GpuPacking, Job, Reporter, RetryPolicy, ScheduleOptions, SlotRequest,
+    self, GpuPacking, Job, Reporter, RetryPolicy, ScheduleOptions, Slot, SlotRequest, Summary,
 };
 use sweep_core::select::Selector;
-use sweep_core::store::RunStatus;
+use sweep_core::slurm::{self, SlurmOptions, SlurmReporter};
+use sweep_core::store::Store;
+use sweep_core::triage::{Triage, TriageOptions, triage};
 
-use crate::cli::RunArgs;
+use crate::cli::{Backend, RunArgs};
 use crate::commands::plan::load_plan;
 use crate::progress;
 
@@ -31,7 +38,7 @@ pub fn run_label(run: &PlannedRun) -> String {
 
 /// `--pull`: downloads the MedMNIST files that runs of the plan lack.
 /// `Ok(true)` when something was downloaded; an error when a download failed.
-fn pull_missing(plan: &sweep_core::plan::Plan, base_url: &str) -> anyhow::Result<bool> {
+fn pull_missing(plan: &Plan, base_url: &str) -> anyhow::Result<bool> {
     let mut missing: Vec<sweep_data::catalog::DatasetRef> = Vec::new();
     for run in &plan.runs {
         let dataset = run.spec.dataset_ref();
@@ -58,88 +65,145 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         (_, plan, _) = load_plan(&args.common)?;
     }
     crate::image_folders::decode_pending(&mut plan, &store, args.force, args.json);
+    let on_slurm = args.backend == Some(Backend::Slurm);
+    if on_slurm {
+        // Failures of earlier array tasks are recorded before triage, so
+        // `--retry-failed` decides about them as about local ones.
+        let keys: Vec<RunKey> = plan.runs.iter().filter_map(|r| r.key.clone()).collect();
+        if let Some(view) = slurm::status(&store, &keys) {
+            plan.refresh(&store, &view.recorded);
+        }
+    }
     let selectors = args
         .only
         .iter()
         .map(|s| Selector::parse_for(s, &exp))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow::anyhow!("--only {e}"))?;
-    let runs: Vec<&PlannedRun> = plan
+    let runs = plan
         .runs
         .iter()
         .filter(|r| selectors.iter().all(|s| s.matches(&r.spec)))
-        .collect();
-    if args.backend == Some(crate::cli::Backend::Slurm) {
-        // Hand the pending runs to Slurm as one job array (sweep_core::slurm).
-        let absolute = |p: &std::path::Path| -> anyhow::Result<String> {
-            std::path::absolute(p)?
-                .into_os_string()
-                .into_string()
-                .map_err(|p| anyhow::anyhow!("{} is not valid UTF-8", p.display()))
-        };
-        let c = &args.common;
-        let mut plan_args = vec![
-            absolute(&c.file)?,
-            "--results".into(),
-            absolute(&c.results)?,
-        ];
-        if c.smoke {
-            plan_args.push("--smoke".into());
-        }
-        if c.synthetic {
-            plan_args.push("--synthetic".into());
-        }
-        if let Some(d) = &c.data_dir {
-            plan_args.extend(["--data-dir".into(), absolute(d)?]);
-        }
-        let request = sweep_core::slurm::Request {
-            experiment: &exp.name,
-            runs: runs.iter().map(|r| (*r, run_label(r))).collect(),
-            store: &store,
-            // Flags override the experiment file's `slurm:` block.
-            options: sweep_core::slurm::SlurmOptions {
-                partition: args
-                    .partition
-                    .clone()
-                    .or_else(|| exp.slurm.partition.clone()),
-                account: args.account.clone().or_else(|| exp.slurm.account.clone()),
-                time: args.time.clone().or_else(|| exp.slurm.time.clone()),
-                gpus_per_run: args.gpus_per_run.or(exp.slurm.gpus_per_run).unwrap_or(0),
-                cpus_per_run: args.cpus_per_run.or(exp.slurm.cpus_per_run),
-                mem: args.mem.clone().or_else(|| exp.slurm.mem.clone()),
-                array_parallelism: args.array_parallelism.or(exp.slurm.array_parallelism),
-                runs_per_task: args.runs_per_task.or(exp.slurm.runs_per_task).unwrap_or(1),
-                sbatch_args: if args.sbatch_arg.is_empty() {
-                    exp.slurm.sbatch_args.clone()
-                } else {
-                    args.sbatch_arg.clone()
-                },
-            },
-            force: args.force,
-            retry_failed: args.retry_failed,
-            wait: args.wait,
-            dependency_report: args.dependency_report,
-            plan_args,
-            program: std::env::current_exe()?,
-        };
-        let outcome = sweep_core::slurm::run(&request, &mut std::io::stderr())
-            .map_err(|e| anyhow::anyhow!(e))?;
-        if let Some(job) = &outcome.job {
-            println!("{job}");
-        }
-        return Ok(if outcome.ok {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        });
+        .map(|r| (r, run_label(r)));
+    let options = TriageOptions {
+        force: args.force,
+        retry_failed: args.retry_failed,
+    };
+    let ok = if on_slurm {
+        run_on_slurm(args, &exp, runs.collect(), &store, options)?
+    } else {
+        run_locally(args, &exp, triage(runs, &store, &options), &store)?
+    };
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The reporter `--json` and the terminal ask for.
+fn reporter(args: &RunArgs, total: usize, settled: usize) -> Box<dyn SlurmReporter> {
+    if args.json {
+        Box::new(progress::json::Json)
+    } else if std::io::stderr().is_terminal() && (args.backend != Some(Backend::Slurm) || args.wait)
+    {
+        Box::new(progress::terminal::Terminal::new(
+            total as u64,
+            settled as u64,
+        ))
+    } else {
+        Box::new(progress::lines::Lines)
     }
+}
+
+/// Hands the pending runs to Slurm as one job array (`sweep_core::slurm`);
+/// `true` when it went as asked.
+fn run_on_slurm(
+    args: &RunArgs,
+    exp: &Experiment,
+    runs: Vec<(&PlannedRun, String)>,
+    store: &Store,
+    triage: TriageOptions,
+) -> anyhow::Result<bool> {
+    let total = runs.len();
+    let request = slurm::Request {
+        experiment: &exp.name,
+        runs,
+        store,
+        options: slurm_options(args, exp),
+        triage,
+        wait: args.wait,
+        dependency_report: args.dependency_report,
+        plan_args: plan_args(args)?,
+        program: std::env::current_exe()?,
+    };
+    let mut reporter = reporter(args, total, 0);
+    let outcome = slurm::run(&request, reporter.as_mut());
+    drop(reporter);
+    // The error's text already names its cause.
+    let outcome = outcome.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let (Some(job), false) = (&outcome.job, args.json) {
+        println!("{job}");
+    }
+    Ok(outcome.ok)
+}
+
+/// Flags override the experiment file's `slurm:` block.
+fn slurm_options(args: &RunArgs, exp: &Experiment) -> SlurmOptions {
+    let file = &exp.slurm;
+    SlurmOptions {
+        partition: args.partition.clone().or_else(|| file.partition.clone()),
+        account: args.account.clone().or_else(|| file.account.clone()),
+        time: args.time.clone().or_else(|| file.time.clone()),
+        gpus_per_run: args.gpus_per_run.or(file.gpus_per_run).unwrap_or(0),
+        cpus_per_run: args.cpus_per_run.or(file.cpus_per_run),
+        mem: args.mem.clone().or_else(|| file.mem.clone()),
+        array_parallelism: args.array_parallelism.or(file.array_parallelism),
+        runs_per_task: args.runs_per_task.or(file.runs_per_task).unwrap_or(1),
+        sbatch_args: if args.sbatch_arg.is_empty() {
+            file.sbatch_args.clone()
+        } else {
+            args.sbatch_arg.clone()
+        },
+    }
+}
+
+/// The arguments that name this plan to other `sweep` commands, with
+/// absolute paths.
+fn plan_args(args: &RunArgs) -> anyhow::Result<Vec<String>> {
+    let absolute = |p: &Path| -> anyhow::Result<String> {
+        std::path::absolute(p)?
+            .into_os_string()
+            .into_string()
+            .map_err(|p| anyhow::anyhow!("{} is not valid UTF-8", p.display()))
+    };
+    let c = &args.common;
+    let mut plan_args = vec![
+        absolute(&c.file)?,
+        "--results".into(),
+        absolute(&c.results)?,
+    ];
+    if c.smoke {
+        plan_args.push("--smoke".into());
+    }
+    if c.synthetic {
+        plan_args.push("--synthetic".into());
+    }
+    if let Some(d) = &c.data_dir {
+        plan_args.extend(["--data-dir".into(), absolute(d)?]);
+    }
+    Ok(plan_args)
+}
+
+/// Where local runs train: the slots and how GPUs are packed.
+fn local_slots(args: &RunArgs, exp: &Experiment) -> anyhow::Result<(Vec<Slot>, GpuPacking, u32)> {
     let devices = match &args.devices {
         Some(text) => sweep_core::spec::validate::parse_devices_text(text).ok_or_else(|| {
             anyhow::anyhow!("--devices: expected auto, cpu, cuda or cuda:0,1; got `{text}`")
         })?,
         None => exp.resources.devices.clone(),
     };
-    let gpus = if devices == sweep_core::experiment::Devices::Cpu {
+    let gpus = if devices == Devices::Cpu {
         Vec::new()
     } else {
         scheduler::detect_gpus()
@@ -158,80 +222,60 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
     })
     .map_err(|e| anyhow::anyhow!(e))?;
+    Ok((slots, packing, runs_per_gpu.unwrap_or_default()))
+}
 
-    // Decide per run: cached, skipped (earlier failure, no data), or to run.
+/// `on 2 slots (cuda:0 …)` / `on 1 GPU, up to 4 runs each as …`.
+fn placement(slots: &[Slot], packing: &GpuPacking, runs_per_gpu: u32) -> String {
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    match packing {
+        GpuPacking::ByMemory { readings, .. } => format!(
+            "on {} GPU{}, up to {runs_per_gpu} runs each as measured memory allows",
+            readings.len(),
+            s(readings.len()),
+        ),
+        GpuPacking::Fixed => format!(
+            "on {} slot{} ({})",
+            slots.len(),
+            s(slots.len()),
+            slots.first().map_or("-".into(), |s| s.describe())
+        ),
+    }
+}
+
+/// Trains the triaged runs with local worker processes; `true` when every
+/// run asked for is done.
+fn run_locally(
+    args: &RunArgs,
+    exp: &Experiment,
+    triage: Triage,
+    store: &Store,
+) -> anyhow::Result<bool> {
+    let (slots, packing, runs_per_gpu) = local_slots(args, exp)?;
+    // Runs another process is training go to the scheduler too: it waits
+    // for them, and trains them if that process gives up.
     let mut jobs = Vec::new();
-    let mut cached = 0usize;
-    let mut skipped: Vec<(String, String)> = Vec::new();
-    for run in &runs {
-        let label = run_label(run);
-        let (Some(key), Some(_)) = (&run.key, &run.input) else {
-            if let PlanStatus::MissingData(why) = &run.status {
-                skipped.push((label, format!("invalid-data: {why}")));
-            }
-            continue;
-        };
-        match &run.status {
-            PlanStatus::Store(RunStatus::Done) if !args.force => {
-                cached += 1;
-                continue;
-            }
-            PlanStatus::Store(RunStatus::Failed(f)) if !args.retry_failed && !args.force => {
-                skipped.push((
-                    label,
-                    format!(
-                        "{}: {} (earlier attempt; --retry-failed to retry)",
-                        f.kind, f.message
-                    ),
-                ));
-                continue;
-            }
-            _ => {}
-        }
-        if args.force {
+    for t in triage.to_follow() {
+        if let (true, Some(key)) = (args.force, &t.run.key) {
             store.clear(key)?;
         }
-        jobs.push(Job::planned(run, &exp.name, label).expect("keyed: checked above"));
+        jobs.extend(Job::planned(t.run, &exp.name, t.label.clone()));
     }
-
     if !jobs.is_empty() {
         store.check_writable().map_err(|e| anyhow::anyhow!(e))?;
     }
-    let total = runs.len();
-    let human = !args.json;
-    if human {
-        let placement = match &packing {
-            GpuPacking::ByMemory { readings, .. } => format!(
-                "on {} GPU{}, up to {} runs each as measured memory allows",
-                readings.len(),
-                if readings.len() == 1 { "" } else { "s" },
-                runs_per_gpu.unwrap_or_default()
-            ),
-            GpuPacking::Fixed => format!(
-                "on {} slot{} ({})",
-                slots.len(),
-                if slots.len() == 1 { "" } else { "s" },
-                slots.first().map_or("-".into(), |s| s.describe())
-            ),
-        };
+    let (total, cached, skipped) = (triage.total(), triage.cached(), triage.skipped());
+    if !args.json {
         eprintln!(
-            "{}: {total} runs — {cached} cached, {} to train {placement}, {} skipped; results in {}",
+            "{}: {total} runs — {cached} cached, {} to train {}, {} skipped; results in {}",
             exp.name,
             jobs.len(),
+            placement(&slots, &packing, runs_per_gpu),
             skipped.len(),
             store.root().display()
         );
     }
-    let mut reporter: Box<dyn Reporter> = if args.json {
-        Box::new(progress::json::Json)
-    } else if std::io::stderr().is_terminal() {
-        Box::new(progress::terminal::Terminal::new(
-            total as u64,
-            (cached + skipped.len()) as u64,
-        ))
-    } else {
-        Box::new(progress::lines::Lines)
-    };
+    let mut reporter = reporter(args, total, cached + skipped.len());
     let options = ScheduleOptions {
         program: super::worker::worker_program()?,
         args: Vec::new(),
@@ -243,42 +287,56 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         packing,
     };
     let started = Instant::now();
-    let summary = scheduler::run(&store, jobs, slots, &options, reporter.as_mut());
+    let summary = scheduler::run(
+        store,
+        jobs,
+        slots,
+        &options,
+        reporter.as_mut() as &mut dyn Reporter,
+    );
     drop(reporter);
-
-    let trained = summary.trained.len();
-    let by_other = summary.cached_by_other.len();
-    let done = cached + trained + by_other;
-    if human {
-        eprintln!(
-            "{}: {done}/{total} runs done ({trained} trained, {} cached), {} failed, {} not run, in {:.1}s",
-            exp.name,
-            cached + by_other,
-            summary.failed.len() + skipped.len(),
-            summary.not_run.len(),
-            started.elapsed().as_secs_f64(),
-        );
-        for (job, kind, message) in &summary.failed {
-            eprintln!(
-                "  failed: {} {}: {kind}: {message} (log: {})",
-                job.spec.key.short(),
-                job.label,
-                store
-                    .run_dir(&job.spec.key)
-                    .join(sweep_core::store::LOG_FILE)
-                    .display()
-            );
-        }
-        for (label, why) in &skipped {
-            eprintln!("  failed: {label}: {why}");
-        }
-        if summary.interrupted {
-            eprintln!("  interrupted: run the same command again to continue");
-        }
+    let done = cached + summary.trained.len() + summary.cached_by_other.len();
+    if !args.json {
+        print_local_summary(exp, store, &triage, &summary, started);
     }
-    Ok(if done == total {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(done == total)
+}
+
+/// The last lines of a local `sweep run`.
+fn print_local_summary(
+    exp: &Experiment,
+    store: &Store,
+    triage: &Triage,
+    summary: &Summary,
+    started: Instant,
+) {
+    let trained = summary.trained.len();
+    let cached = triage.cached() + summary.cached_by_other.len();
+    let skipped = triage.skipped();
+    eprintln!(
+        "{}: {}/{} runs done ({trained} trained, {cached} cached), {} failed, {} not run, in {:.1}s",
+        exp.name,
+        trained + cached,
+        triage.total(),
+        summary.failed.len() + skipped.len(),
+        summary.not_run.len(),
+        started.elapsed().as_secs_f64(),
+    );
+    for (job, kind, message) in &summary.failed {
+        eprintln!(
+            "  failed: {} {}: {kind}: {message} (log: {})",
+            job.spec.key.short(),
+            job.label,
+            store
+                .run_dir(&job.spec.key)
+                .join(sweep_core::store::LOG_FILE)
+                .display()
+        );
+    }
+    for (label, why) in &skipped {
+        eprintln!("  failed: {label}: {why}");
+    }
+    if summary.interrupted {
+        eprintln!("  interrupted: run the same command again to continue");
+    }
 }

@@ -4,15 +4,16 @@
 //! (queued, running, or ended without a result), read from the job records
 //! in `results/.slurm/` and `squeue`/`scontrol`/`sacct`. Without those
 //! commands, or with the controller unreachable, it says so and shows what
-//! the results folder alone knows.
+//! the results folder alone knows. An array task seen to have failed gets
+//! its run's `failure.json` recorded here, as a failed local run has.
+//! Runs are sorted by the same triage `sweep run` applies.
 
 use std::process::ExitCode;
 
 use sweep_core::hash::RunKey;
-use sweep_core::plan::PlanStatus;
-use sweep_core::scheduler::lease;
-use sweep_core::slurm::backend::RunView;
-use sweep_core::store::RunStatus;
+use sweep_core::slurm::StatusView;
+use sweep_core::slurm::view::RunView;
+use sweep_core::triage::{Triage, TriageOptions, Verdict, triage};
 
 use crate::cli::StatusArgs;
 use crate::commands::plan::load_plan;
@@ -33,66 +34,87 @@ fn describe(view: &RunView) -> String {
     }
 }
 
-pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
-    let (exp, plan, store) = load_plan(&args.common)?;
-    let keys: Vec<RunKey> = plan.runs.iter().filter_map(|r| r.key.clone()).collect();
-    let slurm = sweep_core::slurm::status(store.root(), &keys);
-    let (mut done, mut running, mut failed, mut pending) = (0, Vec::new(), Vec::new(), 0);
-    let (mut queued, mut ended) = (Vec::new(), Vec::new());
-    for run in &plan.runs {
+/// Every run's line, by where it stands.
+#[derive(Debug, Default)]
+struct Sorted {
+    done: usize,
+    pending: usize,
+    running: Vec<String>,
+    queued: Vec<String>,
+    failed: Vec<String>,
+    ended: Vec<String>,
+}
+
+/// Sorts the triaged runs into done, running, queued, failed and pending.
+fn sort(triage: &Triage, slurm: Option<&StatusView>) -> Sorted {
+    let mut s = Sorted::default();
+    for t in &triage.runs {
+        let (run, label) = (t.run, &t.label);
         let short = run.key.as_ref().map_or("-", |k| k.short());
-        let holder = run
-            .key
-            .as_ref()
-            .and_then(|k| lease::holder(&store.run_dir(k)));
-        let on_slurm = run.key.as_ref().and_then(|k| slurm.as_ref()?.runs.get(k));
-        let slurm_state = on_slurm.and_then(|v| v.row.as_ref());
+        let on_slurm = run.key.as_ref().and_then(|k| slurm?.runs.get(k));
+        let slurm_state = on_slurm.and_then(|v| Some((v, v.row.as_ref()?)));
         let note = on_slurm.map_or(String::new(), |v| format!(", slurm {}", describe(v)));
-        match (&run.status, holder) {
-            (PlanStatus::Store(RunStatus::Done), _) => done += 1,
-            (_, Some(pid)) => running.push(format!("{short} {} (pid {pid}{note})", run_label(run))),
-            (_, None) if slurm_state.is_some_and(|r| r.state == "RUNNING") => {
-                running.push(format!(
-                    "{short} {} (slurm {})",
-                    run_label(run),
-                    describe(on_slurm.unwrap())
-                ))
+        match (&t.verdict, slurm_state) {
+            (Verdict::Cached, _) => s.done += 1,
+            (
+                Verdict::Elsewhere { holder: Some(pid) }
+                | Verdict::Failed {
+                    holder: Some(pid), ..
+                },
+                _,
+            ) => s.running.push(format!("{short} {label} (pid {pid}{note})")),
+            (_, Some((v, r))) if r.state == "RUNNING" => s
+                .running
+                .push(format!("{short} {label} (slurm {})", describe(v))),
+            (_, Some((v, r))) if r.is_active() => {
+                s.pending += 1;
+                s.queued
+                    .push(format!("{short} {label} (slurm {})", describe(v)));
             }
-            (_, None) if slurm_state.is_some_and(|r| r.is_active()) => {
-                pending += 1;
-                queued.push(format!(
-                    "{short} {} (slurm {})",
-                    run_label(run),
-                    describe(on_slurm.unwrap())
-                ));
-            }
-            (PlanStatus::Store(RunStatus::Failed(f)), None) => failed.push(format!(
-                "{short} {}: {}: {}{note}",
-                run_label(run),
-                f.kind,
-                f.message
+            (Verdict::Failed { failure, .. }, _) => s.failed.push(format!(
+                "{short} {label}: {}: {}{note}",
+                failure.kind, failure.message
             )),
-            (PlanStatus::MissingData(why), None) => {
-                failed.push(format!("{}: no data: {why}", run_label(run)))
-            }
-            _ => {
-                pending += 1;
-                if let (Some(v), Some(r)) = (on_slurm, slurm_state) {
+            (Verdict::NoData(why), _) => s.failed.push(format!("{label}: no data: {why}")),
+            (_, slurm_state) => {
+                s.pending += 1;
+                if let Some((v, r)) = slurm_state {
                     let why = v
                         .failure
                         .as_ref()
                         .map_or(String::new(), |(kind, msg)| format!(" ({kind}: {msg})"));
-                    ended.push(format!(
-                        "{short} {}: slurm job {}_{} ended {} without a result{why}; pending again",
-                        run_label(run),
-                        v.job,
-                        v.task,
-                        r.state
+                    s.ended.push(format!(
+                        "{short} {label}: slurm job {}_{} ended {} without a result{why}; pending again",
+                        v.job, v.task, r.state
                     ));
                 }
             }
         }
     }
+    s
+}
+
+pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    let (exp, mut plan, store) = load_plan(&args.common)?;
+    let keys: Vec<RunKey> = plan.runs.iter().filter_map(|r| r.key.clone()).collect();
+    // Looking at Slurm records the failures of ended tasks.
+    let slurm = sweep_core::slurm::status(&store, &keys);
+    if let Some(view) = &slurm {
+        plan.refresh(&store, &view.recorded);
+    }
+    let triage = triage(
+        plan.runs.iter().map(|r| (r, run_label(r))),
+        &store,
+        &TriageOptions::default(),
+    );
+    let Sorted {
+        done,
+        pending,
+        running,
+        queued,
+        failed,
+        ended,
+    } = sort(&triage, slurm.as_ref());
     let queued_note = if slurm.is_some() {
         format!(" ({} queued on Slurm)", queued.len())
     } else {

@@ -1,7 +1,9 @@
 //! `--json`: one object per line on stdout for other tools.
 
 use serde_json::json;
+use sweep_core::events::SlurmEvent;
 use sweep_core::scheduler::{Progress, Reporter};
+use sweep_core::slurm::SlurmReporter;
 
 pub struct Json;
 
@@ -58,5 +60,11 @@ impl Reporter for Json {
             }
         };
         println!("{v}");
+    }
+}
+
+impl SlurmReporter for Json {
+    fn slurm(&mut self, event: &SlurmEvent) {
+        println!("{}", serde_json::to_value(event).unwrap_or_default());
     }
 }

@@ -2,8 +2,10 @@
 
 use std::time::SystemTime;
 
+use sweep_core::events::SlurmEvent;
 use sweep_core::events::WorkerEvent;
 use sweep_core::scheduler::{Progress, Reporter};
+use sweep_core::slurm::SlurmReporter;
 
 pub struct Lines;
 
@@ -75,5 +77,14 @@ impl Reporter for Lines {
             Progress::Measured { .. } => super::measured_text(p).unwrap_or_default(),
         };
         eprintln!("[{}] {line}", stamp());
+    }
+}
+
+impl SlurmReporter for Lines {
+    /// Without a timestamp: these lines read as they always have.
+    fn slurm(&mut self, event: &SlurmEvent) {
+        for line in super::slurm::lines(event) {
+            eprintln!("{line}");
+        }
     }
 }

@@ -1,13 +1,18 @@
-//! Reporters for `sweep run`: they only consume scheduler events, so the
+//! Reporters for `sweep run`: they only consume run events, so the
 //! scheduler never knows whether a human, a log file or another tool is
 //! watching.
 //!
 //! * [`terminal`] — an overall bar plus one line per running slot (a TTY).
 //! * [`lines`] — plain timestamped lines (CI, logs, pipes).
 //! * [`json`] — one JSON object per event on stdout (`--json`).
+//! * [`slurm`] — the text of the Slurm backend's own events.
+//!
+//! `sweep run --backend slurm` reports the same run events, plus its own
+//! (`SlurmEvent`), to the same reporters.
 
 pub mod json;
 pub mod lines;
+pub mod slurm;
 pub mod terminal;
 
 use sweep_core::scheduler::Progress;

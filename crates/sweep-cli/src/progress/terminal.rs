@@ -5,8 +5,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use sweep_core::events::SlurmEvent;
 use sweep_core::events::WorkerEvent;
 use sweep_core::scheduler::{Progress, Reporter};
+use sweep_core::slurm::SlurmReporter;
 
 pub struct Terminal {
     multi: MultiProgress,
@@ -147,6 +149,27 @@ impl Reporter for Terminal {
                     self.multi.println(text).ok();
                 }
             }
+        }
+    }
+}
+
+impl SlurmReporter for Terminal {
+    /// The bar already shows where the runs stand, so tallies are not
+    /// printed; everything else is.
+    fn slurm(&mut self, event: &SlurmEvent) {
+        match event {
+            SlurmEvent::SlurmTally { .. } => return,
+            SlurmEvent::SlurmPlanned {
+                cached, skipped, ..
+            } => {
+                self.cached = *cached as u64;
+                self.overall.set_position((*cached + skipped.len()) as u64);
+                self.update_message();
+            }
+            _ => {}
+        }
+        for line in super::slurm::lines(event) {
+            self.multi.println(line).ok();
         }
     }
 }

@@ -11,6 +11,8 @@
 use std::collections::HashSet;
 use std::process::Command;
 
+use super::error::SlurmError;
+
 /// One array task (or a plain job) and its state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskRow {
@@ -69,15 +71,16 @@ pub fn on_path(program: &str) -> bool {
 }
 
 /// Runs a Slurm command; `Err` names the command and what went wrong.
-fn output(program: &str, args: &[String]) -> Result<String, String> {
+fn output(program: &'static str, args: &[String]) -> Result<String, SlurmError> {
     let out = Command::new(program)
         .args(args)
         .output()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                format!("{program} not found on PATH (run this on a machine with the Slurm client commands)")
-            }
-            _ => format!("{program}: {e}"),
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => SlurmError::NotInstalled {
+                program,
+                hint: "run this on a machine with the Slurm client commands",
+            },
+            _ => SlurmError::Spawn { program, source },
         })?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if out.status.success() {
@@ -85,19 +88,19 @@ fn output(program: &str, args: &[String]) -> Result<String, String> {
     } else {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let msg = stderr.trim();
-        Err(format!(
-            "{program} {}: {}",
-            out.status,
-            if msg.is_empty() { stdout.trim() } else { msg }
-        ))
+        Err(SlurmError::Command {
+            program,
+            status: out.status,
+            message: if msg.is_empty() { stdout.trim() } else { msg }.to_string(),
+        })
     }
 }
 
 /// `sbatch ARGS…` (which must include `--parsable`): the job id and the
 /// cluster, if one was named.
-pub fn sbatch(args: &[String]) -> Result<(String, Option<String>), String> {
+pub fn sbatch(args: &[String]) -> Result<(String, Option<String>), SlurmError> {
     let text = output("sbatch", args)?;
-    parse_parsable(&text).ok_or_else(|| format!("sbatch printed no job id: {text:?}"))
+    parse_parsable(&text).ok_or(SlurmError::NoJobId { output: text })
 }
 
 /// `1234` or `1234;cluster` (the last non-empty line).
@@ -111,7 +114,7 @@ pub fn parse_parsable(text: &str) -> Option<(String, Option<String>)> {
 }
 
 /// `scancel ID…`.
-pub fn scancel(jobs: &[String]) -> Result<(), String> {
+pub fn scancel(jobs: &[String]) -> Result<(), SlurmError> {
     output("scancel", jobs).map(|_| ())
 }
 
@@ -211,17 +214,13 @@ pub fn parse_sacct(text: &str) -> Vec<TaskRow> {
         .collect()
 }
 
-fn is_unknown_job(err: &str) -> bool {
-    err.contains("Invalid job id")
-}
-
 /// The state of every task of `jobs` the cluster still knows. A job that
 /// has no row is no longer known to the controller (finished long ago) and,
 /// when `with_sacct`, not in the accounting either.
 ///
 /// `Err` when the state cannot be learnt at all (commands missing, the
 /// controller unreachable): the caller must not conclude that jobs ended.
-pub fn query(jobs: &[String], with_sacct: bool) -> Result<Vec<TaskRow>, String> {
+pub fn query(jobs: &[String], with_sacct: bool) -> Result<Vec<TaskRow>, SlurmError> {
     if jobs.is_empty() {
         return Ok(Vec::new());
     }
@@ -255,7 +254,7 @@ pub fn query(jobs: &[String], with_sacct: bool) -> Result<Vec<TaskRow>, String> 
     Ok(rows)
 }
 
-fn query_controller(jobs: &[String]) -> Result<Vec<TaskRow>, String> {
+fn query_controller(jobs: &[String]) -> Result<Vec<TaskRow>, SlurmError> {
     let args = [
         "-h".into(),
         "-r".into(),
@@ -268,7 +267,7 @@ fn query_controller(jobs: &[String]) -> Result<Vec<TaskRow>, String> {
     ];
     let squeue_err = match output("squeue", &args) {
         Ok(text) => return Ok(parse_squeue(&text)),
-        Err(e) if is_unknown_job(&e) => return Ok(Vec::new()),
+        Err(e) if e.is_unknown_job() => return Ok(Vec::new()),
         Err(e) => e,
     };
     // squeue failed for another reason: ask scontrol, job by job.
@@ -279,8 +278,9 @@ fn query_controller(jobs: &[String]) -> Result<Vec<TaskRow>, String> {
             &["show".into(), "job".into(), "-o".into(), job.clone()],
         ) {
             Ok(text) => rows.extend(parse_scontrol(&text)),
-            Err(e) if is_unknown_job(&e) => {}
-            Err(e) => return Err(format!("{squeue_err}; {e}")),
+            Err(e) if e.is_unknown_job() => {}
+            // The squeue error says more about an unreachable controller.
+            Err(_) => return Err(squeue_err),
         }
     }
     Ok(rows)

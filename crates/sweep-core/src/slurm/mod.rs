@@ -12,13 +12,25 @@
 //! * [`script`] — the batch scripts (only quoted paths this program chose).
 //! * [`record`] — `results/.slurm/<experiment>-<time>/`: run list, script, job record.
 //! * [`client`] — `sbatch`/`squeue`/`scontrol`/`sacct`/`scancel` and their parsers.
-//! * [`backend`] — submit, follow (`--wait`), status and cancel.
+//! * [`backend`] — one `sweep run --backend slurm`: submit, then follow.
+//! * [`submit`] — which runs go into a new array, and `sbatch`.
+//! * [`follow`] — `--wait`: the runs' progress as run events.
+//! * [`view`] — what `sweep status` and `sweep cancel` see of the arrays.
+//! * [`failures`] — `failure.json` for tasks that failed.
+//! * [`error`] — what can go wrong, naming the file or command.
 
 pub mod backend;
 pub mod client;
+pub mod error;
+pub mod failures;
+pub mod follow;
 pub mod options;
 pub mod record;
 pub mod script;
+pub mod submit;
+pub mod view;
 
-pub use backend::{Outcome, Request, StatusView, cancel, run, status};
+pub use backend::{Outcome, Request, SlurmReporter, run};
+pub use error::SlurmError;
 pub use options::SlurmOptions;
+pub use view::{StatusView, cancel, status};

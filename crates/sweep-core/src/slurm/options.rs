@@ -9,6 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::error::SlurmError;
+
 /// The resources and placement of every array task.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlurmOptions {
@@ -55,7 +57,7 @@ const MANAGED: [&str; 4] = ["--array", "--parsable", "--wrap", "--dependency"];
 
 impl SlurmOptions {
     /// Every problem with the options, one message each.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), SlurmError> {
         let mut problems = Vec::new();
         if let Some(p) = &self.partition
             && !is_name_list(p)
@@ -106,7 +108,7 @@ impl SlurmOptions {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(problems.join("\n"))
+            Err(SlurmError::Options(problems))
         }
     }
 
@@ -232,7 +234,7 @@ mod tests {
             sbatch_args: vec!["high".into(), "--array=0-9".into(), "-a1".into()],
             ..SlurmOptions::default()
         };
-        let err = bad.validate().unwrap_err();
+        let err = bad.validate().unwrap_err().to_string();
         assert_eq!(err.lines().count(), 6, "{err}");
         assert!(err.contains("--partition"), "{err}");
         assert!(err.contains("--mem `4GB`"), "{err}");
