@@ -8,7 +8,6 @@
 //! `sbatch` accepted it, so every recorded job is a real one.
 
 use std::collections::HashSet;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -195,8 +194,10 @@ pub fn quoted_args(args: &[String]) -> String {
         .join(" ")
 }
 
+/// Writes the batch script or run list whole (a crash never leaves a
+/// half-written file for a later submission to pick up).
 fn write(path: &Path, text: &str) -> Result<(), SlurmError> {
-    fs::write(path, text).map_err(|source| SlurmError::Io {
+    sweep_data::atomic::write_atomic(path, text.as_bytes()).map_err(|source| SlurmError::Io {
         action: "write",
         path: path.to_path_buf(),
         source,
