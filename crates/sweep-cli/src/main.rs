@@ -3,8 +3,6 @@
 
 mod cli;
 mod commands;
-mod fingerprints;
-mod image_folders;
 mod progress;
 
 use std::process::ExitCode;

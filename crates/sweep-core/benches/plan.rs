@@ -2,17 +2,18 @@
 //! prints the time against the target (< 0.2 s). A benchmark, not a test:
 //! timing on a shared machine is noisy, so nothing here can fail CI.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use sweep_core::plan::{Fingerprints, plan};
+use sweep_core::fingerprints::{Fingerprint, FingerprintError, Fingerprints};
+use sweep_core::plan::plan;
 use sweep_core::store::Store;
 use sweep_data::catalog::DatasetRef;
 
 struct Fixed;
 
 impl Fingerprints for Fixed {
-    fn fingerprint(&self, _: &DatasetRef, _: &Path) -> Result<(String, Option<PathBuf>), String> {
+    fn fingerprint(&self, _: &DatasetRef, _: &Path) -> Result<Fingerprint, FingerprintError> {
         Ok(("0".repeat(64), None))
     }
 }

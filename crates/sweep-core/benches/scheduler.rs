@@ -8,7 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use sweep_core::plan::{Fingerprints, plan};
+use sweep_core::fingerprints::{Fingerprint, FingerprintError, Fingerprints};
+use sweep_core::plan::plan;
 use sweep_core::scheduler::{
     self, Job, Progress, Reporter, RetryPolicy, ScheduleOptions, SlotRequest,
 };
@@ -17,7 +18,7 @@ use sweep_data::catalog::DatasetRef;
 
 struct Fixed;
 impl Fingerprints for Fixed {
-    fn fingerprint(&self, _: &DatasetRef, _: &Path) -> Result<(String, Option<PathBuf>), String> {
+    fn fingerprint(&self, _: &DatasetRef, _: &Path) -> Result<Fingerprint, FingerprintError> {
         Ok(("0".repeat(64), None))
     }
 }

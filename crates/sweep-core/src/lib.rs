@@ -18,9 +18,11 @@
 //! * [`scheduler`] runs pending runs across GPU/CPU slots, one worker process
 //!   each; [`events`] and [`launch`] are the worker protocol.
 
+pub mod decode_folders;
 pub mod events;
 pub mod expand;
 pub mod experiment;
+pub mod fingerprints;
 pub mod hash;
 pub mod launch;
 pub mod options;

@@ -6,36 +6,14 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use sweep_data::catalog::{DatasetRef, Source};
-use sweep_data::image_folder::ImageFolderDef;
+use sweep_data::catalog::Source;
 
 use crate::expand::{Variant, expand_variant};
 use crate::experiment::Experiment;
+use crate::fingerprints::{Fingerprint, FingerprintError, Fingerprints};
 use crate::hash::{KeyInput, RunKey};
 use crate::run_spec::RunSpec;
 use crate::store::{RunStatus, Store};
-
-/// Supplies the content fingerprint of a dataset (and where its file is).
-pub trait Fingerprints: Sync {
-    /// `Ok((fingerprint, file))`, where `file` is `None` for generated data;
-    /// `Err(reason)` when the data is missing or unreadable.
-    fn fingerprint(
-        &self,
-        dataset: &DatasetRef,
-        data_root: &Path,
-    ) -> Result<(String, Option<PathBuf>), String>;
-
-    /// The same for an image-folder dataset at `folder`; the default hashes
-    /// the images without a memo.
-    fn folder_fingerprint(
-        &self,
-        def: &ImageFolderDef,
-        folder: &Path,
-    ) -> Result<(String, Option<PathBuf>), String> {
-        let print = sweep_data::image_folder::folder_fingerprint(folder, def, None)?;
-        Ok((print, Some(folder.to_path_buf())))
-    }
-}
 
 /// Whether a planned run can be looked up in the store at all.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,7 +85,7 @@ pub fn plan(
 ) -> Plan {
     let specs = expand_variant(exp, variant);
     let datasets: HashMap<&str, &RunSpec> = specs.iter().map(|s| (s.dataset.as_str(), s)).collect();
-    let prints: HashMap<String, Result<(String, Option<PathBuf>), String>> = datasets
+    let prints: HashMap<String, Result<Fingerprint, FingerprintError>> = datasets
         .into_par_iter()
         .map(|(name, spec)| {
             let dref = spec.dataset_ref();
@@ -141,7 +119,7 @@ pub fn plan(
                 input: None,
                 key: None,
                 data_file: None,
-                status: PlanStatus::MissingData(why.clone()),
+                status: PlanStatus::MissingData(why.to_string()),
             },
         })
         .collect();

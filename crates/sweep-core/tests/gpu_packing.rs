@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use sweep_core::plan::{Fingerprints, plan};
+use sweep_core::fingerprints::{Fingerprint, FingerprintError, Fingerprints};
+use sweep_core::plan::plan;
 use sweep_core::scheduler::gpu_memory::{
     FOOTPRINTS_FILE, Footprints, GpuMemoryProbe, HEADROOM, choose_packing, memory_shape,
 };
@@ -18,7 +19,7 @@ use sweep_data::catalog::DatasetRef;
 
 struct Fixed;
 impl Fingerprints for Fixed {
-    fn fingerprint(&self, _: &DatasetRef, _: &Path) -> Result<(String, Option<PathBuf>), String> {
+    fn fingerprint(&self, _: &DatasetRef, _: &Path) -> Result<Fingerprint, FingerprintError> {
         Ok(("0".repeat(64), None))
     }
 }

@@ -3,11 +3,12 @@
 //! layout) and prints the median of three passes against the target
 //! (< 1 s). Generation is not timed. A benchmark, never a test.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use serde_json::json;
-use sweep_core::plan::{Fingerprints, plan};
+use sweep_core::fingerprints::{Fingerprint, FingerprintError, Fingerprints};
+use sweep_core::plan::plan;
 use sweep_core::store::{HISTORY_FILE, METRICS_FILE, Store, write_atomic};
 use sweep_data::catalog::DatasetRef;
 use sweep_metrics::summary::{Labels, TaskKind, evaluate};
@@ -15,7 +16,7 @@ use sweep_report::{Format, RenderOptions, ReportOptions, build_report, render};
 
 struct Fixed;
 impl Fingerprints for Fixed {
-    fn fingerprint(&self, _: &DatasetRef, _: &Path) -> Result<(String, Option<PathBuf>), String> {
+    fn fingerprint(&self, _: &DatasetRef, _: &Path) -> Result<Fingerprint, FingerprintError> {
         Ok(("0".repeat(64), None))
     }
 }

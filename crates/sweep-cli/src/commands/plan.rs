@@ -15,7 +15,7 @@ use tabled::{Table, Tabled};
 
 use crate::cli::{Common, PlanArgs};
 use crate::commands::run::run_label;
-use crate::fingerprints::DataFingerprints;
+use sweep_core::fingerprints::DataFingerprints;
 
 /// Loads the experiment and plans it against the results folder.
 pub fn load_plan(common: &Common) -> anyhow::Result<(Experiment, Plan, Store)> {

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use sweep_core::decode_folders::{DecodeNotice, decode_pending};
 use sweep_core::experiment::{Devices, Experiment};
 use sweep_core::hash::RunKey;
 use sweep_core::plan::{Plan, PlanStatus, PlannedRun};
@@ -64,7 +65,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         // Plan again: the downloaded files now have fingerprints and keys.
         (_, plan, _) = load_plan(&args.common)?;
     }
-    crate::image_folders::decode_pending(&mut plan, &store, args.force, args.json);
+    let mut notify = |notice: DecodeNotice| {
+        if !args.json {
+            eprintln!("{}", decode_notice_text(&notice));
+        }
+    };
+    decode_pending(&mut plan, &store, args.force, &mut notify);
     let on_slurm = args.backend == Some(Backend::Slurm);
     if on_slurm {
         // Failures of earlier array tasks are recorded before triage, so
@@ -338,5 +344,25 @@ fn print_local_summary(
     }
     if summary.interrupted {
         eprintln!("  interrupted: run the same command again to continue");
+    }
+}
+
+/// One line saying that an image folder is being, or has been, decoded.
+fn decode_notice_text(notice: &DecodeNotice) -> String {
+    match notice {
+        DecodeNotice::Decoding { def, folder } => format!(
+            "{}: decoding the images in {} to {} px, {} channel{} (once; later runs reuse it)",
+            def.name,
+            folder.display(),
+            def.size,
+            def.channels,
+            if def.channels == 1 { "" } else { "s" }
+        ),
+        DecodeNotice::Decoded { def, file, took } => format!(
+            "{}: decoded in {:.1} s into {}",
+            def.name,
+            took.as_secs_f64(),
+            file.display()
+        ),
     }
 }

@@ -26,9 +26,10 @@ use super::policy::RetryPolicy;
 use super::progress::{Progress, Reporter};
 use super::slots::{Slot, SlotDevice};
 use crate::events::WorkerEvent;
+use crate::fingerprints::{Fingerprint, FingerprintError, Fingerprints};
 use crate::hash::RunKey;
 use crate::launch::INTERRUPTED_EXIT_CODE;
-use crate::plan::{Fingerprints, plan};
+use crate::plan::plan;
 use crate::store::{FailureKind, RunStatus, Store};
 use sweep_data::catalog::DatasetRef;
 
@@ -190,7 +191,7 @@ impl Reporter for Recorder {
 struct SyntheticData;
 
 impl Fingerprints for SyntheticData {
-    fn fingerprint(&self, _: &DatasetRef, _: &Path) -> Result<(String, Option<PathBuf>), String> {
+    fn fingerprint(&self, _: &DatasetRef, _: &Path) -> Result<Fingerprint, FingerprintError> {
         Ok(("0".repeat(64), None))
     }
 }

@@ -3,22 +3,47 @@
 //! runs at the decoded file. Workers then only load bytes, several runs of
 //! a sweep never decode the same folder at the same time, and a folder with
 //! corrupt images fails its runs up front with every bad path named.
+//!
+//! This is a step between [`plan`](crate::plan::plan) and scheduling; what it
+//! does is told through [`DecodeNotice`]s, which the command prints.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use sweep_core::plan::{Plan, PlanStatus};
-use sweep_core::store::{RunStatus, Store};
 use sweep_data::catalog::Source;
-use sweep_data::image_folder::{decoded_file_name, ensure_decoded};
+use sweep_data::image_folder::{ImageFolderDef, decoded_file_name, ensure_decoded};
+
+use crate::plan::{Plan, PlanStatus};
+use crate::store::{RunStatus, Store};
 
 /// Folder of decoded image-folder datasets inside the results folder.
 pub const DECODED_DIR: &str = ".datasets";
 
+/// What the decode step is doing, for the command to show.
+#[derive(Debug)]
+pub enum DecodeNotice<'a> {
+    /// A folder is being decoded for the first time.
+    Decoding {
+        def: &'a ImageFolderDef,
+        folder: &'a Path,
+    },
+    /// It was decoded into `file` in `took`.
+    Decoded {
+        def: &'a ImageFolderDef,
+        file: &'a Path,
+        took: Duration,
+    },
+}
+
 /// Decodes what pending runs need (all runs with `force`). A folder that
 /// cannot be decoded turns its runs into "no data" runs with the reason.
-pub fn decode_pending(plan: &mut Plan, store: &Store, force: bool, quiet: bool) {
+pub fn decode_pending(
+    plan: &mut Plan,
+    store: &Store,
+    force: bool,
+    notify: &mut dyn FnMut(DecodeNotice),
+) {
     let cache_dir = store.root().join(DECODED_DIR);
     // By folder and cache file name (which holds the fingerprint and the
     // decode settings): one decode per distinct result.
@@ -38,7 +63,7 @@ pub fn decode_pending(plan: &mut Plan, store: &Store, force: bool, quiet: bool) 
         let name = decoded_file_name(print, def);
         let result = decoded
             .entry((folder.clone(), name.clone()))
-            .or_insert_with(|| decode(folder, def, print, &cache_dir, &name, quiet))
+            .or_insert_with(|| decode(folder, def, print, &cache_dir, &name, notify))
             .clone();
         match result {
             Ok(file) => run.data_file = Some(file),
@@ -53,35 +78,24 @@ pub fn decode_pending(plan: &mut Plan, store: &Store, force: bool, quiet: bool) 
 
 fn decode(
     folder: &Path,
-    def: &sweep_data::image_folder::ImageFolderDef,
+    def: &ImageFolderDef,
     print: &str,
     cache_dir: &Path,
     name: &str,
-    quiet: bool,
+    notify: &mut dyn FnMut(DecodeNotice),
 ) -> Result<PathBuf, String> {
     let fresh = !cache_dir.join(name).is_file();
     let started = Instant::now();
-    if fresh && !quiet {
-        eprintln!(
-            "{}: decoding the images in {} to {} px, {} channel{} (once; later runs reuse it)",
-            def.name,
-            folder.display(),
-            def.size,
-            def.channels,
-            if def.channels == 1 { "" } else { "s" }
-        );
+    if fresh {
+        notify(DecodeNotice::Decoding { def, folder });
     }
     let result = ensure_decoded(folder, def, print, cache_dir);
-    if fresh
-        && !quiet
-        && let Ok(path) = &result
-    {
-        eprintln!(
-            "{}: decoded in {:.1} s into {}",
-            def.name,
-            started.elapsed().as_secs_f64(),
-            path.display()
-        );
+    if fresh && let Ok(file) = &result {
+        notify(DecodeNotice::Decoded {
+            def,
+            file,
+            took: started.elapsed(),
+        });
     }
     result
 }
