@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::diagnostic::{Sink, suggestion};
 use super::node::{Node, Value};
-use crate::options::{Mode, TrainOptions};
+use crate::options::{MonitorMetric, TrainOptions};
 
 /// Converts one YAML node at `path` into canonical JSON, reporting problems.
 pub type Convert = fn(&Node, &str, &mut Sink) -> Option<Json>;
@@ -31,22 +31,6 @@ pub const KNOWN_ARCHS: &[&str] = &[
     "densenet201",
     "vit_b16",
     "vit_b16_lora",
-];
-
-/// Metric names that `monitor`/`checkpoint` may refer to.
-pub const MONITORABLE: &[&str] = &[
-    "train_loss",
-    "train_accuracy",
-    "train_auc",
-    "train_sensitivity",
-    "train_specificity",
-    "val_loss",
-    "val_accuracy",
-    "val_auc",
-    "val_sensitivity",
-    "val_specificity",
-    "val_f1",
-    "val_balanced_accuracy",
 ];
 
 /// A field that can be set in `train:` or varied in `grid:`.
@@ -585,19 +569,25 @@ fn optimizer(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
 }
 
 fn metric_name(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
-    one_of(node, path, sink, MONITORABLE).map(Json::String)
+    let names = MonitorMetric::ALL.map(MonitorMetric::as_str);
+    one_of(node, path, sink, &names).map(Json::String)
 }
 
 fn mode(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
     one_of(node, path, sink, &["min", "max"]).map(Json::String)
 }
 
+/// The natural direction of a validated metric name, as JSON.
+fn natural_mode(metric: &str) -> Json {
+    let metric = metric.parse().unwrap_or(MonitorMetric::ValLoss);
+    serde_json::to_value(MonitorMetric::natural_mode(metric)).unwrap_or_default()
+}
+
 /// Fills `mode` from the metric's natural direction when it was not written.
 fn monitor_mode(node: &Node, obj: &mut Json) {
     if node.get("mode").is_none() {
         let metric = obj["monitor"]["metric"].as_str().unwrap_or("val_loss");
-        obj["monitor"]["mode"] =
-            serde_json::to_value(Mode::natural_for(metric)).unwrap_or_default();
+        obj["monitor"]["mode"] = natural_mode(metric);
     }
 }
 
@@ -608,9 +598,7 @@ fn nest_monitor(mut obj: Json) -> Json {
     if let Json::Object(m) = &mut obj {
         m.remove("mode");
         let metric = metric.as_str().unwrap_or("val_loss").to_string();
-        let mode = mode.unwrap_or_else(|| {
-            serde_json::to_value(Mode::natural_for(&metric)).unwrap_or_default()
-        });
+        let mode = mode.unwrap_or_else(|| natural_mode(&metric));
         m.insert("monitor".into(), json!({ "metric": metric, "mode": mode }));
     }
     obj
@@ -717,7 +705,7 @@ fn schedule(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
 fn checkpoint(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
     if node.as_str().is_some() {
         let metric = metric_name(node, path, sink)?;
-        let mode = Mode::natural_for(metric.as_str().unwrap_or_default());
+        let mode = natural_mode(metric.as_str().unwrap_or_default());
         return Some(json!({ "metric": metric, "mode": mode }));
     }
     let obj = object(
@@ -731,7 +719,7 @@ fn checkpoint(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
     let mode = obj
         .get("mode")
         .cloned()
-        .unwrap_or_else(|| json!(Mode::natural_for(&metric)));
+        .unwrap_or_else(|| natural_mode(&metric));
     Some(json!({ "metric": metric, "mode": mode }))
 }
 
@@ -865,6 +853,30 @@ mod tests {
         assert_eq!(opt["beta2"], json!(0.999));
         let err = conv("optimizer", "{name: adam, wd: 0.1}").unwrap_err();
         assert!(err[0].contains("unknown key `wd`"), "{err:?}");
+    }
+
+    #[test]
+    fn monitors_accept_exactly_the_monitor_metrics() {
+        for m in MonitorMetric::ALL {
+            let mode = json!(m.natural_mode());
+            assert_eq!(
+                conv("checkpoint", m.as_str()).unwrap(),
+                json!({"metric": m.as_str(), "mode": mode})
+            );
+            let es = conv("early_stopping", &format!("{{monitor: {m}}}")).unwrap();
+            assert_eq!(es["monitor"], json!({"metric": m.as_str(), "mode": mode}));
+            let plateau = conv("reduce_lr_on_plateau", &format!("{{monitor: {m}}}")).unwrap();
+            assert_eq!(plateau["monitor"]["metric"], json!(m.as_str()));
+        }
+        for other in ["test_auc", "val_acc", "loss", "Val_Loss"] {
+            let err = conv("checkpoint", other).unwrap_err();
+            assert!(
+                err[0].starts_with(&format!("unknown value `{other}`")),
+                "{err:?}"
+            );
+        }
+        let err = conv("early_stopping", "{monitor: val_acuracy}").unwrap_err();
+        assert!(err[0].contains("did you mean `val_accuracy`"), "{err:?}");
     }
 
     #[test]
