@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 
 use crate::run_spec::RunSpec;
 use crate::spec::diagnostic::Sink;
-use crate::spec::{fields, node};
+use crate::spec::{Context, fields, node};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Selector {
@@ -23,17 +23,15 @@ impl Selector {
     /// [`Selector::parse`] that also accepts the experiment's image-folder
     /// dataset names (`dataset=medical_mnist`).
     pub fn parse_for(text: &str, exp: &crate::experiment::Experiment) -> Result<Selector, String> {
-        let _declared = crate::spec::image_folders::declare(
-            exp.image_folders
-                .iter()
-                .map(|f| f.def.name.clone())
-                .collect(),
-        );
-        Selector::parse(text)
+        Selector::parse_in(text, &Context::of_experiment(exp))
     }
 
     /// Parses `FIELD=VALUE`; `fold=2` selects the second fold (1-based, as `plan` shows it).
     pub fn parse(text: &str) -> Result<Selector, String> {
+        Selector::parse_in(text, &Context::default())
+    }
+
+    fn parse_in(text: &str, cx: &Context) -> Result<Selector, String> {
         let (field, value) = text
             .split_once('=')
             .ok_or_else(|| format!("`{text}`: expected FIELD=VALUE, e.g. lr=1e-3"))?;
@@ -56,7 +54,7 @@ impl Selector {
             .get("v")
             .ok_or_else(|| format!("`{text}`: missing value"))?;
         let mut sink = Sink::default();
-        let json = (def.convert)(node, field, &mut sink);
+        let json = def.convert(node, field, cx, &mut sink);
         match (json, sink.diagnostics.first()) {
             (Some(v), None) => Ok(Selector {
                 run_path: def.run_path,

@@ -10,6 +10,7 @@
 //! hold; repeating a field accepts any of its values.
 
 use serde_json::Value;
+use sweep_core::spec::Context;
 use sweep_core::spec::diagnostic::{Sink, suggestion};
 use sweep_core::spec::fields::lookup;
 use sweep_core::spec::node::{self, Node, Value as Yaml};
@@ -120,7 +121,7 @@ fn parse_value(field: &str, text: &str) -> Result<Value, ReportError> {
     match lookup(field) {
         Some(def) => {
             let mut sink = Sink::default();
-            let converted = (def.convert)(&node, field, &mut sink);
+            let converted = def.convert(&node, field, &Context::default(), &mut sink);
             match converted {
                 Some(v) if sink.is_empty() => Ok(v),
                 _ => Err(bad(sink

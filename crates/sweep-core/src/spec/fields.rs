@@ -8,12 +8,17 @@
 
 use serde_json::{Map, Value as Json, json};
 
+use super::context::Context;
 use super::diagnostic::{Sink, suggestion};
 use super::node::{Node, Value};
 use crate::options::{MonitorMetric, TrainOptions};
 
 /// Converts one YAML node at `path` into canonical JSON, reporting problems.
 pub type Convert = fn(&Node, &str, &mut Sink) -> Option<Json>;
+
+/// A [`Convert`] whose accepted values also depend on what the experiment
+/// declares (the `dataset` field accepts its image folders).
+pub type ConvertInContext = fn(&Node, &str, &Context, &mut Sink) -> Option<Json>;
 
 /// Architectures the trainer knows. Kept here (not in the trainer crate) so
 /// spec validation stays free of libtorch; a trainer test checks both lists agree.
@@ -37,16 +42,34 @@ pub const KNOWN_ARCHS: &[&str] = &[
 pub struct FieldDef {
     /// Path inside the resolved run (`lr`, `train.batch_size`, `train.optimizer.name`).
     pub run_path: &'static str,
-    pub convert: Convert,
+    converter: Converter,
     /// Whether the field is a grid-level run field (dataset, arch, …) rather than a train option.
     pub run_level: bool,
+}
+
+/// How a field's value is read: most fields need only the node; `dataset`
+/// also needs the names in the [`Context`].
+enum Converter {
+    Plain(Convert),
+    InContext(ConvertInContext),
+}
+
+impl FieldDef {
+    /// Reads `node`, written at `path`, as this field's canonical JSON;
+    /// `cx` holds the names the experiment declares.
+    pub fn convert(&self, node: &Node, path: &str, cx: &Context, sink: &mut Sink) -> Option<Json> {
+        match self.converter {
+            Converter::Plain(convert) => convert(node, path, sink),
+            Converter::InContext(convert) => convert(node, path, cx, sink),
+        }
+    }
 }
 
 macro_rules! field {
     ($path:literal, $conv:expr, $run:expr) => {
         FieldDef {
             run_path: $path,
-            convert: $conv,
+            converter: Converter::Plain($conv),
             run_level: $run,
         }
     };
@@ -56,7 +79,11 @@ macro_rules! field {
 pub fn lookup(name: &str) -> Option<FieldDef> {
     let name = name.strip_prefix("train.").unwrap_or(name);
     Some(match name {
-        "dataset" => field!("dataset", dataset, true),
+        "dataset" => FieldDef {
+            run_path: "dataset",
+            converter: Converter::InContext(dataset),
+            run_level: true,
+        },
         "arch" => field!("arch", arch, true),
         "lr" => field!("lr", positive, true),
         "class_weighting" => field!("class_weighting", class_weighting, true),
@@ -350,7 +377,7 @@ fn one_of(node: &Node, path: &str, sink: &mut Sink, options: &[&str]) -> Option<
 
 // ---- run-level fields --------------------------------------------------
 
-fn dataset(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+fn dataset(node: &Node, path: &str, cx: &Context, sink: &mut Sink) -> Option<Json> {
     let Some(s) = node.as_str() else {
         sink.error(
             node.pos,
@@ -362,7 +389,7 @@ fn dataset(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
         );
         return None;
     };
-    let folders = super::image_folders::declared_names();
+    let folders = cx.image_folders();
     if folders
         .iter()
         .any(|f| f == s.strip_prefix("synthetic:").unwrap_or(s))
@@ -822,7 +849,9 @@ mod tests {
         let doc = parse(&format!("v: {yaml}\n")).unwrap();
         let node = doc.get("v").unwrap();
         let mut sink = Sink::default();
-        let out = (lookup(field).unwrap().convert)(node, field, &mut sink);
+        let out = lookup(field)
+            .unwrap()
+            .convert(node, field, &Context::default(), &mut sink);
         match out {
             Some(v) if sink.is_empty() => Ok(v),
             _ => Err(sink.diagnostics.into_iter().map(|d| d.message).collect()),
@@ -877,6 +906,42 @@ mod tests {
         }
         let err = conv("early_stopping", "{monitor: val_acuracy}").unwrap_err();
         assert!(err[0].contains("did you mean `val_accuracy`"), "{err:?}");
+    }
+
+    #[test]
+    fn datasets_include_the_declared_image_folders() {
+        let doc = parse("v: medical_mnist\n").unwrap();
+        let node = doc.get("v").unwrap();
+        let dataset = lookup("dataset").unwrap();
+        let mut sink = Sink::default();
+        assert_eq!(
+            dataset.convert(node, "grid.dataset", &Context::default(), &mut sink),
+            None
+        );
+        assert!(
+            !sink.diagnostics[0].message.contains("image folders"),
+            "{:?}",
+            sink.diagnostics
+        );
+        let cx = Context::with_image_folders(vec!["medical_mnist".into()]);
+        let mut sink = Sink::default();
+        assert_eq!(
+            dataset.convert(node, "grid.dataset", &cx, &mut sink),
+            Some(json!("medical_mnist"))
+        );
+        assert!(sink.is_empty());
+        let doc = parse("v: medical_mnis\n").unwrap();
+        let mut sink = Sink::default();
+        dataset.convert(doc.get("v").unwrap(), "grid.dataset", &cx, &mut sink);
+        let message = &sink.diagnostics[0].message;
+        assert!(
+            message.contains("(image folders: medical_mnist)"),
+            "{message}"
+        );
+        assert!(
+            message.contains("did you mean `medical_mnist`"),
+            "{message}"
+        );
     }
 
     #[test]
