@@ -56,16 +56,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         (_, plan, _) = load_plan(&args.common)?;
     }
     crate::image_folders::decode_pending(&mut plan, &store, args.force, args.json);
-    let selectors = args
-        .only
-        .iter()
-        .map(|s| Selector::parse_for(s, &exp))
-        .collect::<Result<Vec<_>, _>>()
+    let selector = Selector::for_experiment(&args.only, &exp, plan.runs.iter().map(|r| &r.spec))
         .map_err(|e| anyhow::anyhow!("--only {e}"))?;
     let runs: Vec<&PlannedRun> = plan
         .runs
         .iter()
-        .filter(|r| selectors.iter().all(|s| s.matches(&r.spec)))
+        .filter(|r| selector.matches_run(&r.spec))
         .collect();
     if args.backend == Some(crate::cli::Backend::Slurm) {
         // Hand the pending runs to Slurm as one job array (sweep_core::slurm).
