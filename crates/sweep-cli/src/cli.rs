@@ -110,7 +110,10 @@ pub struct RunArgs {
     /// Where `--pull` downloads from: `<base-url><file>?download=1`.
     #[arg(long, env = sweep_data::download::BASE_URL_ENV, default_value = sweep_data::download::DEFAULT_BASE_URL, hide = true)]
     pub base_url: String,
-    /// Only runs whose FIELD equals VALUE (repeatable), e.g. --only arch=resnet18 --only fold=1.
+    /// Only runs with FIELD=VALUE, the value read as the experiment file reads
+    /// it (lr=1e-3 matches 0.001; fold counts from 1), e.g. --only arch=resnet18
+    /// --only fold=1. Repeatable: different fields must all hold, a repeated
+    /// field accepts any of its values. The same rules as `report --where`.
     #[arg(long, value_name = "FIELD=VALUE")]
     pub only: Vec<String>,
     /// Retries after a crash, out-of-memory or timeout (divergence and bad data are never retried).
@@ -241,7 +244,10 @@ pub struct ReportArgs {
     /// Fields that define rows (default: everything but fold and seed).
     #[arg(long, value_delimiter = ',')]
     pub group_by: Vec<String>,
-    /// Keep only runs with FIELD=VALUE (repeatable).
+    /// Keep only runs with FIELD=VALUE, the value read as the experiment file
+    /// reads it (lr=1e-3 matches 0.001; fold counts from 1). Repeatable:
+    /// different fields must all hold, a repeated field accepts any of its
+    /// values. The same rules as `run --only`.
     #[arg(long = "where", value_name = "FIELD=VALUE")]
     pub filters: Vec<String>,
     /// Compare every row with the row matching FIELD=VALUE (paired t, Wilcoxon, Holm; DeLong on test AUC).

@@ -15,6 +15,8 @@
 //! * [`store`] defines the results folder and what "done" means.
 //! * [`plan`] joins the three: every run, its key, its status.
 //! * [`triage`] decides what `sweep run` does with each run of a plan.
+//! * [`select`] reads `FIELD=VALUE` conditions (`run --only`, `report
+//!   --where`) against the [`run_view`] of each run.
 //! * [`scheduler`] runs pending runs across GPU/CPU slots, one worker process
 //!   each; [`events`] and [`launch`] are the worker protocol.
 
@@ -28,6 +30,7 @@ pub mod launch;
 pub mod options;
 pub mod plan;
 pub mod run_spec;
+pub mod run_view;
 pub mod scheduler;
 pub mod select;
 pub mod slurm;

@@ -6,6 +6,9 @@
 //! files that spell the same run differently resolve to identical JSON and
 //! therefore to the same cache entry.
 
+use std::fmt;
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
 
 /// Options under `train:` (and any of them as a grid axis).
@@ -48,7 +51,7 @@ impl Default for TrainOptions {
             reduce_lr_on_plateau: None,
             schedule: Schedule::Constant,
             checkpoint: Monitor {
-                metric: "val_loss".into(),
+                metric: MonitorMetric::ValLoss,
                 mode: Mode::Min,
             },
             augmentation: None,
@@ -107,14 +110,109 @@ pub enum Mode {
     Max,
 }
 
-impl Mode {
-    /// The natural direction of a metric name: losses go down, the rest up.
-    pub fn natural_for(metric: &str) -> Mode {
-        if metric.ends_with("loss") {
-            Mode::Min
-        } else {
-            Mode::Max
+/// A per-epoch metric that `checkpoint`, `early_stopping` and
+/// `reduce_lr_on_plateau` can watch.
+///
+/// The one list of such names: the spec accepts exactly these, and the
+/// trainer reads each of them with an exhaustive `match`, so a name cannot be
+/// accepted by one and unknown to the other. The strings are part of run
+/// keys and `spec.json`; they never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MonitorMetric {
+    TrainLoss,
+    TrainAccuracy,
+    TrainAuc,
+    TrainSensitivity,
+    TrainSpecificity,
+    ValLoss,
+    ValAccuracy,
+    ValAuc,
+    ValSensitivity,
+    ValSpecificity,
+    ValF1,
+    ValBalancedAccuracy,
+}
+
+impl MonitorMetric {
+    /// Every metric, in the order error messages list them.
+    pub const ALL: [MonitorMetric; 12] = [
+        MonitorMetric::TrainLoss,
+        MonitorMetric::TrainAccuracy,
+        MonitorMetric::TrainAuc,
+        MonitorMetric::TrainSensitivity,
+        MonitorMetric::TrainSpecificity,
+        MonitorMetric::ValLoss,
+        MonitorMetric::ValAccuracy,
+        MonitorMetric::ValAuc,
+        MonitorMetric::ValSensitivity,
+        MonitorMetric::ValSpecificity,
+        MonitorMetric::ValF1,
+        MonitorMetric::ValBalancedAccuracy,
+    ];
+
+    /// The name as written in experiment files, `spec.json` and `history.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MonitorMetric::TrainLoss => "train_loss",
+            MonitorMetric::TrainAccuracy => "train_accuracy",
+            MonitorMetric::TrainAuc => "train_auc",
+            MonitorMetric::TrainSensitivity => "train_sensitivity",
+            MonitorMetric::TrainSpecificity => "train_specificity",
+            MonitorMetric::ValLoss => "val_loss",
+            MonitorMetric::ValAccuracy => "val_accuracy",
+            MonitorMetric::ValAuc => "val_auc",
+            MonitorMetric::ValSensitivity => "val_sensitivity",
+            MonitorMetric::ValSpecificity => "val_specificity",
+            MonitorMetric::ValF1 => "val_f1",
+            MonitorMetric::ValBalancedAccuracy => "val_balanced_accuracy",
         }
+    }
+
+    /// The metric's natural direction: losses go down, scores up.
+    pub fn natural_mode(self) -> Mode {
+        match self {
+            MonitorMetric::TrainLoss | MonitorMetric::ValLoss => Mode::Min,
+            MonitorMetric::TrainAccuracy
+            | MonitorMetric::TrainAuc
+            | MonitorMetric::TrainSensitivity
+            | MonitorMetric::TrainSpecificity
+            | MonitorMetric::ValAccuracy
+            | MonitorMetric::ValAuc
+            | MonitorMetric::ValSensitivity
+            | MonitorMetric::ValSpecificity
+            | MonitorMetric::ValF1
+            | MonitorMetric::ValBalancedAccuracy => Mode::Max,
+        }
+    }
+}
+
+impl fmt::Display for MonitorMetric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not a [`MonitorMetric`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown monitor metric `{0}`")]
+pub struct UnknownMonitorMetric(pub String);
+
+impl FromStr for MonitorMetric {
+    type Err = UnknownMonitorMetric;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MonitorMetric::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| UnknownMonitorMetric(s.to_string()))
+    }
+}
+
+/// Lets a test or a message compare a metric with the name it is written as.
+impl PartialEq<&str> for MonitorMetric {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -122,7 +220,7 @@ impl Mode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Monitor {
-    pub metric: String,
+    pub metric: MonitorMetric,
     pub mode: Mode,
 }
 
@@ -222,6 +320,62 @@ impl Folds {
         match self {
             Folds::None => 1,
             Folds::Kfold { k, .. } => *k,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_monitor_metric_round_trips_its_name() {
+        for m in MonitorMetric::ALL {
+            assert_eq!(m.as_str().parse::<MonitorMetric>(), Ok(m));
+            assert_eq!(m.to_string(), m.as_str());
+            assert_eq!(serde_json::to_value(m).unwrap(), json!(m.as_str()));
+            let back: MonitorMetric = serde_json::from_value(json!(m.as_str())).unwrap();
+            assert_eq!(back, m);
+        }
+        assert_eq!(
+            "val_acc".parse::<MonitorMetric>(),
+            Err(UnknownMonitorMetric("val_acc".into()))
+        );
+        assert!(serde_json::from_value::<MonitorMetric>(json!("test_auc")).is_err());
+    }
+
+    #[test]
+    fn monitor_metric_names_are_the_ones_in_run_keys() {
+        let names = MonitorMetric::ALL.map(MonitorMetric::as_str);
+        assert_eq!(
+            names,
+            [
+                "train_loss",
+                "train_accuracy",
+                "train_auc",
+                "train_sensitivity",
+                "train_specificity",
+                "val_loss",
+                "val_accuracy",
+                "val_auc",
+                "val_sensitivity",
+                "val_specificity",
+                "val_f1",
+                "val_balanced_accuracy",
+            ]
+        );
+    }
+
+    #[test]
+    fn losses_are_minimised_and_scores_maximised() {
+        for m in MonitorMetric::ALL {
+            let expected = if m.as_str().ends_with("loss") {
+                Mode::Min
+            } else {
+                Mode::Max
+            };
+            assert_eq!(m.natural_mode(), expected, "{m}");
         }
     }
 }

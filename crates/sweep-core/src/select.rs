@@ -1,80 +1,257 @@
-//! `FIELD=VALUE` selectors (`sweep run --only lr=1e-3`, `sweep report --where`).
+//! `FIELD=VALUE` conditions: which runs `sweep run --only` trains and which
+//! runs `sweep report --where` (and `--baseline`) describes. Both commands
+//! read them the same way:
 //!
-//! The value is read exactly as the same field in an experiment file, so
-//! `lr=1e-3` selects runs whose lr was written `0.001`, and `dataset=chestmnist`
-//! is checked against the dataset catalog.
+//! * FIELD names a run setting as an experiment file does (`lr`, `arch`,
+//!   `batch_size` or `train.batch_size`, `optimizer.weight_decay`), any other
+//!   field a report prints (`early_stopping.patience`), or `fold`, counted
+//!   from 1 as `sweep plan` prints it. A name that is none of these is an
+//!   error that lists the fields of the runs, with a did-you-mean.
+//! * VALUE is read the way the experiment file reads that field, its image
+//!   folders included, so `lr=1e-3` selects runs written `lr: 0.001`,
+//!   `folds=5` matches `folds: {k: 5}` with its defaults filled in, and
+//!   `dataset=chestmnist_28` matches `chestmnist`; a value the file would
+//!   reject is an error. Fields the file cannot set are read as plain YAML
+//!   scalars and compared by value (`1` equals `1.0`). `none` also matches an
+//!   option that is switched off, and a value written as a report prints it
+//!   matches too.
+//! * Conditions on different fields must all hold; repeating a field accepts
+//!   any of its values (`--only arch=resnet18 --only arch=chest_cnn` keeps
+//!   both architectures).
+
+use std::fmt;
+use std::str::FromStr;
 
 use serde_json::Value as Json;
 
+use crate::experiment::Experiment;
 use crate::run_spec::RunSpec;
-use crate::spec::diagnostic::Sink;
-use crate::spec::{fields, node};
+use crate::run_view::{Field, display, flatten, resolve, same_value, view};
+use crate::spec::Context;
+use crate::spec::diagnostic::{Sink, suggestion};
+use crate::spec::fields::lookup;
+use crate::spec::node::{self, Node, Value as Yaml};
 
-#[derive(Debug, Clone, PartialEq)]
+/// One `FIELD=VALUE` as written after `--only`, `--where` or `--baseline`,
+/// not yet checked against any run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldCondition {
+    pub field: String,
+    pub value: String,
+}
+
+impl FromStr for FieldCondition {
+    type Err = SelectError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once('=') {
+            Some((field, value)) if !field.trim().is_empty() => Ok(FieldCondition {
+                field: field.trim().to_string(),
+                value: value.trim().to_string(),
+            }),
+            _ => Err(SelectError::NotFieldValue(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for FieldCondition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.field, self.value)
+    }
+}
+
+/// Why a `FIELD=VALUE` cannot select runs; each names what was typed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectError {
+    #[error("`{0}` is not FIELD=VALUE")]
+    NotFieldValue(String),
+    #[error("unknown field `{name}`{hint}; fields of these runs: {known}")]
+    UnknownField {
+        name: String,
+        hint: String,
+        known: String,
+    },
+    #[error("{field}={value}: {message}")]
+    BadValue {
+        field: String,
+        value: String,
+        message: String,
+    },
+}
+
+impl SelectError {
+    /// `name` is no field of `views`: a did-you-mean and the fields there are.
+    pub fn unknown_field(name: &str, views: &[&Json]) -> SelectError {
+        let names: Vec<String> = flatten(views).into_iter().map(|f| f.name).collect();
+        SelectError::UnknownField {
+            name: name.to_string(),
+            hint: suggestion(name, names.iter().map(String::as_str)),
+            known: names.join(", "),
+        }
+    }
+}
+
+/// Conditions checked against the runs they will select from: per field,
+/// the values it may take.
+#[derive(Debug, Clone)]
 pub struct Selector {
-    /// Path inside the resolved run (`lr`, `train.batch_size`).
-    pub run_path: &'static str,
-    pub value: Json,
-    /// As written, for messages.
-    pub text: String,
+    terms: Vec<Term>,
+}
+
+#[derive(Debug, Clone)]
+struct Term {
+    field: Field,
+    /// Each accepted value, read as the field, and as written.
+    accepted: Vec<(Json, String)>,
 }
 
 impl Selector {
-    /// [`Selector::parse`] that also accepts the experiment's image-folder
-    /// dataset names (`dataset=medical_mnist`).
-    pub fn parse_for(text: &str, exp: &crate::experiment::Experiment) -> Result<Selector, String> {
-        let _declared = crate::spec::image_folders::declare(
-            exp.image_folders
+    /// Resolves every field against `views` (see [`crate::run_view::view`])
+    /// and reads every value in `cx`.
+    pub fn compile(
+        conditions: &[FieldCondition],
+        views: &[&Json],
+        cx: &Context,
+    ) -> Result<Selector, SelectError> {
+        let mut terms: Vec<Term> = Vec::new();
+        for c in conditions {
+            let field = resolve_field(&c.field, views)
+                .ok_or_else(|| SelectError::unknown_field(&c.field, views))?;
+            let value = read_value(&c.field, &field, &c.value, cx)?;
+            match terms.iter_mut().find(|t| t.field == field) {
+                Some(t) => t.accepted.push((value, c.value.clone())),
+                None => terms.push(Term {
+                    field,
+                    accepted: vec![(value, c.value.clone())],
+                }),
+            }
+        }
+        Ok(Selector { terms })
+    }
+
+    /// `sweep run --only`: `texts` read for the runs `specs` of `exp`.
+    pub fn for_experiment<'a>(
+        texts: &[String],
+        exp: &Experiment,
+        specs: impl IntoIterator<Item = &'a RunSpec>,
+    ) -> Result<Selector, SelectError> {
+        let conditions = texts
+            .iter()
+            .map(|t| t.parse())
+            .collect::<Result<Vec<FieldCondition>, _>>()?;
+        let views: Vec<Json> = specs.into_iter().map(view).collect();
+        let refs: Vec<&Json> = views.iter().collect();
+        Selector::compile(&conditions, &refs, &Context::of_experiment(exp))
+    }
+
+    /// Whether there are no conditions (everything matches).
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// Whether one run's view satisfies every condition.
+    pub fn matches(&self, view: &Json) -> bool {
+        self.terms.iter().all(|t| {
+            let actual = t.field.get(view);
+            t.accepted
                 .iter()
-                .map(|f| f.def.name.clone())
-                .collect(),
-        );
-        Selector::parse(text)
+                .any(|(want, raw)| value_matches(want, raw, actual))
+        })
     }
 
-    /// Parses `FIELD=VALUE`; `fold=2` selects the second fold (1-based, as `plan` shows it).
-    pub fn parse(text: &str) -> Result<Selector, String> {
-        let (field, value) = text
-            .split_once('=')
-            .ok_or_else(|| format!("`{text}`: expected FIELD=VALUE, e.g. lr=1e-3"))?;
-        let (field, value) = (field.trim(), value.trim());
-        if field == "fold" {
-            let n: u32 = value
-                .parse()
-                .map_err(|_| format!("`{text}`: fold is a number from 1"))?;
-            return Ok(Selector {
-                run_path: "fold",
-                value: Json::from(n.saturating_sub(1)),
-                text: text.into(),
-            });
-        }
-        let def =
-            fields::lookup(field).ok_or_else(|| format!("`{text}`: unknown field `{field}`"))?;
-        let doc = node::parse(&format!("v: {value}\n"))
-            .map_err(|e| format!("`{text}`: {}", e.message))?;
-        let node = doc
-            .get("v")
-            .ok_or_else(|| format!("`{text}`: missing value"))?;
+    /// [`Selector::matches`] for a run spec.
+    pub fn matches_run(&self, spec: &RunSpec) -> bool {
+        self.is_empty() || self.matches(&view(spec))
+    }
+
+    /// The fields the conditions mention.
+    pub fn fields(&self) -> impl Iterator<Item = &Field> {
+        self.terms.iter().map(|t| &t.field)
+    }
+
+    /// For "no run matches" messages: the values each field does take.
+    pub fn seen_values(&self, views: &[&Json]) -> String {
+        self.terms
+            .iter()
+            .map(|t| {
+                let mut seen: Vec<String> = Vec::new();
+                for v in views {
+                    let d = t.field.get(v).map_or("absent".into(), display);
+                    if !seen.contains(&d) {
+                        seen.push(d);
+                    }
+                }
+                format!("{}: {}", t.field.name, seen.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// The field `name` among `views`, or the spec field of that name when no
+/// view has it (so a plan without runs still accepts `lr`).
+fn resolve_field(name: &str, views: &[&Json]) -> Option<Field> {
+    resolve(name, views).or_else(|| {
+        lookup(name).map(|def| Field::from_path(def.run_path.split('.').map(Into::into).collect()))
+    })
+}
+
+fn value_matches(want: &Json, raw: &str, actual: Option<&Json>) -> bool {
+    let Some(actual) = actual else {
+        return false;
+    };
+    if same_value(want, actual) {
+        return true;
+    }
+    (is_off_word(raw) && actual.is_null()) || display(actual) == raw
+}
+
+fn is_off_word(raw: &str) -> bool {
+    matches!(
+        raw.to_ascii_lowercase().as_str(),
+        "none" | "null" | "off" | "~"
+    )
+}
+
+/// Reads `text` as the experiment file reads `name`; other fields as plain scalars.
+fn read_value(name: &str, field: &Field, text: &str, cx: &Context) -> Result<Json, SelectError> {
+    let bad = |message: String| SelectError::BadValue {
+        field: name.to_string(),
+        value: text.to_string(),
+        message,
+    };
+    let node = node::parse(text).map_err(|e| bad(e.message))?;
+    if let Some(def) = lookup(name) {
         let mut sink = Sink::default();
-        let json = (def.convert)(node, field, &mut sink);
-        match (json, sink.diagnostics.first()) {
-            (Some(v), None) => Ok(Selector {
-                run_path: def.run_path,
-                value: v,
-                text: text.into(),
-            }),
-            (_, Some(d)) => Err(format!("`{text}`: {}", d.message)),
-            (None, None) => Err(format!("`{text}`: invalid value")),
-        }
+        return match def.convert(&node, name, cx, &mut sink) {
+            Some(v) if sink.is_empty() => Ok(v),
+            _ => Err(bad(sink
+                .diagnostics
+                .iter()
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "))),
+        };
     }
+    let value = plain(&node, text);
+    let is_fold_number = |v: &Json| v.as_u64().is_some_and(|n| n >= 1);
+    if field.path == ["fold"] && !(value.is_null() || is_off_word(text) || is_fold_number(&value)) {
+        return Err(bad(
+            "fold is a number from 1 (as `sweep plan` shows it)".into()
+        ));
+    }
+    Ok(value)
+}
 
-    pub fn matches(&self, run: &RunSpec) -> bool {
-        let json = serde_json::to_value(run).unwrap_or_default();
-        let mut cursor = &json;
-        for part in self.run_path.split('.') {
-            cursor = &cursor[part];
-        }
-        *cursor == self.value
+/// A YAML scalar as JSON; anything else as its text.
+fn plain(node: &Node, text: &str) -> Json {
+    match &node.value {
+        Yaml::Null => Json::Null,
+        Yaml::Bool(b) => Json::Bool(*b),
+        Yaml::Int(i) => Json::from(*i),
+        Yaml::Float(f) => Json::from(*f),
+        Yaml::Str(s) => Json::String(s.clone()),
+        _ => Json::String(text.to_string()),
     }
 }
 
@@ -82,33 +259,165 @@ impl Selector {
 mod tests {
     use super::*;
     use crate::expand::expand;
+    use serde_json::json;
     use std::path::Path;
 
+    fn views() -> Vec<Json> {
+        let run = |lr: f64, fold: u32, arch: &str| {
+            json!({
+                "dataset": "chestmnist", "arch": arch, "lr": lr,
+                "folds": {"kfold": {"k": 5, "stratified": true, "split_seed": 0}},
+                "fold": fold, "seed": 0,
+                "train": {"epochs": 10, "early_stopping": null,
+                          "optimizer": {"name": "adam", "weight_decay": 0.0}}
+            })
+        };
+        vec![
+            run(0.001, 1, "chest_cnn"),
+            run(0.0001, 2, "chest_cnn"),
+            run(0.001, 1, "resnet18"),
+        ]
+    }
+
+    fn compile(texts: &[&str], cx: &Context) -> Result<(Selector, Vec<Json>), SelectError> {
+        let vs = views();
+        let refs: Vec<&Json> = vs.iter().collect();
+        let conditions: Vec<FieldCondition> = texts.iter().map(|s| s.parse().unwrap()).collect();
+        Ok((Selector::compile(&conditions, &refs, cx)?, vs))
+    }
+
+    fn keep(texts: &[&str]) -> Vec<usize> {
+        let (selector, vs) = compile(texts, &Context::default()).unwrap();
+        (0..vs.len())
+            .filter(|&i| selector.matches(&vs[i]))
+            .collect()
+    }
+
+    fn error(texts: &[&str]) -> SelectError {
+        compile(texts, &Context::default()).unwrap_err()
+    }
+
     #[test]
-    fn selects_by_canonical_value() {
+    fn conditions_parse_and_print() {
+        let a: FieldCondition = "lr = 1e-3".parse().unwrap();
+        assert_eq!((a.field.as_str(), a.value.as_str()), ("lr", "1e-3"));
+        assert_eq!(a.to_string(), "lr=1e-3");
+        let b: FieldCondition = "dataset=synthetic:chestmnist".parse().unwrap();
+        assert_eq!(b.value, "synthetic:chestmnist");
+        for bad in ["lr", "=3", " = 3"] {
+            assert_eq!(
+                bad.parse::<FieldCondition>(),
+                Err(SelectError::NotFieldValue(bad.into()))
+            );
+        }
+        assert_eq!(
+            SelectError::NotFieldValue("lr".into()).to_string(),
+            "`lr` is not FIELD=VALUE"
+        );
+    }
+
+    #[test]
+    fn values_are_read_like_the_spec() {
+        assert_eq!(keep(&["lr=1e-3"]), [0, 2]);
+        assert_eq!(keep(&["lr=0.0001"]), [1]);
+        assert_eq!(keep(&["train.lr=1e-4"]), [1]);
+        assert_eq!(keep(&["folds=5"]), [0, 1, 2]);
+        assert_eq!(keep(&["folds=3"]), Vec::<usize>::new());
+        assert_eq!(keep(&["dataset=chestmnist_28"]), [0, 1, 2]);
+        assert_eq!(keep(&["dataset=synthetic:chestmnist"]), Vec::<usize>::new());
+        assert_eq!(keep(&["optimizer.weight_decay=0"]), [0, 1, 2]);
+        assert_eq!(keep(&["fold=2"]), [1]);
+        assert_eq!(keep(&["early_stopping=none"]), [0, 1, 2]);
+        assert_eq!(keep(&["train.epochs=10", "arch=resnet18"]), [2]);
+        assert_eq!(keep(&[]), [0, 1, 2]);
+    }
+
+    #[test]
+    fn different_fields_must_all_hold_and_repeated_fields_are_alternatives() {
+        assert_eq!(keep(&["arch=chest_cnn", "lr=1e-3"]), [0]);
+        assert_eq!(
+            keep(&["arch=resnet18", "arch=chest_cnn", "lr=1e-3"]),
+            [0, 2]
+        );
+        assert_eq!(keep(&["fold=1", "fold=2"]), [0, 1, 2]);
+    }
+
+    #[test]
+    fn errors_name_the_field_and_value() {
+        let err = error(&["lrr=1"]);
+        assert!(
+            matches!(&err, SelectError::UnknownField { name, .. } if name == "lrr"),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.starts_with("unknown field `lrr`; did you mean `lr`?"),
+            "{text}"
+        );
+        assert!(
+            text.contains("fields of these runs: dataset, arch, lr,"),
+            "{text}"
+        );
+        let err = error(&["lr=-1"]);
+        assert!(
+            matches!(&err, SelectError::BadValue { field, value, .. } if field == "lr" && value == "-1")
+        );
+        assert!(
+            err.to_string().starts_with("lr=-1: expected a number > 0"),
+            "{err}"
+        );
+        let err = error(&["arch=resnet19"]);
+        assert!(err.to_string().contains("did you mean `resnet18`"), "{err}");
+        for fold in ["0", "banana", "1.5"] {
+            let err = error(&[format!("fold={fold}").as_str()]);
+            assert!(err.to_string().contains("fold is a number from 1"), "{err}");
+        }
+    }
+
+    #[test]
+    fn datasets_include_the_context_image_folders() {
+        let mut vs = views();
+        vs[1]["dataset"] = json!("medical_mnist");
+        let refs: Vec<&Json> = vs.iter().collect();
+        let only: Vec<FieldCondition> = vec!["dataset=medical_mnist".parse().unwrap()];
+        let err = Selector::compile(&only, &refs, &Context::default()).unwrap_err();
+        assert!(matches!(err, SelectError::BadValue { .. }), "{err}");
+        let cx = Context::with_image_folders(vec!["medical_mnist".into()]);
+        let selector = Selector::compile(&only, &refs, &cx).unwrap();
+        let kept: Vec<usize> = (0..vs.len())
+            .filter(|&i| selector.matches(&vs[i]))
+            .collect();
+        assert_eq!(kept, [1]);
+    }
+
+    #[test]
+    fn selects_the_runs_of_an_experiment() {
         let exp = crate::spec::load_str(
             "name: t\ngrid:\n  dataset: breastmnist\n  arch: [chest_cnn, small_cnn]\n  lr: [0.001, 0.01]\n  folds: 3\n",
             Path::new("t.yaml"),
         )
         .unwrap();
         let runs = expand(&exp, false);
-        let lr = Selector::parse("lr=1e-3").unwrap();
-        let arch = Selector::parse("arch=small_cnn").unwrap();
-        let fold = Selector::parse("fold=2").unwrap();
-        let picked: Vec<_> = runs
-            .iter()
-            .filter(|r| lr.matches(r) && arch.matches(r) && fold.matches(r))
-            .collect();
+        let only = |texts: &[&str]| {
+            let texts: Vec<String> = texts.iter().map(|s| s.to_string()).collect();
+            Selector::for_experiment(&texts, &exp, &runs)
+        };
+        let selector = only(&["lr=1e-3", "arch=small_cnn", "fold=2"]).unwrap();
+        let picked: Vec<&RunSpec> = runs.iter().filter(|r| selector.matches_run(r)).collect();
         assert_eq!(picked.len(), 1);
         assert_eq!(
             (picked[0].arch.as_str(), picked[0].fold),
             ("small_cnn", Some(1))
         );
-        assert!(Selector::parse("lr=-1").unwrap_err().contains("> 0"));
-        assert!(
-            Selector::parse("colour=red")
-                .unwrap_err()
-                .contains("unknown field")
+        assert_eq!(
+            only(&["lr"]).unwrap_err(),
+            SelectError::NotFieldValue("lr".into())
         );
+        assert!(matches!(
+            only(&["colour=red"]).unwrap_err(),
+            SelectError::UnknownField { .. }
+        ));
+        let none = Selector::for_experiment(&["lr=1e-3".into()], &exp, std::iter::empty()).unwrap();
+        assert!(!none.is_empty());
     }
 }

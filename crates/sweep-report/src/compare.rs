@@ -26,15 +26,15 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 use sweep_core::plan::PlannedRun;
+use sweep_core::select::FieldCondition;
 use sweep_core::store::Store;
 
 use crate::collect::run_dir;
 use crate::columns::Better;
 use crate::ensemble::Ensemble;
 use crate::error::ReportError;
-use crate::filter::Conditions;
+use crate::filter;
 use crate::group::Grouping;
-use crate::options::Assignment;
 use crate::predictions::Predictions;
 use crate::report::{Report, RunEntry};
 use crate::stats::{
@@ -105,9 +105,9 @@ pub(crate) fn compare(
     views: &[&Value],
     grouping: &Grouping,
     report: &Report,
-    baseline: &[Assignment],
+    baseline: &[FieldCondition],
 ) -> Result<Comparison, ReportError> {
-    let conditions = Conditions::compile(baseline, views)?;
+    let conditions = filter::compile(baseline, views)?;
     let baseline_text = baseline
         .iter()
         .map(ToString::to_string)

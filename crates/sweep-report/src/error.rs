@@ -10,20 +10,9 @@ pub enum ReportError {
         hint: String,
         known: String,
     },
-    #[error("unknown field `{name}`{hint}; fields of these runs: {known}")]
-    UnknownField {
-        name: String,
-        hint: String,
-        known: String,
-    },
-    #[error("`{0}` is not FIELD=VALUE")]
-    NotAnAssignment(String),
-    #[error("{field}={value}: {message}")]
-    BadValue {
-        field: String,
-        value: String,
-        message: String,
-    },
+    /// A `--where`, `--baseline` or `--group-by` field or value.
+    #[error(transparent)]
+    Select(#[from] sweep_core::select::SelectError),
     #[error("no run matches {filter}{seen}")]
     NoMatch { filter: String, seen: String },
     #[error("no run to report: the plan is empty")]

@@ -236,6 +236,7 @@ mod tests {
     use super::*;
     use crate::fields::view;
     use crate::test_support::spec;
+    use sweep_core::select::SelectError;
 
     fn views(patches: &[&str]) -> Vec<Value> {
         patches.iter().map(|p| view(&spec(p))).collect()
@@ -304,7 +305,7 @@ mod tests {
         assert_eq!(g.run_label(&vs[1]), "lr=0.003, fold 1, seed 0");
         assert!(matches!(
             group(&refs, &["archh".into()]),
-            Err(ReportError::UnknownField { .. })
+            Err(ReportError::Select(SelectError::UnknownField { .. }))
         ));
     }
 

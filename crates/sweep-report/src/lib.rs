@@ -64,7 +64,7 @@ pub use columns::{Better, DEFAULT_METRICS, MetricInfo, Unit, metric_names};
 pub use compare::{Comparison, DelongSummary, MetricComparison, RowComparison};
 pub use error::ReportError;
 pub use html::{ExperimentSource, HtmlError, HtmlOptions, HtmlOutput, write_html};
-pub use options::{Assignment, Format, RenderOptions, ReportOptions, Selection, Split};
+pub use options::{Format, RenderOptions, ReportOptions, Selection, Split};
 pub use per_class::{AverageRow, ClassRow, MissingRun, PerClassReport, per_class};
 pub use prevalence::{PrevalenceReport, PrevalenceRow, prevalence};
 pub use render::{Renderable, render};

@@ -9,39 +9,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::error::ReportError;
-
-/// `FIELD=VALUE`, as written after `--where` or `--baseline`.
-///
-/// The field is a name as in an experiment file (`lr`, `arch`,
-/// `optimizer.weight_decay`, `train.epochs`; `fold` is 1-based as printed)
-/// and the value is read the way the experiment file reads that field, so
-/// `lr=1e-3` matches runs written with `lr: 0.001`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Assignment {
-    pub field: String,
-    pub value: String,
-}
-
-impl FromStr for Assignment {
-    type Err = ReportError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.split_once('=') {
-            Some((field, value)) if !field.trim().is_empty() => Ok(Assignment {
-                field: field.trim().to_string(),
-                value: value.trim().to_string(),
-            }),
-            _ => Err(ReportError::NotAnAssignment(s.to_string())),
-        }
-    }
-}
-
-impl fmt::Display for Assignment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}={}", self.field, self.value)
-    }
-}
+use sweep_core::select::FieldCondition;
 
 /// What goes into a comparison table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,10 +21,10 @@ pub struct ReportOptions {
     /// `fold` and `seed`, so folds and seeds are aggregated.
     pub group_by: Vec<String>,
     /// Keep only runs matching every field (repeating a field accepts any of
-    /// its values).
-    pub filters: Vec<Assignment>,
+    /// its values; see [`sweep_core::select`]).
+    pub filters: Vec<FieldCondition>,
     /// Fields picking the baseline row; empty = no comparison.
-    pub baseline: Vec<Assignment>,
+    pub baseline: Vec<FieldCondition>,
 }
 
 /// Output formats.
@@ -97,7 +65,7 @@ impl FromStr for Format {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selection {
     /// As `--where`; for a per-class table they must leave one configuration.
-    pub filters: Vec<Assignment>,
+    pub filters: Vec<FieldCondition>,
     /// A run key or a prefix of one (as `sweep plan` prints it).
     pub key: Option<String>,
 }
@@ -164,17 +132,6 @@ impl Default for RenderOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn assignments_parse() {
-        let a: Assignment = "lr = 1e-3".parse().unwrap();
-        assert_eq!((a.field.as_str(), a.value.as_str()), ("lr", "1e-3"));
-        assert_eq!(a.to_string(), "lr=1e-3");
-        let b: Assignment = "dataset=synthetic:chestmnist".parse().unwrap();
-        assert_eq!(b.value, "synthetic:chestmnist");
-        assert!("lr".parse::<Assignment>().is_err());
-        assert!("=3".parse::<Assignment>().is_err());
-    }
 
     #[test]
     fn formats_parse() {

@@ -9,6 +9,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 use sweep_core::plan::PlannedRun;
+use sweep_core::select::FieldCondition;
 use sweep_core::store::Store;
 
 use crate::aggregate::{Stat, summarize};
@@ -17,10 +18,10 @@ use crate::columns::{MetricDef, MetricInfo, resolve};
 use crate::compare::{Comparison, compare};
 use crate::error::ReportError;
 use crate::fields::view;
-use crate::filter::Conditions;
+use crate::filter;
 use crate::group::{Grouping, group};
 use crate::history::History;
-use crate::options::{Assignment, ReportOptions};
+use crate::options::ReportOptions;
 
 /// A field shared by every row, shown in the caption.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -159,7 +160,7 @@ pub fn build_report(
     let metrics = resolve(&options.metrics)?;
     let all_views: Vec<Value> = runs.iter().map(|r| view(&r.spec)).collect();
     let all_refs: Vec<&Value> = all_views.iter().collect();
-    let conditions = Conditions::compile(&options.filters, &all_refs)?;
+    let conditions = filter::compile(&options.filters, &all_refs)?;
     let selected: Vec<usize> = (0..runs.len())
         .filter(|&i| conditions.matches(&all_views[i]))
         .collect();
@@ -178,7 +179,7 @@ pub fn build_report(
     let planned: Vec<&PlannedRun> = selected.iter().map(|&i| &runs[i]).collect();
     let grouping = group(&views, &options.group_by)?;
     // Check the baseline's fields and values before reading any file.
-    Conditions::compile(&options.baseline, &views)?;
+    filter::compile(&options.baseline, &views)?;
 
     let read_history = metrics.iter().any(MetricDef::needs_history);
     let loaded = collect(store, &planned, |dir| {
@@ -214,7 +215,7 @@ pub(crate) fn assemble(
     grouping: &Grouping,
     loaded: Vec<Result<RunNumbers, Missing>>,
     metrics: &[MetricDef],
-    baseline: &[Assignment],
+    baseline: &[FieldCondition],
 ) -> Result<Report, ReportError> {
     let Chosen {
         planned,

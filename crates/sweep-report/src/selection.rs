@@ -7,7 +7,7 @@ use sweep_core::plan::PlannedRun;
 
 use crate::error::ReportError;
 use crate::fields::view;
-use crate::filter::Conditions;
+use crate::filter;
 use crate::group::{Grouping, group};
 use crate::options::Selection;
 
@@ -60,7 +60,7 @@ pub(crate) fn select<'a>(
     }
     let views: Vec<Value> = runs.iter().map(|r| view(&r.spec)).collect();
     let refs: Vec<&Value> = views.iter().collect();
-    let conditions = Conditions::compile(&selection.filters, &refs)?;
+    let conditions = filter::compile(&selection.filters, &refs)?;
     let key = selection.key.as_deref().map(str::trim);
     let keep: Vec<usize> = (0..runs.len())
         .filter(|&i| conditions.matches(&views[i]))

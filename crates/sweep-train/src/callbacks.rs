@@ -134,11 +134,11 @@ impl PlateauScheduler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sweep_core::options::Monitor;
+    use sweep_core::options::{Monitor, MonitorMetric};
 
     fn monitor(mode: Mode) -> Monitor {
         Monitor {
-            metric: "val_loss".into(),
+            metric: MonitorMetric::ValLoss,
             mode,
         }
     }

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use sweep_core::options::TrainOptions;
+use sweep_core::options::{MonitorMetric, TrainOptions};
 use sweep_data::atomic::write_atomic_via_path;
 use sweep_metrics::summary::{MetricSummary, evaluate_with_threshold};
 use tch::{Device, Kind, Tensor, nn};
@@ -48,20 +48,6 @@ impl SplitScores {
             balanced_accuracy: m.balanced_accuracy,
         }
     }
-
-    /// The value of `metric` without its `train_`/`val_` prefix; NaN if undefined.
-    pub fn get(&self, metric: &str) -> f64 {
-        match metric {
-            "loss" => self.loss,
-            "accuracy" => self.accuracy,
-            "auc" => self.auc.unwrap_or(f64::NAN),
-            "sensitivity" => self.sensitivity,
-            "specificity" => self.specificity,
-            "f1" => self.f1,
-            "balanced_accuracy" => self.balanced_accuracy.unwrap_or(f64::NAN),
-            _ => f64::NAN,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -74,12 +60,23 @@ pub struct EpochRecord {
 }
 
 impl EpochRecord {
-    /// A monitored metric such as `val_auc`.
-    pub fn metric(&self, name: &str) -> f64 {
-        match name.split_once('_') {
-            Some(("train", m)) => self.train.get(m),
-            Some(("val", m)) => self.val.get(m),
-            _ => f64::NAN,
+    /// A monitored metric's value this epoch; NaN where it is undefined
+    /// (an AUC with one class present).
+    pub fn metric(&self, metric: MonitorMetric) -> f64 {
+        let (train, val) = (&self.train, &self.val);
+        match metric {
+            MonitorMetric::TrainLoss => train.loss,
+            MonitorMetric::TrainAccuracy => train.accuracy,
+            MonitorMetric::TrainAuc => train.auc.unwrap_or(f64::NAN),
+            MonitorMetric::TrainSensitivity => train.sensitivity,
+            MonitorMetric::TrainSpecificity => train.specificity,
+            MonitorMetric::ValLoss => val.loss,
+            MonitorMetric::ValAccuracy => val.accuracy,
+            MonitorMetric::ValAuc => val.auc.unwrap_or(f64::NAN),
+            MonitorMetric::ValSensitivity => val.sensitivity,
+            MonitorMetric::ValSpecificity => val.specificity,
+            MonitorMetric::ValF1 => val.f1,
+            MonitorMetric::ValBalancedAccuracy => val.balanced_accuracy.unwrap_or(f64::NAN),
         }
     }
 }
@@ -269,7 +266,7 @@ impl Trainer<'_> {
             };
             if state
                 .best
-                .update(epoch, record.metric(&opts.checkpoint.metric))
+                .update(epoch, record.metric(opts.checkpoint.metric))
                 || !checkpoint.exists()
             {
                 save_atomic(self.vs, checkpoint).map_err(torch)?;
@@ -281,11 +278,11 @@ impl Trainer<'_> {
             if let (Some(p), Some(cfg)) =
                 (state.plateau.as_mut(), opts.reduce_lr_on_plateau.as_ref())
             {
-                let next = p.step(epoch, record.metric(&cfg.monitor.metric), lr);
+                let next = p.step(epoch, record.metric(cfg.monitor.metric), lr);
                 state.plateau_scale *= next / lr;
             }
             if let (Some(s), Some(cfg)) = (state.stopper.as_mut(), opts.early_stopping.as_ref()) {
-                state.stopped = s.should_stop(epoch, record.metric(&cfg.monitor.metric));
+                state.stopped = s.should_stop(epoch, record.metric(cfg.monitor.metric));
             }
             state.train_seconds += record.seconds;
             state.history.push(record);
@@ -405,4 +402,55 @@ fn epoch_seed(seed: u64, epoch: u32) -> i64 {
 fn save_atomic(vs: &nn::VarStore, path: &Path) -> Result<(), tch::TchError> {
     let named = contiguous_copies(vs.variables().into_iter().collect());
     write_atomic_via_path(path, |temp| Tensor::write_safetensors(&named, temp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scores(base: f64) -> SplitScores {
+        SplitScores {
+            loss: base + 0.1,
+            accuracy: base + 0.2,
+            auc: Some(base + 0.3),
+            sensitivity: base + 0.4,
+            specificity: base + 0.5,
+            f1: base + 0.6,
+            balanced_accuracy: Some(base + 0.7),
+        }
+    }
+
+    #[test]
+    fn every_monitor_metric_reads_the_score_it_names() {
+        let record = EpochRecord {
+            epoch: 1,
+            lr: 0.1,
+            train: scores(0.0),
+            val: scores(1.0),
+            seconds: 1.0,
+        };
+        for m in MonitorMetric::ALL {
+            let (split, score) = m.as_str().split_once('_').unwrap();
+            let base = match split {
+                "train" => 0.0,
+                "val" => 1.0,
+                other => panic!("{m}: unknown split {other}"),
+            };
+            let offset = match score {
+                "loss" => 0.1,
+                "accuracy" => 0.2,
+                "auc" => 0.3,
+                "sensitivity" => 0.4,
+                "specificity" => 0.5,
+                "f1" => 0.6,
+                "balanced_accuracy" => 0.7,
+                other => panic!("{m}: unknown score {other}"),
+            };
+            assert_eq!(record.metric(m), base + offset, "{m}");
+        }
+        let mut one_class = record.clone();
+        one_class.val.auc = None;
+        assert!(one_class.metric(MonitorMetric::ValAuc).is_nan());
+        assert_eq!(one_class.metric(MonitorMetric::TrainAuc), 0.3);
+    }
 }

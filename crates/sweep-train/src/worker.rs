@@ -273,7 +273,7 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         seed: spec.seed,
         stop: &stop,
     };
-    let monitor_name = spec.train.checkpoint.metric.clone();
+    let monitor = spec.train.checkpoint.metric;
     let fit = trainer
         .fit(spec.lr, &checkpoint, dir, |r| {
             emit(&WorkerEvent::Epoch {
@@ -282,8 +282,8 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
                 lr: r.lr,
                 train_loss: r.train.loss,
                 val_loss: r.val.loss,
-                monitor: r.metric(&monitor_name),
-                monitor_name: monitor_name.clone(),
+                monitor: r.metric(monitor),
+                monitor_name: monitor.as_str().to_string(),
                 seconds: r.seconds,
             })
         })

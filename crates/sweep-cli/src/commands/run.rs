@@ -80,16 +80,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             plan.refresh(&store, &view.recorded);
         }
     }
-    let selectors = args
-        .only
-        .iter()
-        .map(|s| Selector::parse_for(s, &exp))
-        .collect::<Result<Vec<_>, _>>()
+    let selector = Selector::for_experiment(&args.only, &exp, plan.runs.iter().map(|r| &r.spec))
         .map_err(|e| anyhow::anyhow!("--only {e}"))?;
     let runs = plan
         .runs
         .iter()
-        .filter(|r| selectors.iter().all(|s| s.matches(&r.spec)))
+        .filter(|r| selector.matches_run(&r.spec))
         .map(|r| (r, run_label(r)));
     let options = TriageOptions {
         force: args.force,

@@ -8,12 +8,17 @@
 
 use serde_json::{Map, Value as Json, json};
 
+use super::context::Context;
 use super::diagnostic::{Sink, suggestion};
 use super::node::{Node, Value};
-use crate::options::{Mode, TrainOptions};
+use crate::options::{MonitorMetric, TrainOptions};
 
 /// Converts one YAML node at `path` into canonical JSON, reporting problems.
 pub type Convert = fn(&Node, &str, &mut Sink) -> Option<Json>;
+
+/// A [`Convert`] whose accepted values also depend on what the experiment
+/// declares (the `dataset` field accepts its image folders).
+pub type ConvertInContext = fn(&Node, &str, &Context, &mut Sink) -> Option<Json>;
 
 /// Architectures the trainer knows. Kept here (not in the trainer crate) so
 /// spec validation stays free of libtorch; a trainer test checks both lists agree.
@@ -33,36 +38,38 @@ pub const KNOWN_ARCHS: &[&str] = &[
     "vit_b16_lora",
 ];
 
-/// Metric names that `monitor`/`checkpoint` may refer to.
-pub const MONITORABLE: &[&str] = &[
-    "train_loss",
-    "train_accuracy",
-    "train_auc",
-    "train_sensitivity",
-    "train_specificity",
-    "val_loss",
-    "val_accuracy",
-    "val_auc",
-    "val_sensitivity",
-    "val_specificity",
-    "val_f1",
-    "val_balanced_accuracy",
-];
-
 /// A field that can be set in `train:` or varied in `grid:`.
 pub struct FieldDef {
     /// Path inside the resolved run (`lr`, `train.batch_size`, `train.optimizer.name`).
     pub run_path: &'static str,
-    pub convert: Convert,
+    converter: Converter,
     /// Whether the field is a grid-level run field (dataset, arch, …) rather than a train option.
     pub run_level: bool,
+}
+
+/// How a field's value is read: most fields need only the node; `dataset`
+/// also needs the names in the [`Context`].
+enum Converter {
+    Plain(Convert),
+    InContext(ConvertInContext),
+}
+
+impl FieldDef {
+    /// Reads `node`, written at `path`, as this field's canonical JSON;
+    /// `cx` holds the names the experiment declares.
+    pub fn convert(&self, node: &Node, path: &str, cx: &Context, sink: &mut Sink) -> Option<Json> {
+        match self.converter {
+            Converter::Plain(convert) => convert(node, path, sink),
+            Converter::InContext(convert) => convert(node, path, cx, sink),
+        }
+    }
 }
 
 macro_rules! field {
     ($path:literal, $conv:expr, $run:expr) => {
         FieldDef {
             run_path: $path,
-            convert: $conv,
+            converter: Converter::Plain($conv),
             run_level: $run,
         }
     };
@@ -72,7 +79,11 @@ macro_rules! field {
 pub fn lookup(name: &str) -> Option<FieldDef> {
     let name = name.strip_prefix("train.").unwrap_or(name);
     Some(match name {
-        "dataset" => field!("dataset", dataset, true),
+        "dataset" => FieldDef {
+            run_path: "dataset",
+            converter: Converter::InContext(dataset),
+            run_level: true,
+        },
         "arch" => field!("arch", arch, true),
         "lr" => field!("lr", positive, true),
         "class_weighting" => field!("class_weighting", class_weighting, true),
@@ -366,7 +377,7 @@ fn one_of(node: &Node, path: &str, sink: &mut Sink, options: &[&str]) -> Option<
 
 // ---- run-level fields --------------------------------------------------
 
-fn dataset(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+fn dataset(node: &Node, path: &str, cx: &Context, sink: &mut Sink) -> Option<Json> {
     let Some(s) = node.as_str() else {
         sink.error(
             node.pos,
@@ -378,7 +389,7 @@ fn dataset(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
         );
         return None;
     };
-    let folders = super::image_folders::declared_names();
+    let folders = cx.image_folders();
     if folders
         .iter()
         .any(|f| f == s.strip_prefix("synthetic:").unwrap_or(s))
@@ -585,19 +596,25 @@ fn optimizer(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
 }
 
 fn metric_name(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
-    one_of(node, path, sink, MONITORABLE).map(Json::String)
+    let names = MonitorMetric::ALL.map(MonitorMetric::as_str);
+    one_of(node, path, sink, &names).map(Json::String)
 }
 
 fn mode(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
     one_of(node, path, sink, &["min", "max"]).map(Json::String)
 }
 
+/// The natural direction of a validated metric name, as JSON.
+fn natural_mode(metric: &str) -> Json {
+    let metric = metric.parse().unwrap_or(MonitorMetric::ValLoss);
+    serde_json::to_value(MonitorMetric::natural_mode(metric)).unwrap_or_default()
+}
+
 /// Fills `mode` from the metric's natural direction when it was not written.
 fn monitor_mode(node: &Node, obj: &mut Json) {
     if node.get("mode").is_none() {
         let metric = obj["monitor"]["metric"].as_str().unwrap_or("val_loss");
-        obj["monitor"]["mode"] =
-            serde_json::to_value(Mode::natural_for(metric)).unwrap_or_default();
+        obj["monitor"]["mode"] = natural_mode(metric);
     }
 }
 
@@ -608,9 +625,7 @@ fn nest_monitor(mut obj: Json) -> Json {
     if let Json::Object(m) = &mut obj {
         m.remove("mode");
         let metric = metric.as_str().unwrap_or("val_loss").to_string();
-        let mode = mode.unwrap_or_else(|| {
-            serde_json::to_value(Mode::natural_for(&metric)).unwrap_or_default()
-        });
+        let mode = mode.unwrap_or_else(|| natural_mode(&metric));
         m.insert("monitor".into(), json!({ "metric": metric, "mode": mode }));
     }
     obj
@@ -717,7 +732,7 @@ fn schedule(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
 fn checkpoint(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
     if node.as_str().is_some() {
         let metric = metric_name(node, path, sink)?;
-        let mode = Mode::natural_for(metric.as_str().unwrap_or_default());
+        let mode = natural_mode(metric.as_str().unwrap_or_default());
         return Some(json!({ "metric": metric, "mode": mode }));
     }
     let obj = object(
@@ -731,7 +746,7 @@ fn checkpoint(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
     let mode = obj
         .get("mode")
         .cloned()
-        .unwrap_or_else(|| json!(Mode::natural_for(&metric)));
+        .unwrap_or_else(|| natural_mode(&metric));
     Some(json!({ "metric": metric, "mode": mode }))
 }
 
@@ -834,7 +849,9 @@ mod tests {
         let doc = parse(&format!("v: {yaml}\n")).unwrap();
         let node = doc.get("v").unwrap();
         let mut sink = Sink::default();
-        let out = (lookup(field).unwrap().convert)(node, field, &mut sink);
+        let out = lookup(field)
+            .unwrap()
+            .convert(node, field, &Context::default(), &mut sink);
         match out {
             Some(v) if sink.is_empty() => Ok(v),
             _ => Err(sink.diagnostics.into_iter().map(|d| d.message).collect()),
@@ -865,6 +882,66 @@ mod tests {
         assert_eq!(opt["beta2"], json!(0.999));
         let err = conv("optimizer", "{name: adam, wd: 0.1}").unwrap_err();
         assert!(err[0].contains("unknown key `wd`"), "{err:?}");
+    }
+
+    #[test]
+    fn monitors_accept_exactly_the_monitor_metrics() {
+        for m in MonitorMetric::ALL {
+            let mode = json!(m.natural_mode());
+            assert_eq!(
+                conv("checkpoint", m.as_str()).unwrap(),
+                json!({"metric": m.as_str(), "mode": mode})
+            );
+            let es = conv("early_stopping", &format!("{{monitor: {m}}}")).unwrap();
+            assert_eq!(es["monitor"], json!({"metric": m.as_str(), "mode": mode}));
+            let plateau = conv("reduce_lr_on_plateau", &format!("{{monitor: {m}}}")).unwrap();
+            assert_eq!(plateau["monitor"]["metric"], json!(m.as_str()));
+        }
+        for other in ["test_auc", "val_acc", "loss", "Val_Loss"] {
+            let err = conv("checkpoint", other).unwrap_err();
+            assert!(
+                err[0].starts_with(&format!("unknown value `{other}`")),
+                "{err:?}"
+            );
+        }
+        let err = conv("early_stopping", "{monitor: val_acuracy}").unwrap_err();
+        assert!(err[0].contains("did you mean `val_accuracy`"), "{err:?}");
+    }
+
+    #[test]
+    fn datasets_include_the_declared_image_folders() {
+        let doc = parse("v: medical_mnist\n").unwrap();
+        let node = doc.get("v").unwrap();
+        let dataset = lookup("dataset").unwrap();
+        let mut sink = Sink::default();
+        assert_eq!(
+            dataset.convert(node, "grid.dataset", &Context::default(), &mut sink),
+            None
+        );
+        assert!(
+            !sink.diagnostics[0].message.contains("image folders"),
+            "{:?}",
+            sink.diagnostics
+        );
+        let cx = Context::with_image_folders(vec!["medical_mnist".into()]);
+        let mut sink = Sink::default();
+        assert_eq!(
+            dataset.convert(node, "grid.dataset", &cx, &mut sink),
+            Some(json!("medical_mnist"))
+        );
+        assert!(sink.is_empty());
+        let doc = parse("v: medical_mnis\n").unwrap();
+        let mut sink = Sink::default();
+        dataset.convert(doc.get("v").unwrap(), "grid.dataset", &cx, &mut sink);
+        let message = &sink.diagnostics[0].message;
+        assert!(
+            message.contains("(image folders: medical_mnist)"),
+            "{message}"
+        );
+        assert!(
+            message.contains("did you mean `medical_mnist`"),
+            "{message}"
+        );
     }
 
     #[test]

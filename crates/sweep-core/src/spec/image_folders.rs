@@ -16,7 +16,6 @@
 //! sub-folder names, or the CSV header), so validation needs the images;
 //! listing them keeps `sweep validate` independent of the data.
 
-use std::cell::RefCell;
 use std::path::Path;
 
 use sweep_data::image_folder::{
@@ -29,31 +28,6 @@ use crate::experiment::ImageFolderDecl;
 
 const KEYS: &[&str] = &["path", "classes", "labels_csv", "size", "channels", "split"];
 const SPLIT_KEYS: &[&str] = &["train", "val", "test", "seed"];
-
-thread_local! {
-    /// Names declared by the document being validated, so the `dataset`
-    /// field (checked without access to the document) accepts them.
-    static DECLARED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Image-folder names of the document being validated on this thread.
-pub(super) fn declared_names() -> Vec<String> {
-    DECLARED.with(|d| d.borrow().clone())
-}
-
-/// Makes `names` the declared image folders until the guard is dropped.
-pub(crate) fn declare(names: Vec<String>) -> DeclaredGuard {
-    DECLARED.with(|d| *d.borrow_mut() = names);
-    DeclaredGuard
-}
-
-pub(crate) struct DeclaredGuard;
-
-impl Drop for DeclaredGuard {
-    fn drop(&mut self) {
-        DECLARED.with(|d| d.borrow_mut().clear());
-    }
-}
 
 /// Every well-formed name declared in the block, valid settings or not, so
 /// that a mistake in a folder's settings is not reported a second time as

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 
+use super::context::Context;
 use super::diagnostic::{Diagnostic, Sink, SpecErrors, suggestion};
 use super::fields::{self, FieldDef};
 use super::node::{self, Node, Value};
@@ -161,12 +162,12 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
     let (data_root, image_folders) = root
         .get("data")
         .map_or((None, Vec::new()), |d| check_data(d, folder, sink));
-    // The `dataset` field accepts these names while this document is checked.
-    let declared = root
-        .get("data")
-        .and_then(|d| d.get("image_folders"))
-        .map_or_else(Vec::new, super::image_folders::names);
-    let _declared = super::image_folders::declare(declared);
+    // The `dataset` field accepts the names this document declares.
+    let cx = Context::with_image_folders(
+        root.get("data")
+            .and_then(|d| d.get("image_folders"))
+            .map_or_else(Vec::new, super::image_folders::names),
+    );
 
     let mut base = serde_json::json!({
         "dataset": null,
@@ -180,11 +181,11 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
         "train": fields::train_defaults(),
     });
     if let Some(train) = root.get("train") {
-        check_train(train, &mut base, sink);
+        check_train(train, &mut base, &cx, sink);
     }
 
     let axes = match root.get("grid") {
-        Some(grid) => check_grid(grid, sink),
+        Some(grid) => check_grid(grid, &cx, sink),
         None => {
             sink.error(
                 root.pos,
@@ -200,11 +201,11 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
         .unwrap_or_default();
     let include = root
         .get("include")
-        .map(|n| check_entries(n, "include", sink))
+        .map(|n| check_entries(n, "include", &cx, sink))
         .unwrap_or_default();
     let exclude = root
         .get("exclude")
-        .map(|n| check_entries(n, "exclude", sink))
+        .map(|n| check_entries(n, "exclude", &cx, sink))
         .unwrap_or_default();
 
     // dataset and arch have no default: the grid or every include entry must set them.
@@ -365,7 +366,7 @@ pub(crate) fn set_path(target: &mut Json, path: &str, value: Json) {
     }
 }
 
-fn check_train(node: &Node, base: &mut Json, sink: &mut Sink) {
+fn check_train(node: &Node, base: &mut Json, cx: &Context, sink: &mut Sink) {
     let Value::Map(entries) = &node.value else {
         sink.error(
             node.pos,
@@ -381,7 +382,7 @@ fn check_train(node: &Node, base: &mut Json, sink: &mut Sink) {
         let path = format!("train.{}", key.name);
         match fields::lookup(&key.name).filter(|f| !f.run_level) {
             Some(field) => {
-                if let Some(v) = (field.convert)(value, &path, sink) {
+                if let Some(v) = field.convert(value, &path, cx, sink) {
                     set_path(base, field.run_path, v);
                 }
             }
@@ -425,7 +426,7 @@ fn field_for(name: &str, pos: node::Pos, path: &str, sink: &mut Sink) -> Option<
     field
 }
 
-fn check_grid(node: &Node, sink: &mut Sink) -> Vec<Axis> {
+fn check_grid(node: &Node, cx: &Context, sink: &mut Sink) -> Vec<Axis> {
     let Value::Map(entries) = &node.value else {
         sink.error(
             node.pos,
@@ -452,7 +453,7 @@ fn check_grid(node: &Node, sink: &mut Sink) -> Vec<Axis> {
             } else {
                 path.clone()
             };
-            if let Some(v) = (field.convert)(item, &item_path, sink) {
+            if let Some(v) = field.convert(item, &item_path, cx, sink) {
                 values.push(Assignment {
                     run_path: field.run_path,
                     value: v,
@@ -555,7 +556,7 @@ fn check_zip(node: &Node, axes: &[Axis], sink: &mut Sink) -> Vec<Vec<usize>> {
 }
 
 /// `include:` / `exclude:` — lists of `{field: value}` mappings.
-fn check_entries(node: &Node, what: &str, sink: &mut Sink) -> Vec<Vec<Assignment>> {
+fn check_entries(node: &Node, what: &str, cx: &Context, sink: &mut Sink) -> Vec<Vec<Assignment>> {
     let Value::Seq(items) = &node.value else {
         sink.error(
             node.pos,
@@ -582,7 +583,7 @@ fn check_entries(node: &Node, what: &str, sink: &mut Sink) -> Vec<Vec<Assignment
         for (key, value) in entries {
             let field_path = format!("{path}.{}", key.name);
             if let Some(field) = field_for(&key.name, key.pos, &field_path, sink)
-                && let Some(v) = (field.convert)(value, &field_path, sink)
+                && let Some(v) = field.convert(value, &field_path, cx, sink)
             {
                 assignments.push(Assignment {
                     run_path: field.run_path,
