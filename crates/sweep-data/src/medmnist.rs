@@ -20,8 +20,10 @@ use crate::error::DataError;
 use crate::npy::{Dtype, NpyArray};
 use crate::npz::NpzFile;
 
-/// One of the three official splits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// One of the three official splits (also what a report names with
+/// `--split`, and the key of a split's summary in `metrics.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Split {
     Train,
     Val,
@@ -54,6 +56,26 @@ impl Split {
     /// Key of the label array, `train_labels`.
     pub fn labels_key(self) -> String {
         format!("{}_labels", self.name())
+    }
+}
+
+impl std::str::FromStr for Split {
+    type Err = String;
+
+    /// `train`, `val` (or `valid`, `validation`) or `test`, any case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "train" => Ok(Split::Train),
+            "val" | "valid" | "validation" => Ok(Split::Val),
+            "test" => Ok(Split::Test),
+            _ => Err(format!("unknown split `{s}`; use train, val or test")),
+        }
+    }
+}
+
+impl std::fmt::Display for Split {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -340,6 +362,20 @@ mod tests {
         let m = members.iter_mut().find(|m| m.key == key).unwrap();
         m.shape = shape;
         m.data = data;
+    }
+
+    #[test]
+    fn split_names_parse_and_print() {
+        assert_eq!("validation".parse(), Ok(Split::Val));
+        assert_eq!("TRAIN".parse(), Ok(Split::Train));
+        assert!(
+            "dev"
+                .parse::<Split>()
+                .unwrap_err()
+                .contains("use train, val or test")
+        );
+        assert_eq!(Split::Test.to_string(), "test");
+        assert_eq!(serde_json::to_string(&Split::Val).unwrap(), "\"val\"");
     }
 
     #[test]

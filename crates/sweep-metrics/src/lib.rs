@@ -13,8 +13,8 @@
 //! * [`confusion`]: thresholding, argmax, TN/FP/FN/TP counts, k×k matrices.
 //! * [`accuracy`](mod@accuracy): accuracy and balanced accuracy.
 //! * [`prf`]: precision, recall, F1, support, sensitivity and specificity.
-//! * [`report`]: the `classification_report(output_dict=True)` equivalent.
-//! * [`summary`]: [`evaluate`], which bundles all of the above per task kind.
+//! * [`classification_report`]: the `classification_report(output_dict=True)` equivalent.
+//! * [`metric_summary`]: [`evaluate`], which bundles all of the above per task kind.
 //!
 //! # Example
 //!
@@ -83,20 +83,20 @@
 
 pub mod accuracy;
 pub mod auc;
+pub mod classification_report;
 pub mod confusion;
+pub mod metric_summary;
 pub mod prf;
-pub mod report;
-pub mod summary;
 
 pub use accuracy::{accuracy, balanced_accuracy};
 pub use auc::{AucSummary, roc_auc_binary, roc_auc_multilabel, roc_auc_ovr};
+pub use classification_report::ClassificationReport;
 pub use confusion::{
     BinaryCounts, ConfusionMatrix, DEFAULT_THRESHOLD, argmax_rows, multilabel_counts, threshold,
 };
+pub use metric_summary::{
+    Labels, MetricSummary, MetricsError, TaskKind, evaluate, evaluate_with_threshold,
+};
 pub use prf::{
     Average, Prf, RateSummary, averaged, per_class, samples_averaged, sensitivity_specificity,
-};
-pub use report::ClassificationReport;
-pub use summary::{
-    Labels, MetricSummary, MetricsError, TaskKind, evaluate, evaluate_with_threshold,
 };

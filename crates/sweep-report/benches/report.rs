@@ -11,7 +11,7 @@ use sweep_core::fingerprints::{Fingerprint, FingerprintError, Fingerprints};
 use sweep_core::plan::plan;
 use sweep_core::store::{HISTORY_FILE, METRICS_FILE, Store, write_atomic};
 use sweep_data::catalog::DatasetRef;
-use sweep_metrics::summary::{Labels, TaskKind, evaluate};
+use sweep_metrics::metric_summary::{Labels, TaskKind, evaluate};
 use sweep_report::{Format, RenderOptions, ReportOptions, build_report, render};
 
 struct Fixed;

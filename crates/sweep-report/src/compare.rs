@@ -36,7 +36,7 @@ use crate::error::ReportError;
 use crate::filter;
 use crate::group::Grouping;
 use crate::predictions::Predictions;
-use crate::report::{Report, RunEntry};
+use crate::report_table::{Report, RunEntry};
 use crate::stats::{
     DelongTest, TTest, Wilcoxon, delong_paired, holm, paired_t_test, wilcoxon_signed_rank,
 };

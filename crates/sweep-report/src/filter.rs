@@ -44,8 +44,8 @@ pub(crate) fn unknown_field(name: &str, views: &[&Value]) -> ReportError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fields::view;
     use crate::test_support::spec;
+    use sweep_core::run_view::view;
 
     #[test]
     fn image_folder_runs_can_be_named_by_dataset() {

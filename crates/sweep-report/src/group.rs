@@ -17,8 +17,8 @@ use serde_json::Value;
 use crate::error::ReportError;
 use sweep_core::spec::fields::train_defaults;
 
-use crate::fields::{Field, canonical, display, flatten, resolve, same_value};
 use crate::filter::unknown_field;
+use sweep_core::run_view::{Field, display, flatten, resolve, same_value};
 
 /// A field with one value in every run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,11 +231,21 @@ pub(crate) fn group(views: &[&Value], group_by: &[String]) -> Result<Grouping, R
     })
 }
 
+/// A canonical text for a field value, for grouping (numbers by value).
+pub(crate) fn canonical(v: Option<&Value>) -> String {
+    match v {
+        None => "\u{0}absent".into(),
+        Some(Value::Number(n)) => format!("n:{}", n.as_f64().unwrap_or(f64::NAN)),
+        Some(other) => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fields::view;
     use crate::test_support::spec;
+    use serde_json::json;
+    use sweep_core::run_view::view;
     use sweep_core::select::SelectError;
 
     fn views(patches: &[&str]) -> Vec<Value> {
@@ -335,5 +345,12 @@ mod tests {
             "{:?}",
             g.row_values
         );
+    }
+
+    #[test]
+    fn grouping_compares_numbers_by_value() {
+        assert_eq!(canonical(Some(&json!(1))), canonical(Some(&json!(1.0))));
+        assert_ne!(canonical(Some(&json!(1))), canonical(Some(&json!("1"))));
+        assert_ne!(canonical(None), canonical(Some(&Value::Null)));
     }
 }

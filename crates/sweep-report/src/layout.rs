@@ -4,11 +4,11 @@
 
 use crate::columns::Unit;
 use crate::compare::Comparison;
-use crate::doc::{Align, Cell, Doc, Records, Section, csv_number};
+use crate::document::{Align, Cell, Doc, Records, Section, csv_number};
 use crate::format::{DASH, best_flags, p_with_holm, signed, stat_cell};
-use crate::options::RenderOptions;
+use crate::query::RenderOptions;
 use crate::render::sealed::Tabular;
-use crate::report::Report;
+use crate::report_table::Report;
 
 impl Tabular for Report {
     fn doc(&self, options: &RenderOptions) -> Doc {
@@ -350,12 +350,12 @@ mod tests {
 
     use crate::collect::Missing;
     use crate::columns::resolve;
-    use crate::fields::view;
     use crate::group::group;
-    use crate::options::{Format, RenderOptions};
+    use crate::query::{Format, RenderOptions};
     use crate::render::render;
-    use crate::report::{Chosen, Report, RunNumbers, assemble};
+    use crate::report_table::{Chosen, Report, RunNumbers, assemble};
     use crate::test_support::spec;
+    use sweep_core::run_view::view;
 
     /// Three learning rates × two folds of `val_auc`, `val_loss`, `params`;
     /// the second fold of lr 0.1 failed.
@@ -516,7 +516,7 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("| 0.01 | Val AUC | +0.0900 | 2 |"), "{md}");
-        let err = crate::report::Report::row_label(&r, 1);
+        let err = crate::report_table::Report::row_label(&r, 1);
         assert_eq!(err, "lr = 0.01");
     }
 }

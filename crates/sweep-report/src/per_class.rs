@@ -18,15 +18,16 @@ use sweep_metrics::{ClassificationReport, Prf, TaskKind};
 use crate::aggregate::{Stat, summarize};
 use crate::collect::{collect, read_metrics};
 use crate::columns::Unit;
-use crate::doc::{Align, Cell, Doc, Records, Section, csv_number};
+use crate::document::{Align, Cell, Doc, Records, Section, csv_number};
 use crate::error::ReportError;
 use crate::format::{DASH, compact_cell};
 use crate::group::Shared;
-use crate::options::{RenderOptions, Selection, Split};
+use crate::query::{RenderOptions, Selection};
 use crate::render::sealed::Tabular;
-use crate::report::CaptionEntry;
+use crate::report_table::CaptionEntry;
 use crate::selection::select;
-use crate::summary::{SplitSummary, class_names};
+use crate::split_metrics::{SplitSummary, class_names};
+use sweep_data::medmnist::Split;
 
 /// Fields shown in the caption of per-class and prevalence tables.
 pub(crate) const HEADLINE: &[&str] = &[

@@ -17,16 +17,17 @@ use sweep_metrics::TaskKind;
 use crate::aggregate::{Stat, summarize};
 use crate::collect::{collect, read_metrics};
 use crate::columns::Unit;
-use crate::doc::{Align, Cell, Doc, Records, Section, csv_number};
+use crate::document::{Align, Cell, Doc, Records, Section, csv_number};
 use crate::error::ReportError;
 use crate::format::compact_cell;
 use crate::group::group;
-use crate::options::{RenderOptions, Selection, Split};
 use crate::per_class::{MissingRun, headline};
+use crate::query::{RenderOptions, Selection};
 use crate::render::sealed::Tabular;
-use crate::report::CaptionEntry;
+use crate::report_table::CaptionEntry;
 use crate::selection::select;
-use crate::summary::{SplitSummary, class_names};
+use crate::split_metrics::{SplitSummary, class_names};
+use sweep_data::medmnist::Split;
 
 /// Decimals of percentages.
 const PERCENT_DECIMALS: usize = 2;

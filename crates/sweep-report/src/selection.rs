@@ -6,10 +6,10 @@ use serde_json::Value;
 use sweep_core::plan::PlannedRun;
 
 use crate::error::ReportError;
-use crate::fields::view;
 use crate::filter;
 use crate::group::{Grouping, group};
-use crate::options::Selection;
+use crate::query::Selection;
+use sweep_core::run_view::view;
 
 /// The selected runs and their views, in plan order.
 pub(crate) struct Selected<'a> {

@@ -13,7 +13,7 @@ use sweep_core::options::{Folds, Normalize};
 use sweep_core::run_spec::RunSpec;
 use sweep_data::catalog::{DatasetInfo, Source, Task};
 use sweep_data::medmnist::{MedmnistArrays, SplitArrays, load_medmnist};
-use sweep_metrics::summary::{Labels, TaskKind};
+use sweep_metrics::metric_summary::{Labels, TaskKind};
 use tch::{Device, Kind, Tensor};
 
 use crate::memory_format::nhwc_as_nchw;
@@ -41,7 +41,7 @@ pub fn metric_labels(labels: &[u8], task: TaskKind) -> MetricLabels {
     }
 }
 
-/// Owned labels for [`sweep_metrics::summary::evaluate`].
+/// Owned labels for [`sweep_metrics::metric_summary::evaluate`].
 pub enum MetricLabels {
     Indicators(Vec<u8>),
     Classes(Vec<usize>),

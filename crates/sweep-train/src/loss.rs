@@ -13,7 +13,7 @@
 
 use serde::Serialize;
 use sweep_core::options::{ClassWeighting, PosWeight};
-use sweep_metrics::summary::TaskKind;
+use sweep_metrics::metric_summary::TaskKind;
 use tch::{Device, Kind, Reduction, Tensor};
 
 /// The resolved weights, also written to `metrics.json`.

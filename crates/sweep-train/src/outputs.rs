@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use sweep_core::store::{HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE, write_atomic};
-use sweep_metrics::summary::MetricSummary;
+use sweep_metrics::metric_summary::MetricSummary;
 
 use crate::fit::EpochRecord;
 use crate::loss::ResolvedWeights;

@@ -11,8 +11,8 @@ use crate::aggregate::{Stat, summarize};
 use crate::ensemble::Ensemble;
 use crate::html::runs::{RowData, RunData, SplitNumbers};
 use crate::predictions::Predictions;
-use crate::report::Report;
-use crate::summary::class_names;
+use crate::report_table::Report;
+use crate::split_metrics::class_names;
 
 /// The rows of each dataset, in order of first appearance, and a note for
 /// each row that pools several datasets (it has no per-dataset figures).

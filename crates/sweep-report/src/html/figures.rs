@@ -30,8 +30,8 @@ use crate::html::figure_data::{
     missing_summary, rows_by_dataset,
 };
 use crate::html::runs::{RowData, SplitNumbers};
-use crate::report::Report;
-use crate::summary::class_names;
+use crate::report_table::Report;
+use crate::split_metrics::class_names;
 
 /// Panels per row of the multi-label confusion grid (ChestMNIST: 3 × 5).
 const GRID_COLUMNS: usize = 5;

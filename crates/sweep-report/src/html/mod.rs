@@ -35,8 +35,8 @@ use sweep_core::store::Store;
 
 use crate::error::ReportError;
 use crate::layout::report_doc;
-use crate::options::{RenderOptions, ReportOptions};
-use crate::report::build_report;
+use crate::query::{RenderOptions, ReportOptions};
+use crate::report_table::build_report;
 
 /// The folder, inside the output folder, that holds the figures.
 pub const FIGURES_DIR: &str = "figures";

@@ -9,13 +9,13 @@ use sweep_metrics::TaskKind;
 
 use crate::aggregate::Stat;
 use crate::columns::Unit;
-use crate::doc::{Align, Doc, Section};
+use crate::document::{Align, Doc, Section};
 use crate::format::stat_cell;
 use crate::html::ExperimentSource;
 use crate::html::escape::escape;
 use crate::html::figures::{AllFigures, CURVE_METRICS, DatasetFigures, Drawn};
 use crate::html::runs::RowData;
-use crate::report::Report;
+use crate::report_table::Report;
 
 /// Everything the page shows.
 pub(crate) struct Page<'a> {
@@ -336,7 +336,7 @@ fn curves(out: &mut String, page: &Page<'_>) {
 
 fn failures(out: &mut String, report: &Report) {
     out.push_str("<section id=\"failures\">\n<h2>Missing and failed runs</h2>\n");
-    let missing: Vec<(usize, &crate::report::RunEntry)> = report
+    let missing: Vec<(usize, &crate::report_table::RunEntry)> = report
         .rows
         .iter()
         .enumerate()
@@ -454,7 +454,7 @@ fn experiments(out: &mut String, files: &[ExperimentSource]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doc::Cell;
+    use crate::document::Cell;
 
     #[test]
     fn tables_escape_text_and_bold_the_best_cells() {

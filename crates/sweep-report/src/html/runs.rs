@@ -17,7 +17,7 @@ use sweep_core::store::{HISTORY_FILE, Store};
 use sweep_metrics::{BinaryCounts, ConfusionMatrix, TaskKind};
 
 use crate::collect::read_metrics;
-use crate::report::Report;
+use crate::report_table::Report;
 
 /// `history.csv` as columns; empty cells (an undefined AUC) are `NaN`.
 #[derive(Debug, Clone, Default, PartialEq)]

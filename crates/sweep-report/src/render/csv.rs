@@ -1,7 +1,7 @@
 //! CSV: one header row and plain numbers (full precision, empty = missing),
 //! so `pandas.read_csv` loads it without any cleaning.
 
-use crate::doc::Records;
+use crate::document::Records;
 
 pub(super) fn render(records: &Records) -> String {
     let mut w = ::csv::WriterBuilder::new()

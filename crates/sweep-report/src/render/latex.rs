@@ -6,7 +6,7 @@
 //! as `chest_cnn`, `100%` or `{a: 1}` compile; "±", "—", "Δ", "−" and "×"
 //! become their LaTeX spellings.
 
-use crate::doc::{Align, Doc};
+use crate::document::{Align, Doc};
 
 /// Escapes LaTeX's special characters in text mode.
 pub(crate) fn escape(text: &str) -> String {

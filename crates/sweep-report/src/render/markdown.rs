@@ -1,7 +1,7 @@
 //! Markdown: a GitHub-flavoured pipe table per section, the caption in
 //! italics above and numbered notes below; the best value per column bold.
 
-use crate::doc::{Align, Doc};
+use crate::document::{Align, Doc};
 
 /// Escapes characters that Markdown would read as syntax inside a cell.
 pub(crate) fn escape(text: &str) -> String {

@@ -9,8 +9,8 @@ mod terminal;
 
 use serde::Serialize;
 
-use crate::doc::{Doc, Records};
-use crate::options::{Format, RenderOptions};
+use crate::document::{Doc, Records};
+use crate::query::{Format, RenderOptions};
 
 pub(crate) mod sealed {
     use super::*;

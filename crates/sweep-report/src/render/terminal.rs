@@ -5,7 +5,7 @@ use tabled::builder::Builder;
 use tabled::settings::object::Columns;
 use tabled::settings::{Alignment, Style};
 
-use crate::doc::{Align, Doc};
+use crate::document::{Align, Doc};
 
 const BEST_ON: &str = "\x1b[1;32m";
 const BEST_OFF: &str = "\x1b[0m";

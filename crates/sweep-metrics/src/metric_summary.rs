@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::accuracy::{accuracy, balanced_accuracy};
 use crate::auc::{AucSummary, roc_auc_binary, roc_auc_multilabel, roc_auc_ovr};
+use crate::classification_report::ClassificationReport;
 use crate::confusion::{
     BinaryCounts, ConfusionMatrix, DEFAULT_THRESHOLD, argmax_rows, multilabel_counts, threshold,
 };
 use crate::prf::{Average, averaged, sensitivity_specificity};
-use crate::report::ClassificationReport;
 
 /// What the model's outputs mean.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

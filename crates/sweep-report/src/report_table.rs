@@ -17,11 +17,11 @@ use crate::collect::{Missing, collect, read_metrics};
 use crate::columns::{MetricDef, MetricInfo, resolve};
 use crate::compare::{Comparison, compare};
 use crate::error::ReportError;
-use crate::fields::view;
 use crate::filter;
 use crate::group::{Grouping, group};
 use crate::history::History;
-use crate::options::ReportOptions;
+use crate::query::ReportOptions;
+use sweep_core::run_view::view;
 
 /// A field shared by every row, shown in the caption.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -4,10 +4,7 @@
 //! These are plain values with `FromStr` where a command line needs one, so
 //! the CLI can hand them over unchanged.
 
-use std::fmt;
 use std::str::FromStr;
-
-use serde::Serialize;
 
 use sweep_core::select::FieldCondition;
 
@@ -70,47 +67,6 @@ pub struct Selection {
     pub key: Option<String>,
 }
 
-/// A data split of a finished run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Split {
-    Train,
-    Val,
-    Test,
-}
-
-impl Split {
-    pub const ALL: [Split; 3] = [Split::Train, Split::Val, Split::Test];
-
-    /// The key of the split's summary in `metrics.json`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Val => "val",
-            Split::Test => "test",
-        }
-    }
-}
-
-impl FromStr for Split {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "train" => Ok(Split::Train),
-            "val" | "valid" | "validation" => Ok(Split::Val),
-            "test" => Ok(Split::Test),
-            _ => Err(format!("unknown split `{s}`; use train, val or test")),
-        }
-    }
-}
-
-impl fmt::Display for Split {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// How numbers and highlights are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RenderOptions {
@@ -138,7 +94,5 @@ mod tests {
         assert_eq!("md".parse(), Ok(Format::Markdown));
         assert_eq!("LaTeX".parse(), Ok(Format::Latex));
         assert!("html".parse::<Format>().is_err());
-        assert_eq!("validation".parse(), Ok(Split::Val));
-        assert_eq!(Split::Test.to_string(), "test");
     }
 }

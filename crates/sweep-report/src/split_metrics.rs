@@ -10,7 +10,7 @@ use serde_json::Value;
 use sweep_data::catalog::DatasetRef;
 use sweep_metrics::{BinaryCounts, ClassificationReport, TaskKind};
 
-use crate::options::Split;
+use sweep_data::medmnist::Split;
 
 /// One split of a run's `metrics.json`, as far as per-class tables need it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
