@@ -5,6 +5,7 @@
 //!
 //! Everything runs at 28 or 32 px (4 px patches) to stay fast.
 
+use crate::support::{built, cfg};
 use std::collections::{BTreeSet, HashMap};
 
 use sweep_core::options::Optimizer as OptimizerSpec;
@@ -13,20 +14,6 @@ use sweep_train::optim::Optimizer;
 use tch::{Device, Kind, Reduction, Tensor, nn};
 
 const LAYERS: usize = 12;
-
-fn cfg(in_channels: i64, num_outputs: i64, image_size: i64) -> ModelConfig {
-    ModelConfig {
-        in_channels,
-        num_outputs,
-        image_size,
-    }
-}
-
-fn built(arch: &str, c: &ModelConfig) -> (nn::VarStore, models::Model) {
-    let vs = nn::VarStore::new(Device::Cpu);
-    let model = models::build(arch, &vs.root(), c).unwrap();
-    (vs, model)
-}
 
 fn adapter(layer: usize, target: &str, matrix: &str) -> String {
     format!("encoder.layers.encoder_layer_{layer}.self_attention.lora_{target}_{matrix}")

@@ -5,6 +5,7 @@
 //! `.ot` format and precision conversion, and LoRA models keeping their
 //! frozen base frozen.
 
+use crate::support::{built, cfg};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -33,20 +34,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-fn cfg(in_channels: i64, num_outputs: i64, image_size: i64) -> ModelConfig {
-    ModelConfig {
-        in_channels,
-        num_outputs,
-        image_size,
-    }
-}
-
-fn built(arch: &str, c: &ModelConfig) -> (nn::VarStore, models::Model) {
-    let vs = nn::VarStore::new(Device::Cpu);
-    let model = models::build(arch, &vs.root(), c).unwrap();
-    (vs, model)
 }
 
 fn snapshot(vs: &nn::VarStore) -> HashMap<String, Tensor> {

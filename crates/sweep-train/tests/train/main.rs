@@ -1,0 +1,12 @@
+//! Integration tests of sweep-train, linked into one test binary so libtorch
+//! is linked once rather than once per file. Shared model helpers live in
+//! `support`.
+
+mod augment_seed;
+mod link_smoke;
+mod lora;
+mod models_reference;
+mod pretrained;
+mod registry_matches_spec;
+mod support;
+mod zoo_reference;
