@@ -5,7 +5,6 @@
 //! cache hit on the second run.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::common::{skip, sweep_with_env as sweep, text};
 

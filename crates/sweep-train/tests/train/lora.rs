@@ -5,13 +5,14 @@
 //!
 //! Everything runs at 28 or 32 px (4 px patches) to stay fast.
 
-use crate::support::{built, cfg};
 use std::collections::{BTreeSet, HashMap};
 
 use sweep_core::options::Optimizer as OptimizerSpec;
-use sweep_train::models::{self, ModelConfig, vit_b16_lora};
+use sweep_train::models::{self, vit_b16_lora};
 use sweep_train::optim::Optimizer;
 use tch::{Device, Kind, Reduction, Tensor, nn};
+
+use crate::support::{built, cfg};
 
 const LAYERS: usize = 12;
 

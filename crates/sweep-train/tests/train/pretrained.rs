@@ -5,13 +5,14 @@
 //! `.ot` format and precision conversion, and LoRA models keeping their
 //! frozen base frozen.
 
-use crate::support::{built, cfg};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use sweep_train::models::{self, ModelConfig};
+use sweep_train::models;
 use sweep_train::pretrained::{PretrainedError, SkippedTensor, load_pretrained};
 use tch::{Device, Kind, Tensor, nn};
+
+use crate::support::{built, cfg};
 
 /// A fresh directory under the system temp dir, removed on drop.
 struct TempDir(PathBuf);

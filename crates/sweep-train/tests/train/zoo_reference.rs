@@ -7,10 +7,11 @@
 //!
 //! Forward passes stay at 28 to 96 px so the test runs in seconds.
 
-use crate::support::{built, cfg};
 use serde::Deserialize;
 use sweep_train::models::{self, ModelConfig, ModelError, vit_b16};
 use tch::{Device, Kind, Tensor, nn};
+
+use crate::support::{built, cfg};
 
 fn counts(arch: &str, c: &ModelConfig) -> (u64, u64) {
     models::param_count(&built(arch, c).0)
