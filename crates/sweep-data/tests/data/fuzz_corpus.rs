@@ -2,9 +2,9 @@
 //! stable toolchain, through the same harness the fuzzer runs: no input may
 //! panic. `scripts/fuzz` grows and minimises the corpus.
 
-#[path = "../../../fuzz/harness/npz_reader.rs"]
+#[path = "../../../../fuzz/harness/npz_reader.rs"]
 mod harness;
-#[path = "../../../fuzz/harness/replay.rs"]
+#[path = "../../../../fuzz/harness/replay.rs"]
 mod replay;
 
 #[test]

@@ -12,12 +12,14 @@
 //! until `--retry-failed`), `--json` events, and a requeued task resuming
 //! from its last saved epoch and finishing once.
 //!
-//! Skipped (with a `skipped:` line) when the machine cannot host the
+//! Recorded as skipped (`common::skip`) when the machine cannot host the
 //! cluster: not root, or Slurm missing and no `apt-get` to install it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
+
+use crate::common::{skip, text};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -41,14 +43,6 @@ fn free_ports() -> (u16, u16) {
     let (a, b) = (bind(), bind());
     let port = |l: &std::net::TcpListener| l.local_addr().unwrap().port();
     (port(&a), port(&b))
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// A running local cluster; dropping it runs `down.sh --purge`, which stops
@@ -111,10 +105,8 @@ impl Drop for Cluster {
 }
 
 fn sweep(cluster: &Cluster, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sweep"))
+    crate::common::sweep_command()
         .args(args)
-        .env_remove("SWEEP_RESULTS_DIR")
-        .env("SWEEP_THREADS", "1")
         .env("SLURM_CONF", cluster.slurm_conf())
         .output()
         .expect("sweep runs")
@@ -393,13 +385,11 @@ fn slurm_backend_end_to_end() {
     assert!(text(&usage).contains("--backend"), "{}", text(&usage));
 
     if !is_root() {
-        eprintln!("skipped: the local Slurm cluster needs root (slurmd, munged, fake GPU devices)");
+        skip("the local Slurm cluster needs root (slurmd, munged, fake GPU devices)");
         return;
     }
     if !on_path("sbatch") && !on_path("apt-get") {
-        eprintln!(
-            "skipped: sbatch is not installed and apt-get is unavailable to install slurm-wlm"
-        );
+        skip("sbatch is not installed and apt-get is unavailable to install slurm-wlm");
         return;
     }
     // munged runs as user `munge` and must reach its socket under the temp folder.

@@ -4,7 +4,7 @@
 //! must fail the run as `no-device` with the cause, once, instead of
 //! quietly training on the CPU.
 
-mod common;
+use crate::common;
 
 use common::{executable, path_with, sweep_command, text};
 

@@ -5,26 +5,8 @@
 //! cache hit on the second run.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn sweep(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sweep"));
-    cmd.args(args)
-        .env_remove("SWEEP_RESULTS_DIR")
-        .env("SWEEP_THREADS", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("sweep runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use crate::common::{skip, sweep_with_env as sweep, text};
 
 fn write(dir: &Path, name: &str, yaml: &str) -> PathBuf {
     let p = dir.join(name);
@@ -197,11 +179,11 @@ fn bad_experiment_file_exits_nonzero_with_location() {
 #[test]
 fn trains_on_real_breastmnist_when_available() {
     let Some(data) = std::env::var_os("SWEEP_DATA_DIR").map(PathBuf::from) else {
-        eprintln!("skipped: SWEEP_DATA_DIR is not set (point it at a folder with breastmnist.npz)");
+        skip("SWEEP_DATA_DIR is not set (point it at a folder with breastmnist.npz)");
         return;
     };
     if !data.join("breastmnist.npz").is_file() {
-        eprintln!("skipped: {} has no breastmnist.npz", data.display());
+        skip(&format!("{} has no breastmnist.npz", data.display()));
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

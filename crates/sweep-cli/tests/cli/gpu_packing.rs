@@ -3,7 +3,7 @@
 //! running worker) and a stand-in worker (`SWEEP_WORKER`). Checks that the
 //! command packs by measured memory unless told a density.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

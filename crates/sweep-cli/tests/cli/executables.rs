@@ -2,7 +2,7 @@
 //! training starts in milliseconds), `sweep-worker` must, with the CUDA half
 //! kept, and `sweep` must say clearly when the worker is not beside it.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -8,25 +8,13 @@
 use std::collections::{BTreeSet, HashMap};
 
 use sweep_core::options::Optimizer as OptimizerSpec;
-use sweep_train::models::{self, ModelConfig, vit_b16_lora};
+use sweep_train::models::{self, vit_b16_lora};
 use sweep_train::optim::Optimizer;
 use tch::{Device, Kind, Reduction, Tensor, nn};
 
+use crate::support::{built, cfg};
+
 const LAYERS: usize = 12;
-
-fn cfg(in_channels: i64, num_outputs: i64, image_size: i64) -> ModelConfig {
-    ModelConfig {
-        in_channels,
-        num_outputs,
-        image_size,
-    }
-}
-
-fn built(arch: &str, c: &ModelConfig) -> (nn::VarStore, models::Model) {
-    let vs = nn::VarStore::new(Device::Cpu);
-    let model = models::build(arch, &vs.root(), c).unwrap();
-    (vs, model)
-}
 
 fn adapter(layer: usize, target: &str, matrix: &str) -> String {
     format!("encoder.layers.encoder_layer_{layer}.self_attention.lora_{target}_{matrix}")

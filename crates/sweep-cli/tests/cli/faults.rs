@@ -5,13 +5,13 @@
 //!
 //! Read-only and full file systems are real: a small tmpfs mounted in a
 //! private mount namespace (`unshare -rm`, no root needed). Where user
-//! namespaces are not available those two tests say so and skip.
+//! namespaces are not available those two tests are recorded as skipped.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-mod common;
-use common::{sweep, sweep_command, text};
+use crate::common;
+use common::{skip, sweep, sweep_command, text};
 
 const TWO_RUNS: &str = "
 name: faults
@@ -57,7 +57,7 @@ fn with_tmpfs(options: &str, mount_point: &Path, script: &str) -> Option<Output>
         .output()
         .is_ok_and(|o| o.status.success());
     if !probe {
-        eprintln!("skipped: `unshare -rm` (user and mount namespaces) is not available here");
+        skip("`unshare -rm` (user and mount namespaces) is not available here");
         return None;
     }
     std::fs::create_dir_all(mount_point).unwrap();
@@ -71,7 +71,7 @@ fn with_tmpfs(options: &str, mount_point: &Path, script: &str) -> Option<Output>
         .output()
         .unwrap();
     if out.status.code() == Some(97) {
-        eprintln!("skipped: cannot mount a tmpfs here: {}", text(&out));
+        skip(&format!("cannot mount a tmpfs here: {}", text(&out)));
         return None;
     }
     Some(out)

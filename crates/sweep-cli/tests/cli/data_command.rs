@@ -1,14 +1,14 @@
 //! `sweep data` and `sweep run --pull` end to end, against an HTTP server on
 //! 127.0.0.1 started by the test (never the internet). The success path
 //! serves the real BreastMNIST file from `SWEEP_DATA_DIR` (its MD5 must be
-//! the official one); without it those tests say why and skip.
+//! the official one); without it those tests are recorded as skipped, with why.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-mod common;
+use crate::common;
 use common::text;
 
 /// Serves `body` for any path ending in `file_name`, 404 for anything else.
@@ -63,12 +63,12 @@ fn sweep(args: &[&str], base_url: &str) -> Output {
 
 fn real_breastmnist() -> Option<PathBuf> {
     let Some(dir) = std::env::var_os("SWEEP_DATA_DIR") else {
-        eprintln!("skipped: SWEEP_DATA_DIR is not set (it names the real MedMNIST files)");
+        common::skip("SWEEP_DATA_DIR is not set (it names the real MedMNIST files)");
         return None;
     };
     let path = Path::new(&dir).join("breastmnist.npz");
     if !path.is_file() {
-        eprintln!("skipped: {} not found", path.display());
+        common::skip(&format!("{} not found", path.display()));
         return None;
     }
     Some(path)

@@ -8,9 +8,11 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use sweep_train::models::{self, ModelConfig};
+use sweep_train::models;
 use sweep_train::pretrained::{PretrainedError, SkippedTensor, load_pretrained};
 use tch::{Device, Kind, Tensor, nn};
+
+use crate::support::{built, cfg};
 
 /// A fresh directory under the system temp dir, removed on drop.
 struct TempDir(PathBuf);
@@ -33,20 +35,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-fn cfg(in_channels: i64, num_outputs: i64, image_size: i64) -> ModelConfig {
-    ModelConfig {
-        in_channels,
-        num_outputs,
-        image_size,
-    }
-}
-
-fn built(arch: &str, c: &ModelConfig) -> (nn::VarStore, models::Model) {
-    let vs = nn::VarStore::new(Device::Cpu);
-    let model = models::build(arch, &vs.root(), c).unwrap();
-    (vs, model)
 }
 
 fn snapshot(vs: &nn::VarStore) -> HashMap<String, Tensor> {

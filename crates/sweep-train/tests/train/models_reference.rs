@@ -28,7 +28,7 @@ struct Entry {
 }
 
 fn fixture() -> Fixture {
-    serde_json::from_str(include_str!("fixtures/param_counts.json")).expect("valid fixture")
+    serde_json::from_str(include_str!("../fixtures/param_counts.json")).expect("valid fixture")
 }
 
 #[test]

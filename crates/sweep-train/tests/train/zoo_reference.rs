@@ -11,19 +11,7 @@ use serde::Deserialize;
 use sweep_train::models::{self, ModelConfig, ModelError, vit_b16};
 use tch::{Device, Kind, Tensor, nn};
 
-fn cfg(in_channels: i64, num_outputs: i64, image_size: i64) -> ModelConfig {
-    ModelConfig {
-        in_channels,
-        num_outputs,
-        image_size,
-    }
-}
-
-fn built(arch: &str, c: &ModelConfig) -> (nn::VarStore, models::Model) {
-    let vs = nn::VarStore::new(Device::Cpu);
-    let model = models::build(arch, &vs.root(), c).unwrap();
-    (vs, model)
-}
+use crate::support::{built, cfg};
 
 fn counts(arch: &str, c: &ModelConfig) -> (u64, u64) {
     models::param_count(&built(arch, c).0)
@@ -255,7 +243,7 @@ fn relative_error(ours: &Tensor, reference: &[Vec<f64>]) -> f64 {
 #[test]
 fn logits_equal_torchvision_with_the_same_weights() {
     let fixture: Outputs =
-        serde_json::from_str(include_str!("fixtures/zoo_outputs.json")).expect("valid fixture");
+        serde_json::from_str(include_str!("../fixtures/zoo_outputs.json")).expect("valid fixture");
     assert!(fixture.torch_version.starts_with("2.13.0"));
     assert!(fixture.torchvision_version.starts_with("0.28.0"));
     let zoo = [

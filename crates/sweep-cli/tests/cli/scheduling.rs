@@ -5,22 +5,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::common::text;
+
+/// `sweep ARGS` with the default training threads (these tests time and
+/// kill real sweeps, so they do not pin `SWEEP_THREADS`).
 fn sweep_cmd(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sweep"));
-    cmd.args(args).env_remove("SWEEP_RESULTS_DIR");
+    let mut cmd = crate::common::sweep_command();
+    cmd.env_remove("SWEEP_THREADS").args(args);
     cmd
 }
 
 fn sweep(args: &[&str]) -> Output {
     sweep_cmd(args).output().expect("sweep runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// 6 short runs on generated data.

@@ -1,8 +1,11 @@
 //! Helpers shared by the end-to-end tests: starting the `sweep` binary the
 //! same way everywhere (one training thread, no results folder from the
-//! environment) and reading what it printed.
+//! environment), reading what it printed, and recording a skipped check.
 
-#![allow(dead_code)] // each test file uses a different subset
+// The one skip recorder of the workspace's tests, shared with sweep-data.
+#[path = "../../../sweep-data/src/test_support/skip.rs"]
+mod skip_record;
+pub use skip_record::skip;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -19,6 +22,13 @@ pub fn sweep_command() -> Command {
 /// Runs `sweep ARGS` to completion.
 pub fn sweep(args: &[&str]) -> Output {
     sweep_command().args(args).output().expect("sweep runs")
+}
+
+/// Runs `sweep ARGS` to completion with extra environment variables.
+pub fn sweep_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = sweep_command();
+    cmd.args(args).envs(env.iter().copied());
+    cmd.output().expect("sweep runs")
 }
 
 /// Everything the process printed, stdout then stderr.

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::{skip, sweep_with_env as sweep, text};
+
 /// Three datasets × two learning rates × two folds; two epochs so that
 /// learning curves have lines. The description holds markup on purpose.
 const TINY: &str = "
@@ -29,25 +31,6 @@ train:
   subset: 128
   checkpoint: val_auc
 ";
-
-fn sweep(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sweep"));
-    cmd.args(args)
-        .env_remove("SWEEP_RESULTS_DIR")
-        .env("SWEEP_THREADS", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("sweep runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// The `src` of every `<img>` of the page.
 fn image_sources(html: &str) -> Vec<String> {
@@ -250,7 +233,7 @@ fn body_attribute(dom: &str, name: &str) -> Option<usize> {
 
 fn browser_check(out: &Path, images: usize) {
     let Some(browser) = chromium() else {
-        println!("skipped: chromium not installed (scripts/test installs it with apt-get)");
+        skip("the browser check: chromium not installed (scripts/test installs it with apt-get)");
         return;
     };
     let url = format!(

@@ -2,9 +2,9 @@
 //! stable toolchain, through the same harness the fuzzer runs: no input may
 //! panic. `scripts/fuzz` grows and minimises the corpus.
 
-#[path = "../../../fuzz/harness/spec_parser.rs"]
+#[path = "../../../../fuzz/harness/spec_parser.rs"]
 mod harness;
-#[path = "../../../fuzz/harness/replay.rs"]
+#[path = "../../../../fuzz/harness/replay.rs"]
 mod replay;
 
 #[test]

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-mod common;
+use crate::common;
 use common::{sweep, text};
 
 use sweep_data::image_folder::fixture::{MEDICAL_MNIST_CLASSES, write_class_folders};

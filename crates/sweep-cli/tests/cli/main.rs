@@ -1,0 +1,16 @@
+//! End-to-end tests of the `sweep` binary, linked into one test binary so
+//! libtorch (which the worker links) is linked once rather than per file.
+//! Each module starts the real `sweep` (and through it `sweep-worker`)
+//! through the helpers in `common`.
+
+mod common;
+mod data_command;
+mod end_to_end;
+mod executables;
+mod faults;
+mod gpu_packing;
+mod gpu_unusable;
+mod html_report;
+mod image_folders;
+mod scheduling;
+mod slurm_backend;

@@ -1,0 +1,14 @@
+//! Integration tests of sweep-train, linked into one test binary so libtorch
+//! is linked once rather than once per file. Shared model helpers live in
+//! `support`.
+//!
+//! `augment_seed.rs` is a separate binary (see Cargo.toml): it needs torch's
+//! process-wide generator to itself.
+
+mod link_smoke;
+mod lora;
+mod models_reference;
+mod pretrained;
+mod registry_matches_spec;
+mod support;
+mod zoo_reference;
