@@ -15,7 +15,7 @@ const MAX_ARRAY_BYTES: u64 = 16 << 20;
 const DATASETS: [&str; 3] = ["breastmnist", "retinamnist", "chestmnist"];
 
 /// Reads every array of `data` as an `.npz`, then loads it as each dataset.
-pub fn run(data: &[u8]) {
+pub(super) fn run(data: &[u8]) {
     let Ok(npz) = NpzFile::from_reader(Cursor::new(data), "fuzz.npz") else {
         return;
     };

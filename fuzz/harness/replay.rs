@@ -21,7 +21,7 @@ fn inputs(repo: &Path, kind: &str, target: &str) -> std::io::Result<Vec<PathBuf>
 /// Runs `run` on every corpus file and reproducer of `target`; fails with
 /// the names of the inputs that panicked. A missing or empty corpus fails,
 /// so it can never look like a pass.
-pub fn replay(repo: &Path, target: &str, run: impl Fn(&[u8])) {
+pub(super) fn replay(repo: &Path, target: &str, run: impl Fn(&[u8])) {
     let corpus = inputs(repo, "corpus", target)
         .unwrap_or_else(|e| panic!("fuzz/corpus/{target} is missing: {e}"));
     assert!(!corpus.is_empty(), "fuzz/corpus/{target} is empty");

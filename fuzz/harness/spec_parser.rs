@@ -14,7 +14,7 @@ const MAX_EXPANDED_RUNS: usize = 2_000;
 
 /// Validates `data` as the CLI would a file's bytes, renders any errors the
 /// way the CLI prints them, and expands what is accepted.
-pub fn run(data: &[u8]) {
+pub(super) fn run(data: &[u8]) {
     match spec::load_bytes(data.to_vec(), Path::new("experiments/fuzz.yaml")) {
         Ok(exp) => expand_capped(exp),
         Err(errors) => {

@@ -25,13 +25,13 @@ need no files. Results go to ./results (content-addressed by run key).";
                   and keeps every finished result.",
     after_help = EXAMPLES
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Check experiment files and report every problem with file:line:column.
     Validate {
         /// Experiment files (YAML).
@@ -59,7 +59,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct Common {
+pub(crate) struct Common {
     /// Experiment file (YAML).
     pub file: PathBuf,
     /// Apply the file's `smoke:` block: tiny runs for CI and quick checks.
@@ -78,7 +78,7 @@ pub struct Common {
 }
 
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     #[command(flatten)]
     pub common: Common,
     /// Print JSON (one object with every run) instead of a table.
@@ -87,7 +87,7 @@ pub struct PlanArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     #[command(flatten)]
     pub common: Common,
     /// Where to train: auto (GPUs if any, else CPU), cpu, cuda, cuda:0,1.
@@ -186,7 +186,7 @@ pub struct RunArgs {
 
 /// Where `sweep run` trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Backend {
+pub(crate) enum Backend {
     /// Worker processes on this machine.
     Local,
     /// A Slurm job array; every node must see the results folder and the
@@ -195,13 +195,13 @@ pub enum Backend {
 }
 
 #[derive(Debug, Args)]
-pub struct CancelArgs {
+pub(crate) struct CancelArgs {
     #[command(flatten)]
     pub common: Common,
 }
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     #[command(flatten)]
     pub common: Common,
 }
@@ -215,7 +215,7 @@ pub struct StatusArgs {
   sweep report experiments/x.yaml --per-class --where arch=chest_cnn
   sweep report experiments/x.yaml --prevalence
   sweep report experiments/x.yaml --format html --out report/      page with figures; open report/index.html")]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// Experiment files whose runs to compare (their runs share one results folder).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,

@@ -6,6 +6,11 @@
 //! of exactly 0.5). Each value must agree to 1e-6, and where scikit-learn
 //! gives `nan` the crate must give `None`.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test panics on an unexpected error, which fails it with the message"
+)]
+
 use std::collections::BTreeMap;
 
 use serde::Deserialize;

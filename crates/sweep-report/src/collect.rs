@@ -15,7 +15,7 @@ use sweep_core::store::{METRICS_FILE, RunStatus, Store};
 
 /// Why a planned run has no numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Missing {
+pub(crate) struct Missing {
     /// `pending`, `failed`, `stale`, `no-data` or `unreadable`.
     pub status: String,
     pub reason: String,

@@ -168,12 +168,12 @@ pub(crate) struct MetricDef {
 
 impl MetricDef {
     /// Whether the value comes from `history.csv` (so the file must be read).
-    pub fn needs_history(&self) -> bool {
+    pub(crate) fn needs_history(&self) -> bool {
         matches!(self.source, Source::Final(_) | Source::Best(_))
     }
 
     /// The metric's value for one run (`None` when undefined or absent).
-    pub fn value(&self, metrics: &Value, history: Option<&History>) -> Option<f64> {
+    pub(crate) fn value(&self, metrics: &Value, history: Option<&History>) -> Option<f64> {
         let v = match &self.source {
             Source::Json(path) => path
                 .iter()

@@ -47,10 +47,10 @@ impl Cell {
 }
 
 /// A CSV table: a header and rows of raw values.
-pub type Records = Vec<Vec<String>>;
+pub(crate) type Records = Vec<Vec<String>>;
 
 /// A number for CSV: shortest round-trip form, empty when absent.
-pub fn csv_number(v: Option<f64>) -> String {
+pub(crate) fn csv_number(v: Option<f64>) -> String {
     v.filter(|x| x.is_finite())
         .map_or(String::new(), |x| x.to_string())
 }

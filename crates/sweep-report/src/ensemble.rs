@@ -21,7 +21,7 @@ pub(crate) struct Ensemble<'a> {
 impl<'a> Ensemble<'a> {
     /// An ensemble of no runs yet, on the test set `reference` was scored on
     /// (`reference` itself is not added).
-    pub fn on_test_set_of(reference: &'a Predictions) -> Self {
+    pub(crate) fn on_test_set_of(reference: &'a Predictions) -> Self {
         Ensemble {
             test_set: reference,
             sum: vec![0.0; reference.scores.len()],
@@ -31,7 +31,7 @@ impl<'a> Ensemble<'a> {
 
     /// Adds a run's scores. Returns `false`, adding nothing, when the run
     /// was scored on another test set.
-    pub fn add(&mut self, run: &Predictions) -> bool {
+    pub(crate) fn add(&mut self, run: &Predictions) -> bool {
         if run.labels != self.test_set.labels || run.outputs != self.test_set.outputs {
             return false;
         }
@@ -43,13 +43,13 @@ impl<'a> Ensemble<'a> {
     }
 
     /// The number of runs averaged.
-    pub fn runs(&self) -> usize {
+    pub(crate) fn runs(&self) -> usize {
         self.runs
     }
 
     /// The mean score per sample and output, row-major `n × outputs` like
     /// [`Predictions::scores`]. `NaN` everywhere before any run is added.
-    pub fn mean(&self) -> Vec<f64> {
+    pub(crate) fn mean(&self) -> Vec<f64> {
         let runs = self.runs as f64;
         self.sum.iter().map(|s| s / runs).collect()
     }

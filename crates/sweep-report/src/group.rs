@@ -52,7 +52,7 @@ pub(crate) struct Grouping {
 
 impl Grouping {
     /// The key that pairs a run with its counterpart in another row.
-    pub fn pair_key(&self, view: &Value) -> String {
+    pub(crate) fn pair_key(&self, view: &Value) -> String {
         self.pair_fields
             .iter()
             .map(|f| canonical(f.get(view)))
@@ -61,7 +61,7 @@ impl Grouping {
     }
 
     /// Names of the pairing fields that take more than one value in `views`.
-    pub fn pair_fields_varying(&self, views: &[&Value]) -> Vec<String> {
+    pub(crate) fn pair_fields_varying(&self, views: &[&Value]) -> Vec<String> {
         self.pair_fields
             .iter()
             .filter(|f| {
@@ -74,7 +74,7 @@ impl Grouping {
 
     /// How a run is told apart from the others of its row, for footnotes:
     /// "fold 2, seed 0" or "lr=0.001, fold 2, seed 0".
-    pub fn run_label(&self, view: &Value) -> String {
+    pub(crate) fn run_label(&self, view: &Value) -> String {
         let varying: Vec<&str> = self.pooled.iter().map(|(n, _)| n.as_str()).collect();
         let mut parts: Vec<String> = self
             .pair_fields

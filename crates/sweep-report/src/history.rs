@@ -13,7 +13,7 @@ pub(crate) struct History {
 
 impl History {
     /// Parses CSV text with a header row.
-    pub fn parse(text: &[u8]) -> Result<History, String> {
+    pub(crate) fn parse(text: &[u8]) -> Result<History, String> {
         let mut reader = csv::Reader::from_reader(text);
         let header: Vec<String> = reader
             .headers()
@@ -44,7 +44,7 @@ impl History {
     }
 
     /// Reads `history.csv` from a run folder.
-    pub fn read(dir: &Path) -> Result<History, String> {
+    pub(crate) fn read(dir: &Path) -> Result<History, String> {
         let bytes = sweep_core::store::Store::read_verified(dir, HISTORY_FILE)
             .map_err(|e| e.to_string())?;
         History::parse(&bytes)
@@ -58,11 +58,11 @@ impl History {
     }
 
     /// The last epoch's value.
-    pub fn last(&self, name: &str) -> Option<f64> {
+    pub(crate) fn last(&self, name: &str) -> Option<f64> {
         self.column(name)?.last().copied().flatten()
     }
 
-    pub fn min(&self, name: &str) -> Option<f64> {
+    pub(crate) fn min(&self, name: &str) -> Option<f64> {
         self.column(name)?
             .iter()
             .flatten()
@@ -70,7 +70,7 @@ impl History {
             .reduce(f64::min)
     }
 
-    pub fn max(&self, name: &str) -> Option<f64> {
+    pub(crate) fn max(&self, name: &str) -> Option<f64> {
         self.column(name)?
             .iter()
             .flatten()

@@ -23,7 +23,7 @@ pub(crate) struct Predictions {
 }
 
 impl Predictions {
-    pub fn parse(text: &[u8]) -> Result<Predictions, String> {
+    pub(crate) fn parse(text: &[u8]) -> Result<Predictions, String> {
         let mut reader = csv::Reader::from_reader(text);
         let header: Vec<String> = reader
             .headers()
@@ -74,7 +74,7 @@ impl Predictions {
         })
     }
 
-    pub fn read(dir: &Path) -> Result<Predictions, String> {
+    pub(crate) fn read(dir: &Path) -> Result<Predictions, String> {
         let bytes = sweep_core::store::Store::read_verified(dir, PREDICTIONS_FILE)
             .map_err(|e| e.to_string())?;
         Predictions::parse(&bytes).map_err(|e| format!("{PREDICTIONS_FILE}: {e}"))
@@ -82,7 +82,7 @@ impl Predictions {
 
     /// Labels as an `n × outputs` 0/1 matrix aligned with the scores:
     /// one-hot rows for multi-class, as stored otherwise.
-    pub fn indicators(&self) -> Result<Vec<u8>, String> {
+    pub(crate) fn indicators(&self) -> Result<Vec<u8>, String> {
         if self.label_width == self.outputs {
             return self
                 .labels

@@ -18,12 +18,12 @@ pub(crate) struct Selected<'a> {
 }
 
 impl Selected<'_> {
-    pub fn view_refs(&self) -> Vec<&Value> {
+    pub(crate) fn view_refs(&self) -> Vec<&Value> {
         self.views.iter().collect()
     }
 
     /// Groups the selection and insists on a single configuration.
-    pub fn one_configuration(&self) -> Result<Grouping, ReportError> {
+    pub(crate) fn one_configuration(&self) -> Result<Grouping, ReportError> {
         let g = group(&self.view_refs(), &[])?;
         if g.rows.len() > 1 {
             return Err(ReportError::SeveralConfigurations {
@@ -40,7 +40,7 @@ impl Selected<'_> {
     }
 
     /// The single dataset of the selection.
-    pub fn one_dataset(&self) -> Result<String, ReportError> {
+    pub(crate) fn one_dataset(&self) -> Result<String, ReportError> {
         let mut names: Vec<&str> = self.runs.iter().map(|r| r.spec.dataset.as_str()).collect();
         names.sort_unstable();
         names.dedup();

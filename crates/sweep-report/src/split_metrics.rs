@@ -24,7 +24,7 @@ pub(crate) struct SplitSummary {
 }
 
 impl SplitSummary {
-    pub fn from_metrics(metrics: &Value, split: Split) -> Result<SplitSummary, String> {
+    pub(crate) fn from_metrics(metrics: &Value, split: Split) -> Result<SplitSummary, String> {
         let part = metrics
             .get(split.name())
             .ok_or_else(|| format!("metrics.json has no `{split}` summary"))?;
@@ -34,7 +34,7 @@ impl SplitSummary {
 
     /// One-vs-rest counts for every class of the report. A binary task
     /// records class 1 only; class 0's counts are the same cells mirrored.
-    pub fn class_counts(&self) -> Vec<BinaryCounts> {
+    pub(crate) fn class_counts(&self) -> Vec<BinaryCounts> {
         match (self.kind, self.counts_per_class.as_slice()) {
             (TaskKind::Binary, [one]) => vec![
                 BinaryCounts {

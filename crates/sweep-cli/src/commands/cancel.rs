@@ -14,7 +14,7 @@ use sweep_core::hash::RunKey;
 use crate::cli::CancelArgs;
 use crate::commands::plan::load_plan;
 
-pub fn run(args: &CancelArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &CancelArgs) -> anyhow::Result<ExitCode> {
     let (exp, plan, store) = load_plan(&args.common)?;
     let keys: Vec<RunKey> = plan.runs.iter().filter_map(|r| r.key.clone()).collect();
     let cancelled =

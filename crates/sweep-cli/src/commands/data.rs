@@ -38,13 +38,13 @@ cite Yang et al., Scientific Data 10, 41 (2023).";
 
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
-pub struct DataArgs {
+pub(crate) struct DataArgs {
     #[command(subcommand)]
     pub command: DataCommand,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum DataCommand {
+pub(crate) enum DataCommand {
     /// Every MedMNIST 2D file (all sizes): facts and local state
     /// (missing, present, verified, corrupt).
     List(ListArgs),
@@ -57,7 +57,7 @@ pub enum DataCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct DataDirArg {
+pub(crate) struct DataDirArg {
     /// Data folder (default: $SWEEP_DATA_DIR, else ~/.cache/sweep/medmnist).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -72,7 +72,7 @@ impl DataDirArg {
 }
 
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     #[command(flatten)]
     pub dir: DataDirArg,
     /// Print JSON instead of a table.
@@ -84,7 +84,7 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct PullArgs {
+pub(crate) struct PullArgs {
     /// Datasets to download, e.g. `breastmnist` (28 px) or `retinamnist_128`.
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
@@ -96,7 +96,7 @@ pub struct PullArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// Datasets to check (default: every MedMNIST file in the data folder).
     #[arg(value_name = "NAME")]
     pub names: Vec<String>,
@@ -104,7 +104,7 @@ pub struct VerifyArgs {
     pub dir: DataDirArg,
 }
 
-pub fn run(args: &DataArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &DataArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
         DataCommand::List(a) => list(a),
         DataCommand::Pull(a) => pull_all(a),
@@ -335,7 +335,11 @@ fn pull_all(args: &PullArgs) -> anyhow::Result<ExitCode> {
 
 /// Downloads each dataset into `root` (unless already there and verified),
 /// reporting as it goes. `false` if any download failed.
-pub fn pull_datasets(datasets: &[DatasetRef], root: &std::path::Path, base_url: &str) -> bool {
+pub(crate) fn pull_datasets(
+    datasets: &[DatasetRef],
+    root: &std::path::Path,
+    base_url: &str,
+) -> bool {
     let memo = memo();
     let options = DownloadOptions::default();
     let tty = std::io::stderr().is_terminal();

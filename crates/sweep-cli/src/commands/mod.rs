@@ -1,10 +1,10 @@
 //! One file per command.
 
-pub mod cancel;
-pub mod data;
-pub mod plan;
-pub mod report;
-pub mod run;
-pub mod status;
-pub mod validate;
-pub mod worker;
+pub(crate) mod cancel;
+pub(crate) mod data;
+pub(crate) mod plan;
+pub(crate) mod report;
+pub(crate) mod run;
+pub(crate) mod status;
+pub(crate) mod validate;
+pub(crate) mod worker;

@@ -18,7 +18,7 @@ use crate::commands::run::run_label;
 use sweep_core::fingerprints::DataFingerprints;
 
 /// Loads the experiment and plans it against the results folder.
-pub fn load_plan(common: &Common) -> anyhow::Result<(Experiment, Plan, Store)> {
+pub(crate) fn load_plan(common: &Common) -> anyhow::Result<(Experiment, Plan, Store)> {
     let exp = sweep_core::spec::load(&common.file).map_err(|e| anyhow::anyhow!("{e}"))?;
     let data_root = common
         .data_dir
@@ -59,7 +59,7 @@ fn next_step(verdict: &Verdict) -> &'static str {
     }
 }
 
-pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let (exp, plan, store) = load_plan(&args.common)?;
     let triage = triage(
         plan.runs.iter().map(|r| (r, run_label(r))),

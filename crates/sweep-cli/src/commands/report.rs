@@ -18,7 +18,7 @@ use sweep_report::{
 use crate::cli::{Common, ReportArgs};
 use crate::commands::plan::load_plan;
 
-pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let mut runs: Vec<PlannedRun> = Vec::new();
     let mut store = None;
     let mut names = Vec::new();

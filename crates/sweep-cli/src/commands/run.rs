@@ -26,7 +26,7 @@ use crate::commands::plan::load_plan;
 use crate::progress;
 
 /// `breastmnist chest_cnn lr=0.001 fold 1/3 seed 0`.
-pub fn run_label(run: &PlannedRun) -> String {
+pub(crate) fn run_label(run: &PlannedRun) -> String {
     format!(
         "{} {} lr={} fold {} seed {}",
         run.spec.dataset,
@@ -59,7 +59,7 @@ fn pull_missing(plan: &Plan, base_url: &str) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let (exp, mut plan, store) = load_plan(&args.common)?;
     if args.pull && pull_missing(&plan, &args.base_url)? {
         // Plan again: the downloaded files now have fingerprints and keys.

@@ -94,7 +94,7 @@ fn sort(triage: &Triage, slurm: Option<&StatusView>) -> Sorted {
     s
 }
 
-pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let (exp, mut plan, store) = load_plan(&args.common)?;
     let keys: Vec<RunKey> = plan.runs.iter().filter_map(|r| r.key.clone()).collect();
     // Looking at Slurm records the failures of ended tasks.

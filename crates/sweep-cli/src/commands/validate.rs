@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use sweep_core::expand::expand;
 
-pub fn run(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for file in files {
         match sweep_core::spec::load(file) {

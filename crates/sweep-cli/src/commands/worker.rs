@@ -12,12 +12,12 @@ use anyhow::{Context, bail};
 
 /// Environment variable naming the worker executable, for installs that put
 /// it somewhere other than next to `sweep`.
-pub const WORKER_ENV: &str = "SWEEP_WORKER";
+pub(crate) const WORKER_ENV: &str = "SWEEP_WORKER";
 /// File name of the worker executable.
-pub const WORKER_NAME: &str = "sweep-worker";
+pub(crate) const WORKER_NAME: &str = "sweep-worker";
 
 /// `$SWEEP_WORKER`, else `sweep-worker` in the folder of the running `sweep`.
-pub fn worker_program() -> anyhow::Result<PathBuf> {
+pub(crate) fn worker_program() -> anyhow::Result<PathBuf> {
     if let Some(path) = std::env::var_os(WORKER_ENV).filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
         if !path.is_file() {
@@ -39,7 +39,7 @@ pub fn worker_program() -> anyhow::Result<PathBuf> {
 }
 
 /// `sweep worker RUN_DIR`: runs the worker on RUN_DIR in this process's place.
-pub fn run(run_dir: &Path) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(run_dir: &Path) -> anyhow::Result<ExitCode> {
     let program = worker_program()?;
     let mut command = std::process::Command::new(&program);
     command.arg(run_dir);

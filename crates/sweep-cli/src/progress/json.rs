@@ -5,7 +5,7 @@ use sweep_core::events::SlurmEvent;
 use sweep_core::scheduler::{Progress, Reporter};
 use sweep_core::slurm::SlurmReporter;
 
-pub struct Json;
+pub(crate) struct Json;
 
 impl Reporter for Json {
     fn report(&mut self, p: &Progress) {

@@ -7,7 +7,7 @@ use sweep_core::events::WorkerEvent;
 use sweep_core::scheduler::{Progress, Reporter};
 use sweep_core::slurm::SlurmReporter;
 
-pub struct Lines;
+pub(crate) struct Lines;
 
 fn stamp() -> String {
     let secs = SystemTime::now()

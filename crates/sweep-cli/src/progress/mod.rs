@@ -10,16 +10,16 @@
 //! `sweep run --backend slurm` reports the same run events, plus its own
 //! (`SlurmEvent`), to the same reporters.
 
-pub mod json;
-pub mod lines;
-pub mod slurm;
-pub mod terminal;
+pub(crate) mod json;
+pub(crate) mod lines;
+pub(crate) mod slurm;
+pub(crate) mod terminal;
 
 use sweep_core::scheduler::Progress;
 
 /// An epoch's losses as `train_loss 0.4123 val_loss 0.5012 val_auc 0.8810`:
 /// the monitored metric is added unless it is the val loss already shown.
-pub fn epoch_scores(
+pub(crate) fn epoch_scores(
     train_loss: Option<f64>,
     val_loss: f64,
     monitor_name: &str,
@@ -37,7 +37,7 @@ pub fn epoch_scores(
 }
 
 /// What a measured GPU footprint means for the runs after it.
-pub fn measured_text(p: &Progress) -> Option<String> {
+pub(crate) fn measured_text(p: &Progress) -> Option<String> {
     let Progress::Measured {
         key,
         label,
@@ -54,7 +54,7 @@ pub fn measured_text(p: &Progress) -> Option<String> {
 }
 
 /// A one-line label of a finished/failed run outcome.
-pub fn outcome_text(p: &Progress) -> Option<String> {
+pub(crate) fn outcome_text(p: &Progress) -> Option<String> {
     match p {
         Progress::Finished {
             result: Ok(()),

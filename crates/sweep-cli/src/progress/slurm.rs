@@ -14,7 +14,7 @@ fn failed_lines(runs: &[SkippedRun]) -> impl Iterator<Item = String> + '_ {
 }
 
 /// The lines an event prints, in order.
-pub fn lines(event: &SlurmEvent) -> Vec<String> {
+pub(crate) fn lines(event: &SlurmEvent) -> Vec<String> {
     match event {
         SlurmEvent::SlurmPlanned {
             experiment,

@@ -10,7 +10,7 @@ use sweep_core::events::WorkerEvent;
 use sweep_core::scheduler::{Progress, Reporter};
 use sweep_core::slurm::SlurmReporter;
 
-pub struct Terminal {
+pub(crate) struct Terminal {
     multi: MultiProgress,
     overall: ProgressBar,
     slots: HashMap<usize, ProgressBar>,
@@ -19,7 +19,7 @@ pub struct Terminal {
 }
 
 impl Terminal {
-    pub fn new(total: u64, cached: u64) -> Self {
+    pub(crate) fn new(total: u64, cached: u64) -> Self {
         let multi = MultiProgress::new();
         let overall = multi.add(ProgressBar::new(total));
         overall.set_style(

@@ -3,6 +3,11 @@
 //! Each module starts the real `sweep` (and through it `sweep-worker`)
 //! through the helpers in `common`.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test panics on an unexpected error, which fails it with the message"
+)]
+
 mod common;
 mod data_command;
 mod end_to_end;

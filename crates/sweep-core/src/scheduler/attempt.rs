@@ -24,7 +24,7 @@ use crate::store::{FailureKind, RunStatus, Store};
 
 /// What running workers are told after Ctrl-C.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopRequest {
+pub(super) enum StopRequest {
     KeepRunning,
     /// Stop after the current epoch (the first Ctrl-C).
     AfterEpoch,
@@ -34,7 +34,7 @@ pub enum StopRequest {
 
 /// An event line of the worker in `slot`.
 #[derive(Debug)]
-pub struct WorkerLine {
+pub(super) struct WorkerLine {
     pub slot: usize,
     pub key: RunKey,
     pub event: WorkerEvent,
@@ -42,7 +42,7 @@ pub struct WorkerLine {
 
 /// Who ended the worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndedBy {
+pub(super) enum EndedBy {
     /// It exited (or could not start).
     Itself,
     /// It ran past `--timeout` and was killed.
@@ -53,14 +53,14 @@ pub enum EndedBy {
 
 /// A failure the worker reported on its way out.
 #[derive(Debug, Clone)]
-pub struct ReportedFailure {
+pub(super) struct ReportedFailure {
     pub kind: FailureKind,
     pub message: String,
 }
 
 /// An attempt under way.
 #[derive(Debug)]
-pub struct Attempt {
+pub(super) struct Attempt {
     pub slot: Slot,
     pub queued: QueuedJob,
     pub started: Instant,
@@ -68,7 +68,7 @@ pub struct Attempt {
 
 /// An attempt that has ended.
 #[derive(Debug)]
-pub struct AttemptExit {
+pub(super) struct AttemptExit {
     pub slot: Slot,
     pub queued: QueuedJob,
     /// The worker's exit status, or why it could not be started.
@@ -80,7 +80,7 @@ pub struct AttemptExit {
 
 /// What an ended attempt amounts to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(super) enum Verdict {
     /// Another process held the run's lease: wait for it.
     LeaseBusy,
     /// Stopped on request (Ctrl-C): neither done nor failed.
@@ -95,7 +95,7 @@ pub enum Verdict {
 
 impl Attempt {
     /// Follows `worker` (or the error that kept it from starting) to its end.
-    pub async fn follow<W: RunningWorker>(
+    pub(super) async fn follow<W: RunningWorker>(
         self,
         worker: io::Result<W>,
         timeout: Option<Duration>,
@@ -217,7 +217,7 @@ impl AttemptExit {
 
     /// What the attempt amounts to, checking the run folder in `store`
     /// before calling it done.
-    pub fn verdict(&self, store: &Store) -> Verdict {
+    pub(super) fn verdict(&self, store: &Store) -> Verdict {
         match self.code() {
             Some(BUSY_EXIT_CODE) => return Verdict::LeaseBusy,
             Some(INTERRUPTED_EXIT_CODE) => return Verdict::Stopped,

@@ -147,7 +147,7 @@ pub(crate) struct Loop<'a, L: Launcher> {
 }
 
 impl<'a, L: Launcher> Loop<'a, L> {
-    pub fn new(
+    pub(crate) fn new(
         store: &'a Store,
         options: &'a ScheduleOptions,
         launcher: &'a L,
@@ -175,7 +175,7 @@ impl<'a, L: Launcher> Loop<'a, L> {
 
     /// Runs `jobs` in `slots` until all are settled, or until stopped and
     /// nothing runs any more. Each message on `interrupts` is one Ctrl-C.
-    pub async fn schedule(
+    pub(crate) async fn schedule(
         mut self,
         jobs: Vec<Job>,
         slots: Vec<Slot>,

@@ -18,7 +18,7 @@ use crate::store::FailureKind;
 
 /// How a run is placed in the slot chosen for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placement {
+pub(super) enum Placement {
     /// No memory bookkeeping: a CPU slot, or a GPU filled at fixed density.
     Plain,
     /// Alone on its GPU while its memory is measured.
@@ -29,7 +29,7 @@ pub enum Placement {
 
 /// A free slot that may take the run at the head of the queue.
 #[derive(Debug, Clone)]
-pub struct SlotChoice {
+pub(super) struct SlotChoice {
     /// Position in the list of free slots.
     pub index: usize,
     pub placement: Placement,
@@ -39,14 +39,14 @@ pub struct SlotChoice {
 
 /// A run placed on a GPU with memory bookkeeping, to undo when it ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GpuRun {
+pub(super) struct GpuRun {
     pub gpu: u32,
     pub placement: Placement,
 }
 
 /// How an attempt ended, as far as memory bookkeeping cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(super) enum Outcome {
     Done,
     Failed(FailureKind),
     /// Busy elsewhere, interrupted or killed: neither done nor a failure.
@@ -55,7 +55,7 @@ pub enum Outcome {
 
 /// Per-GPU admission for one scheduling pass.
 #[derive(Debug)]
-pub struct GpuBook {
+pub(super) struct GpuBook {
     /// Runs of this pass on each GPU.
     busy: HashMap<u32, usize>,
     /// GPUs that a run has to itself.
@@ -68,7 +68,7 @@ pub struct GpuBook {
 
 impl GpuBook {
     /// The book for `packing`, with footprints kept in `results`.
-    pub fn new(packing: &GpuPacking, results: &Path) -> Self {
+    pub(super) fn new(packing: &GpuPacking, results: &Path) -> Self {
         let packer = match packing {
             GpuPacking::Fixed => None,
             GpuPacking::ByMemory { probe, readings } => {
@@ -85,7 +85,7 @@ impl GpuBook {
 
     /// The free slot `queued` may start in now, if any: the last fitting
     /// one in `free`.
-    pub fn choose(&self, free: &[Slot], queued: &QueuedJob) -> Option<SlotChoice> {
+    pub(super) fn choose(&self, free: &[Slot], queued: &QueuedJob) -> Option<SlotChoice> {
         let shape = self
             .packer
             .as_ref()
@@ -125,7 +125,7 @@ impl GpuBook {
 
     /// A run starts in `slot` as `choice` said. Returns whether it is
     /// being measured alone.
-    pub fn occupy(&mut self, slot: &Slot, alone: bool, choice: SlotChoice) -> bool {
+    pub(super) fn occupy(&mut self, slot: &Slot, alone: bool, choice: SlotChoice) -> bool {
         let SlotDevice::Gpu { index } = slot.device else {
             return false;
         };
@@ -157,7 +157,7 @@ impl GpuBook {
 
     /// The run in `slot` ended: its GPU is shared again. Returns its memory
     /// bookkeeping, for [`Self::settle`].
-    pub fn vacate(&mut self, slot: &Slot) -> Option<GpuRun> {
+    pub(super) fn vacate(&mut self, slot: &Slot) -> Option<GpuRun> {
         if let SlotDevice::Gpu { index } = slot.device {
             if let Some(n) = self.busy.get_mut(&index) {
                 *n = n.saturating_sub(1);
@@ -171,7 +171,7 @@ impl GpuBook {
     /// `outcome`: frees its reservation, or records its measured footprint,
     /// which it returns. Running out of memory makes its shape's footprint
     /// untrusted, so that shape is measured again.
-    pub fn settle(&mut self, run: GpuRun, outcome: Outcome, job: &Job) -> Option<u64> {
+    pub(super) fn settle(&mut self, run: GpuRun, outcome: Outcome, job: &Job) -> Option<u64> {
         let packer = self.packer.as_mut()?;
         let measured = match run.placement {
             Placement::Packed { reserve_mib } => {
@@ -188,12 +188,12 @@ impl GpuBook {
     }
 
     /// Whether some run is being measured (its GPU must be sampled).
-    pub fn measuring(&self) -> bool {
+    pub(super) fn measuring(&self) -> bool {
         self.packer.as_ref().is_some_and(Packer::measuring)
     }
 
     /// One memory sample of every GPU being measured.
-    pub async fn sample(&mut self) {
+    pub(super) async fn sample(&mut self) {
         if let Some(packer) = self.packer.as_mut() {
             packer.sample().await;
         }

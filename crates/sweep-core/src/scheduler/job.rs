@@ -49,7 +49,7 @@ pub(crate) struct QueuedJob {
 
 impl QueuedJob {
     /// A job's first attempt, placed like any other.
-    pub fn first(job: Job) -> Self {
+    pub(crate) fn first(job: Job) -> Self {
         QueuedJob {
             job,
             attempt: 1,
@@ -58,7 +58,7 @@ impl QueuedJob {
     }
 
     /// The attempt after a failed one; `alone` when it ran out of memory.
-    pub fn retry(self, alone: bool) -> Self {
+    pub(crate) fn retry(self, alone: bool) -> Self {
         QueuedJob {
             attempt: self.attempt + 1,
             alone,

@@ -23,7 +23,7 @@ use super::slots::Slot;
 use crate::store::LOG_FILE;
 
 /// Starts one worker per attempt.
-pub trait Launcher {
+pub(crate) trait Launcher {
     type Worker: RunningWorker;
 
     /// Starts the worker that trains `job` in `slot`, on its prepared run
@@ -32,7 +32,7 @@ pub trait Launcher {
 }
 
 /// A started worker, as far as the loop controls it.
-pub trait RunningWorker: Send + 'static {
+pub(crate) trait RunningWorker: Send + 'static {
     /// Its standard output: one protocol event per line.
     type Output: AsyncRead + Unpin + Send + 'static;
 
@@ -52,13 +52,13 @@ pub trait RunningWorker: Send + 'static {
 
 /// Starts `program args… <run folder>` as a child process.
 #[derive(Debug, Clone)]
-pub struct ProcessLauncher {
+pub(super) struct ProcessLauncher {
     program: PathBuf,
     args: Vec<String>,
 }
 
 impl ProcessLauncher {
-    pub fn new(program: PathBuf, args: Vec<String>) -> Self {
+    pub(super) fn new(program: PathBuf, args: Vec<String>) -> Self {
         ProcessLauncher { program, args }
     }
 }
@@ -89,7 +89,7 @@ impl Launcher for ProcessLauncher {
 
 /// A worker child process.
 #[derive(Debug)]
-pub struct WorkerProcess {
+pub(super) struct WorkerProcess {
     child: Child,
     pid: Option<u32>,
 }

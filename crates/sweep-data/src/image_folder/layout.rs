@@ -18,7 +18,7 @@ pub struct ImageEntry {
 }
 
 /// Why a folder could not be listed; always names the offending path.
-pub type LayoutError = String;
+pub(super) type LayoutError = String;
 
 /// The class names found in `folder`: its visible sub-folders, sorted for
 /// class folders, or the label columns of the CSV header.

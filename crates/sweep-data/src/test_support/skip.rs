@@ -11,10 +11,10 @@ use std::io::Write;
 use std::path::Path;
 
 /// The environment variable naming the file skips are appended to.
-pub const SKIPS_FILE_VAR: &str = "SWEEP_TEST_SKIPS";
+pub(super) const SKIPS_FILE_VAR: &str = "SWEEP_TEST_SKIPS";
 
 /// Records that the running test skipped its check because of `reason`.
-pub fn skip(reason: &str) {
+pub(crate) fn skip(reason: &str) {
     let test = current_test_name();
     eprintln!("skipped: {test} — {reason}");
     if let Some(file) = std::env::var_os(SKIPS_FILE_VAR) {
@@ -23,7 +23,7 @@ pub fn skip(reason: &str) {
 }
 
 /// The running test's name: libtest names each test's thread after it.
-pub fn current_test_name() -> String {
+pub(super) fn current_test_name() -> String {
     match std::thread::current().name() {
         Some(name) if name != "main" => name.to_string(),
         _ => "<unnamed test>".to_string(),
@@ -32,7 +32,7 @@ pub fn current_test_name() -> String {
 
 /// Appends one `<test>\t<reason>` line to `file`; tabs and newlines in either
 /// become spaces so the line stays one record.
-pub fn append_skip(file: &Path, test: &str, reason: &str) {
+pub(super) fn append_skip(file: &Path, test: &str, reason: &str) {
     let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
     let line = format!("{}\t{}\n", clean(test), clean(reason));
     let mut out = std::fs::OpenOptions::new()

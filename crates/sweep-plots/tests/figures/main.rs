@@ -2,6 +2,11 @@
 //! temporary folder and reads it back — SVG as markup (titles, legend names,
 //! how many cells and lines), PNG by its header and decoded pixels.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test panics on an unexpected error, which fails it with the message"
+)]
+
 mod bars;
 mod confusion;
 mod learning_curves;

@@ -8,19 +8,19 @@ use sweep_plots::PlotError;
 const SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
 
 /// The decoded RGB pixels of a PNG.
-pub struct Pixels {
+pub(crate) struct Pixels {
     pub width: u32,
     pub rgb: Vec<[u8; 3]>,
 }
 
 impl Pixels {
     /// How many pixels have exactly this colour.
-    pub fn count(&self, (r, g, b): (u8, u8, u8)) -> usize {
+    pub(crate) fn count(&self, (r, g, b): (u8, u8, u8)) -> usize {
         self.rgb.iter().filter(|p| **p == [r, g, b]).count()
     }
 
     /// How many pixels in rows `rows` are darker than mid-grey.
-    pub fn dark_in_rows(&self, rows: std::ops::Range<u32>) -> usize {
+    pub(crate) fn dark_in_rows(&self, rows: std::ops::Range<u32>) -> usize {
         let w = self.width as usize;
         self.rgb[rows.start as usize * w..rows.end as usize * w]
             .iter()
@@ -32,7 +32,11 @@ impl Pixels {
 /// Checks that `result` wrote a PNG of `size` at `path` and returns its
 /// pixels, or — when the machine has no usable font — that it failed with
 /// `FontUnavailable` and left no file (then `None`).
-pub fn written(result: Result<(), PlotError>, path: &Path, size: (u32, u32)) -> Option<Pixels> {
+pub(crate) fn written(
+    result: Result<(), PlotError>,
+    path: &Path,
+    size: (u32, u32),
+) -> Option<Pixels> {
     if !sweep_plots::png_available() {
         let err = result.expect_err("PNG without a font must fail");
         assert!(matches!(err, PlotError::FontUnavailable { .. }), "{err}");

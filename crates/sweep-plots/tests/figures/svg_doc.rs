@@ -4,17 +4,17 @@
 use std::path::Path;
 
 /// A parsed-enough SVG document.
-pub struct SvgDoc {
+pub(crate) struct SvgDoc {
     pub source: String,
 }
 
 /// One element's attributes.
-pub struct Element {
+pub(crate) struct Element {
     attrs: Vec<(String, String)>,
 }
 
 impl Element {
-    pub fn attr(&self, name: &str) -> Option<&str> {
+    pub(crate) fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()
             .find(|(k, _)| k == name)
@@ -22,7 +22,7 @@ impl Element {
     }
 
     /// How many coordinate pairs a `points` attribute holds.
-    pub fn point_count(&self) -> usize {
+    pub(crate) fn point_count(&self) -> usize {
         self.attr("points")
             .map_or(0, |p| p.split_whitespace().count())
     }
@@ -38,7 +38,7 @@ fn unescape(text: &str) -> String {
 
 impl SvgDoc {
     /// Reads `path`, asserting it is one well-nested `<svg>` element.
-    pub fn read(path: &Path) -> SvgDoc {
+    pub(crate) fn read(path: &Path) -> SvgDoc {
         let source = std::fs::read_to_string(path).expect("SVG file is UTF-8 text");
         let mut stack: Vec<String> = Vec::new();
         let mut rest = source.as_str();
@@ -72,7 +72,7 @@ impl SvgDoc {
     }
 
     /// `(width, height)` from the root element.
-    pub fn size(&self) -> (u32, u32) {
+    pub(crate) fn size(&self) -> (u32, u32) {
         let root = self
             .elements("svg")
             .into_iter()
@@ -83,7 +83,7 @@ impl SvgDoc {
     }
 
     /// Every element named `tag`, in document order.
-    pub fn elements(&self, tag: &str) -> Vec<Element> {
+    pub(crate) fn elements(&self, tag: &str) -> Vec<Element> {
         let open = format!("<{tag} ");
         self.source
             .match_indices(&open)
@@ -98,12 +98,12 @@ impl SvgDoc {
     }
 
     /// How many `tag` elements there are.
-    pub fn count(&self, tag: &str) -> usize {
+    pub(crate) fn count(&self, tag: &str) -> usize {
         self.elements(tag).len()
     }
 
     /// The trimmed, unescaped content of every `<text>` element.
-    pub fn texts(&self) -> Vec<String> {
+    pub(crate) fn texts(&self) -> Vec<String> {
         self.source
             .split("<text ")
             .skip(1)
@@ -116,12 +116,12 @@ impl SvgDoc {
     }
 
     /// How many `<text>` elements read exactly `text`.
-    pub fn text_count(&self, text: &str) -> usize {
+    pub(crate) fn text_count(&self, text: &str) -> usize {
         self.texts().iter().filter(|t| *t == text).count()
     }
 
     /// Polylines stroked in `rgb`.
-    pub fn polylines_in(&self, (r, g, b): (u8, u8, u8)) -> Vec<Element> {
+    pub(crate) fn polylines_in(&self, (r, g, b): (u8, u8, u8)) -> Vec<Element> {
         let hex = format!("#{r:02X}{g:02X}{b:02X}");
         self.elements("polyline")
             .into_iter()

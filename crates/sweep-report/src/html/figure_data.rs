@@ -167,7 +167,7 @@ pub(crate) struct AveragedScores {
 }
 
 impl AveragedScores {
-    pub fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         let mut s = if self.runs == 1 {
             "scores of its one run".to_string()
         } else {

@@ -26,7 +26,7 @@ pub(crate) struct HistoryColumns {
 }
 
 impl HistoryColumns {
-    pub fn parse(text: &[u8]) -> Result<HistoryColumns, String> {
+    pub(super) fn parse(text: &[u8]) -> Result<HistoryColumns, String> {
         let mut reader = csv::Reader::from_reader(text);
         let mut columns: Vec<(String, Vec<f64>)> = reader
             .headers()
@@ -54,7 +54,7 @@ impl HistoryColumns {
     }
 
     /// One value per epoch, or `None` when the column does not exist.
-    pub fn column(&self, name: &str) -> Option<&[f64]> {
+    pub(super) fn column(&self, name: &str) -> Option<&[f64]> {
         self.columns
             .iter()
             .find(|(n, _)| n == name)

@@ -2,6 +2,11 @@
 //! single test because torch's default generator is process-wide: tests
 //! running in parallel in one process would draw from it in between.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test panics on an unexpected error, which fails it with the message"
+)]
+
 use sweep_train::augment::Augment;
 use tch::{Device, Kind, Tensor};
 

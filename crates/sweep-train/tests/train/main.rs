@@ -5,6 +5,11 @@
 //! `augment_seed.rs` is a separate binary (see Cargo.toml): it needs torch's
 //! process-wide generator to itself.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test panics on an unexpected error, which fails it with the message"
+)]
+
 mod link_smoke;
 mod lora;
 mod models_reference;

@@ -5,7 +5,7 @@ use sweep_train::models::{self, ModelConfig};
 use tch::{Device, nn};
 
 /// A model configuration from its three numbers.
-pub fn cfg(in_channels: i64, num_outputs: i64, image_size: i64) -> ModelConfig {
+pub(crate) fn cfg(in_channels: i64, num_outputs: i64, image_size: i64) -> ModelConfig {
     ModelConfig {
         in_channels,
         num_outputs,
@@ -14,7 +14,7 @@ pub fn cfg(in_channels: i64, num_outputs: i64, image_size: i64) -> ModelConfig {
 }
 
 /// `arch` built on the CPU with fresh weights, with the store that holds them.
-pub fn built(arch: &str, c: &ModelConfig) -> (nn::VarStore, models::Model) {
+pub(crate) fn built(arch: &str, c: &ModelConfig) -> (nn::VarStore, models::Model) {
     let vs = nn::VarStore::new(Device::Cpu);
     let model = models::build(arch, &vs.root(), c).unwrap();
     (vs, model)
