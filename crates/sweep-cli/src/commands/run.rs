@@ -156,6 +156,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         jobs: args.jobs,
         cpu_threads_per_run: exp.resources.cpu_threads_per_run,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+        grow_threads: exp.resources.grow_threads,
     })
     .map_err(|e| anyhow::anyhow!(e))?;
 
