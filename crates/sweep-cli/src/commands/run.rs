@@ -154,7 +154,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         devices,
         runs_per_gpu,
         jobs: args.jobs,
-        cpu_threads_per_run: exp.resources.cpu_threads_per_run,
+        cpu_threads_per_run: exp
+            .resources
+            .cpu_threads_per_run
+            .or_else(scheduler::threads_from_env),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
         grow_threads: exp.resources.grow_threads,
     })

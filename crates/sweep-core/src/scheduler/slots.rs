@@ -151,6 +151,17 @@ pub enum SlotError {
     GpuNotFound { missing: u32, found: Vec<u32> },
 }
 
+/// A thread budget fixed by `SWEEP_THREADS` in `sweep`'s own environment
+/// (a positive integer), which `sweep run` takes as
+/// `resources.cpu_threads_per_run` when the file leaves that `auto`.
+pub fn threads_from_env() -> Option<u32> {
+    parse_threads(std::env::var("SWEEP_THREADS").ok().as_deref())
+}
+
+fn parse_threads(value: Option<&str>) -> Option<u32> {
+    value?.trim().parse().ok().filter(|&t| t >= 1)
+}
+
 /// Lays out the slots. `auto` uses every GPU found, else the CPU.
 pub fn plan_slots(req: &SlotRequest) -> Result<Vec<Slot>, SlotError> {
     let gpus: Vec<u32> = match &req.devices {
@@ -363,6 +374,15 @@ mod tests {
                 .env()
                 .contains(&("SWEEP_THREADS".into(), "2".into()))
         );
+    }
+
+    #[test]
+    fn sweep_threads_fixes_a_budget_only_when_it_is_a_positive_count() {
+        assert_eq!(parse_threads(Some("3")), Some(3));
+        assert_eq!(parse_threads(Some(" 1\n")), Some(1));
+        assert_eq!(parse_threads(Some("0")), None);
+        assert_eq!(parse_threads(Some("auto")), None);
+        assert_eq!(parse_threads(None), None);
     }
 
     #[test]
