@@ -4,8 +4,10 @@ into the references' JSON line, and print the comparison table.
     python bench/summarize.py sweep-result RESULTS_DIR ARCH DATASET
     python bench/summarize.py sweep-comparison RESULTS_DIR PYTHON.json DATASET T0 T1 T2 CORES
     python bench/summarize.py packing-result RESULTS_DIR ARCH PX K RUNS DEVICE T0 T1 GPU.csv
+    python bench/summarize.py threads-lone SWEEP.json REFERENCE.json
+    python bench/summarize.py threads-count AUTO_DIR FIXED_DIR RUNS JOBS CORES T0 T1 T2
     python bench/summarize.py table RESULTS.jsonl --markdown OUT.md [--sweeps S.jsonl]
-        [--packing P.jsonl] [--overheads O.txt] [--command TEXT] [--note TEXT]...
+        [--packing P.jsonl] [--threads T.txt] [--overheads O.txt] [--command TEXT] [--note TEXT]...
 """
 
 import argparse
@@ -70,6 +72,75 @@ def sweep_result(results, arch, dataset):
         "run": runs[0].parent.name,
     }
     print(json.dumps(line))
+
+
+def threads_lone(sweep_line, reference_line):
+    """One line: a lone run through `sweep run` with its default budget
+    against reference (b) on every core, seconds per epoch."""
+    sw = json.loads(Path(sweep_line).read_text())
+    ref = json.loads(Path(reference_line).read_text())
+    ratio = sw["seconds_per_epoch"] / ref["seconds_per_epoch"]
+    print(
+        f"lone {sw['arch']} on {sw['dataset']}: sweep run {sw['seconds_per_epoch']:.2f} s/epoch "
+        f"on {sw['threads']} threads (its default budget), reference (b) "
+        f"{ref['seconds_per_epoch']:.2f} s/epoch on {ref.get('threads', '?')}; "
+        f"ratio {ratio:.2f} (target <= 1.0)"
+    )
+
+
+def core_seconds(results):
+    """Sum over finished runs of threads x the worker's wall time, and the
+    thread counts (a grown budget counts from the epoch it took effect,
+    pro rata by epochs)."""
+    total, counts = 0.0, []
+    for m in sorted(Path(results).glob("*/metrics.json")):
+        r = json.loads(m.read_text())
+        threads = r["threads"]
+        grown = r.get("threads_grown")
+        if grown:
+            epochs = max(r["epochs_run"], 1)
+            after = (epochs - grown["from_epoch"] + 1) / epochs
+            threads = threads * (1 - after) + grown["threads"] * after
+            counts.append(f"{r['threads']}>{grown['threads']}")
+        else:
+            counts.append(str(r["threads"]))
+        total += threads * r["wall_seconds"]
+    return total, counts
+
+
+def threads_count(auto, fixed, runs, jobs, cores, t0, t1, t2):
+    """One line: N runs with budgets that follow the queue (t0..t1) against
+    the fixed layout `--jobs J` (t1..t2): wall times, speed-up, and each
+    one's efficiency, core-seconds used / (cores x wall)."""
+    cores = int(cores)
+    wall_auto = float(t1) - float(t0)
+    wall_fixed = float(t2) - float(t1)
+    used_auto, counts_auto = core_seconds(auto)
+    used_fixed, _ = core_seconds(fixed)
+    eff_auto = used_auto / (cores * wall_auto)
+    eff_fixed = used_fixed / (cores * wall_fixed)
+    print(
+        f"{runs} run(s): following the queue {wall_auto:.1f} s (threads {','.join(counts_auto)}), "
+        f"fixed --jobs {jobs} {wall_fixed:.1f} s; speed-up {wall_fixed / wall_auto:.2f}x "
+        f"(target >= 1.5 for 1 and 3 runs); efficiency {eff_auto:.2f} vs {eff_fixed:.2f} "
+        f"(target >= 0.9)"
+    )
+
+
+def threads_section(path):
+    lines = [t for t in Path(path).read_text().splitlines() if t.strip()]
+    if not lines:
+        return []
+    return (
+        ["## Thread budgets", ""]
+        + [f"* {t}" for t in lines]
+        + [
+            "",
+            "Efficiency: sum over runs of threads x the worker's wall time, over",
+            "cores x the sweep's wall time.",
+            "",
+        ]
+    )
 
 
 def mean(values):
@@ -318,7 +389,9 @@ def fmt(v, digits=2):
     return f"{v:,}"
 
 
-def table(jsonl, markdown, notes, sweeps=None, overheads=None, command=None, packing=None):
+def table(
+    jsonl, markdown, notes, sweeps=None, overheads=None, command=None, packing=None, threads=None
+):
     rows = {}
     order = []
     for text in Path(jsonl).read_text().splitlines():
@@ -399,6 +472,7 @@ def table(jsonl, markdown, notes, sweeps=None, overheads=None, command=None, pac
     extra = (
         (sweep_section(sweeps) if sweeps else [])
         + (packing_section(packing) if packing else [])
+        + (threads_section(threads) if threads else [])
         + (overhead_section(overheads) if overheads else [])
     )
     md += extra
@@ -430,12 +504,19 @@ def main():
     k = sub.add_parser("packing-result")
     for name in ("results", "arch", "px", "k", "runs", "device", "t0", "t1", "gpu_csv"):
         k.add_argument(name)
+    tl = sub.add_parser("threads-lone")
+    tl.add_argument("sweep_line")
+    tl.add_argument("reference_line")
+    tc = sub.add_parser("threads-count")
+    for name in ("auto", "fixed", "runs", "jobs", "cores", "t0", "t1", "t2"):
+        tc.add_argument(name)
     t = sub.add_parser("table")
     t.add_argument("jsonl")
     t.add_argument("--markdown", required=True)
     t.add_argument("--sweeps")
     t.add_argument("--packing")
     t.add_argument("--overheads")
+    t.add_argument("--threads")
     t.add_argument("--command")
     t.add_argument("--note", action="append", default=[])
     a = p.parse_args()
@@ -447,8 +528,14 @@ def main():
         packing_result(
             a.results, a.arch, a.px, a.k, a.runs, a.device, a.t0, a.t1, a.gpu_csv
         )
+    elif a.cmd == "threads-lone":
+        threads_lone(a.sweep_line, a.reference_line)
+    elif a.cmd == "threads-count":
+        threads_count(a.auto, a.fixed, a.runs, a.jobs, a.cores, a.t0, a.t1, a.t2)
     else:
-        table(a.jsonl, a.markdown, a.note, a.sweeps, a.overheads, a.command, a.packing)
+        table(
+            a.jsonl, a.markdown, a.note, a.sweeps, a.overheads, a.command, a.packing, a.threads
+        )
 
 
 if __name__ == "__main__":

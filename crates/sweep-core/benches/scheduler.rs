@@ -58,6 +58,7 @@ fn main() {
         jobs: Some(1),
         cpu_threads_per_run: Some(1),
         cores: 1,
+        grow_threads: false,
     })
     .expect("slots");
     let options = ScheduleOptions {

@@ -43,6 +43,9 @@ pub struct Resources {
     pub runs_per_gpu: Option<u32>,
     /// Torch threads per CPU run; `None` = cores / concurrent runs.
     pub cpu_threads_per_run: Option<u32>,
+    /// Runs still training at the tail of a sweep take up the cores freed
+    /// by ended runs, at their next epoch (off by default).
+    pub grow_threads: bool,
 }
 
 impl Default for Resources {
@@ -51,6 +54,7 @@ impl Default for Resources {
             devices: Devices::Auto,
             runs_per_gpu: None,
             cpu_threads_per_run: None,
+            grow_threads: false,
         }
     }
 }

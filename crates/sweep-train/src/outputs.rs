@@ -18,6 +18,13 @@ pub struct Versions {
     pub tch: String,
 }
 
+/// A thread budget a run grew to while training.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct GrownThreads {
+    pub threads: i32,
+    pub from_epoch: u32,
+}
+
 /// `metrics.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunMetrics {
@@ -38,7 +45,13 @@ pub struct RunMetrics {
     /// read after the final evaluation; `None` where the OS does not say.
     pub peak_rss_mib: Option<f64>,
     pub device: String,
+    /// Intra-op threads the run started with (`SWEEP_THREADS`).
     pub threads: i32,
+    /// The largest budget it grew to at the tail of a sweep
+    /// (`resources.grow_threads`), and the first epoch trained on it;
+    /// absent when it never grew.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads_grown: Option<GrownThreads>,
     pub samples: [usize; 3],
     pub weights: ResolvedWeights,
     pub train: MetricSummary,

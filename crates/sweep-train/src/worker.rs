@@ -23,7 +23,7 @@ use crate::data::{PreparedData, prepare};
 use crate::fit::{FitError, Trainer};
 use crate::loss::Loss;
 use crate::models::{self, ModelConfig};
-use crate::outputs::{self, RunMetrics, Versions};
+use crate::outputs::{self, GrownThreads, RunMetrics, Versions};
 use crate::pretrained::load_pretrained;
 use crate::torch_runtime;
 
@@ -196,6 +196,15 @@ fn device_name(d: Device) -> String {
     }
 }
 
+/// A larger thread budget the scheduler granted this run at the tail of a
+/// sweep (`resources.grow_threads`), read from the run folder; `None` when
+/// there is none above `current`.
+fn granted_threads(dir: &Path, current: i32) -> Option<i32> {
+    let text = std::fs::read_to_string(dir.join(sweep_core::scheduler::GRANT_FILE)).ok()?;
+    let granted: i32 = text.trim().parse().ok()?;
+    (granted > current).then_some(granted)
+}
+
 fn train(dir: &Path) -> Result<(), WorkerError> {
     let wall = Instant::now();
     if !crate::host_memory::keep_freed_memory() {
@@ -274,8 +283,22 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         stop: &stop,
     };
     let monitor = spec.train.checkpoint.metric;
+    let mut grown: Option<GrownThreads> = None;
     let fit = trainer
         .fit(spec.lr, &checkpoint, dir, |r| {
+            if let Some(more) = granted_threads(dir, grown.map_or(threads, |g| g.threads)) {
+                // Between epochs no operation is running, so libtorch takes
+                // the new intra-op thread count from the next one on.
+                tch::set_num_threads(more);
+                crate::worker_log!(
+                    "sweep worker: {more} threads from epoch {} (cores freed by ended runs)",
+                    r.epoch + 1
+                );
+                grown = Some(GrownThreads {
+                    threads: more,
+                    from_epoch: r.epoch + 1,
+                });
+            }
             emit(&WorkerEvent::Epoch {
                 epoch: r.epoch,
                 epochs: spec.train.epochs,
@@ -325,6 +348,7 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         peak_rss_mib: outputs::peak_rss_mib(),
         device: device_name(device),
         threads,
+        threads_grown: grown,
         samples: [data.train.n, data.val.n, data.test.n],
         weights: loss.resolved.clone(),
         train: trainer

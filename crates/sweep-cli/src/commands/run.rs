@@ -220,8 +220,12 @@ fn local_slots(args: &RunArgs, exp: &Experiment) -> anyhow::Result<(Vec<Slot>, G
         devices,
         runs_per_gpu,
         jobs: args.jobs,
-        cpu_threads_per_run: exp.resources.cpu_threads_per_run,
+        cpu_threads_per_run: exp
+            .resources
+            .cpu_threads_per_run
+            .or_else(scheduler::threads_from_env),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+        grow_threads: exp.resources.grow_threads,
     })
     .map_err(|e| anyhow::anyhow!(e))?;
     Ok((slots, packing, runs_per_gpu.unwrap_or_default()))

@@ -21,7 +21,7 @@
 //! memory sample) has its own method. Processes are started through a
 //! `Launcher`, so the decisions here are tested with scripted workers.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -36,7 +36,7 @@ use super::launcher::{Launcher, ProcessLauncher};
 use super::lease::{Acquire, Lease};
 use super::policy::RetryPolicy;
 use super::progress::{Progress, Reporter};
-use super::slots::Slot;
+use super::slots::{GRANT_FILE, Slot, SlotDevice, share_threads};
 use crate::hash::RunKey;
 use crate::store::{FailureKind, RunStatus, Store};
 
@@ -144,6 +144,17 @@ pub(crate) struct Loop<'a, L: Launcher> {
     /// No new launches: after Ctrl-C, or a failure under fail-fast.
     stopping: bool,
     interrupts: u32,
+    /// The shared CPU slot layout (`SlotDevice::CpuShare`), when budgets
+    /// follow the queue.
+    cpu_share: Option<SlotDevice>,
+    /// Runs started from shared CPU slots, by slot id: their budget now.
+    cpu_budgets: HashMap<usize, CpuBudget>,
+}
+
+/// The thread budget of a run started in a shared CPU slot.
+struct CpuBudget {
+    threads: u32,
+    run_dir: PathBuf,
 }
 
 impl<'a, L: Launcher> Loop<'a, L> {
@@ -170,6 +181,8 @@ impl<'a, L: Launcher> Loop<'a, L> {
             summary: Summary::default(),
             stopping: false,
             interrupts: 0,
+            cpu_share: None,
+            cpu_budgets: HashMap::new(),
         }
     }
 
@@ -182,12 +195,17 @@ impl<'a, L: Launcher> Loop<'a, L> {
         mut interrupts: mpsc::UnboundedReceiver<()>,
     ) -> Summary {
         self.queue = jobs.into_iter().map(QueuedJob::first).collect();
+        self.cpu_share = slots
+            .iter()
+            .map(|slot| slot.device.clone())
+            .find(|device| matches!(device, SlotDevice::CpuShare { .. }));
         self.free = slots.into_iter().rev().collect();
         let mut poll = tokio::time::interval(Duration::from_millis(500));
         let mut memory_tick = tokio::time::interval(Duration::from_millis(250));
         memory_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             self.launch_ready();
+            self.grow_running();
             if self.settled() {
                 break;
             }
@@ -298,7 +316,13 @@ impl<'a, L: Launcher> Loop<'a, L> {
     /// Starts `queued`'s worker on its prepared folder `dir`, in the slot
     /// `choice` names.
     fn launch(&mut self, queued: QueuedJob, choice: SlotChoice, dir: PathBuf) {
-        let slot = self.free.remove(choice.index);
+        let mut slot = self.free.remove(choice.index);
+        if let SlotDevice::CpuShare {
+            cores, max_threads, ..
+        } = slot.device
+        {
+            slot = self.budget(&slot, cores, max_threads, &dir);
+        }
         let mut device = slot.describe();
         if self.gpus.occupy(&slot, queued.alone, choice) {
             device.push_str(", alone: measuring its memory");
@@ -329,7 +353,16 @@ impl<'a, L: Launcher> Loop<'a, L> {
     /// memory bookkeeping.
     fn on_exit(&mut self, exit: AttemptExit) {
         let gpu_run = self.gpus.vacate(&exit.slot);
-        self.free.push(exit.slot.clone());
+        match (self.cpu_budgets.remove(&exit.slot.id), &self.cpu_share) {
+            (Some(budget), Some(shared)) => {
+                let _ = std::fs::remove_file(budget.run_dir.join(GRANT_FILE));
+                self.free.push(Slot {
+                    id: exit.slot.id,
+                    device: shared.clone(),
+                })
+            }
+            _ => self.free.push(exit.slot.clone()),
+        }
         // Deliver any lines still queued from this worker first.
         while let Ok(line) = self.lines_out.try_recv() {
             self.report_line(line);
@@ -345,6 +378,85 @@ impl<'a, L: Launcher> Loop<'a, L> {
                 gpu: run.gpu,
                 mib,
             });
+        }
+    }
+
+    /// The budget of a run about to start in the shared CPU slot `slot`:
+    /// its share of the cores running runs leave free (see
+    /// [`share_threads`]). A grant left in `dir` by an earlier pass is
+    /// removed, so the run starts on this budget.
+    fn budget(&mut self, slot: &Slot, cores: u32, max_threads: u32, dir: &std::path::Path) -> Slot {
+        let used: u32 = self.cpu_budgets.values().map(|b| b.threads).sum();
+        let free_slots = self
+            .free
+            .iter()
+            .filter(|s| matches!(s.device, SlotDevice::CpuShare { .. }))
+            .count()
+            + 1;
+        let threads = share_threads(
+            cores.saturating_sub(used),
+            free_slots,
+            self.queue.len() + self.waiting.len(),
+            max_threads,
+        );
+        let _ = std::fs::remove_file(dir.join(GRANT_FILE));
+        self.cpu_budgets.insert(
+            slot.id,
+            CpuBudget {
+                threads,
+                run_dir: dir.to_path_buf(),
+            },
+        );
+        slot.with_threads(threads)
+    }
+
+    /// At the tail of a sweep (nothing queued or waiting), with
+    /// `grow_threads`: shares the cores no run uses between the runs still
+    /// training, up to the cap, by writing each new budget to the run's
+    /// grant file, which its worker reads at its next epoch boundary.
+    fn grow_running(&mut self) {
+        let Some(SlotDevice::CpuShare {
+            cores,
+            max_threads,
+            grow: true,
+        }) = self.cpu_share
+        else {
+            return;
+        };
+        if self.stopping || !self.queue.is_empty() || !self.waiting.is_empty() {
+            return;
+        }
+        let used: u32 = self.cpu_budgets.values().map(|b| b.threads).sum();
+        let mut spare = cores.saturating_sub(used);
+        let mut ids: Vec<usize> = self.cpu_budgets.keys().copied().collect();
+        ids.sort_unstable();
+        // Round-robin one core at a time, so the spare cores are shared
+        // evenly and nobody passes the cap.
+        let mut grown = false;
+        while spare > 0 {
+            let mut gave = false;
+            for id in &ids {
+                let budget = self.cpu_budgets.get_mut(id).expect("listed");
+                if spare > 0 && budget.threads < max_threads {
+                    budget.threads += 1;
+                    spare -= 1;
+                    gave = true;
+                }
+            }
+            grown |= gave;
+            if !gave {
+                break;
+            }
+        }
+        if !grown {
+            return;
+        }
+        for budget in self.cpu_budgets.values() {
+            // Best effort: a worker that does not see it keeps its budget.
+            let _ = crate::store::write_atomic(
+                &budget.run_dir.join(GRANT_FILE),
+                budget.threads.to_string().as_bytes(),
+            );
         }
     }
 

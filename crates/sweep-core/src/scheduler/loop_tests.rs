@@ -24,7 +24,7 @@ use super::launcher::{Launcher, RunningWorker};
 use super::lease::{Acquire, Lease};
 use super::policy::RetryPolicy;
 use super::progress::{Progress, Reporter};
-use super::slots::{Slot, SlotDevice};
+use super::slots::{GRANT_FILE, Slot, SlotDevice};
 use crate::events::WorkerEvent;
 use crate::fingerprints::{Fingerprint, FingerprintError, Fingerprints};
 use crate::hash::RunKey;
@@ -58,6 +58,8 @@ enum Happened {
     AskedToStop(String),
     Killed(String),
     Ended(String),
+    /// A training worker found this grown thread budget when it ended.
+    Granted(String, String),
 }
 
 type Log = Arc<Mutex<Vec<Happened>>>;
@@ -141,6 +143,10 @@ impl FakeWorker {
             Script::UntilStopped => std::future::pending().await,
             Script::Train(ms) => {
                 tokio::time::sleep_until(self.started + Duration::from_millis(ms)).await;
+                if let Ok(grant) = std::fs::read_to_string(self.run_dir.join(GRANT_FILE)) {
+                    let granted = Happened::Granted(self.label.clone(), grant);
+                    self.log.lock().unwrap().push(granted);
+                }
                 Store::complete(&self.run_dir, &self.key, &[]).expect("completion marker");
                 exit_code(0)
             }
@@ -253,6 +259,20 @@ fn cpu_slots(n: usize) -> Vec<Slot> {
         .map(|id| Slot {
             id,
             device: SlotDevice::Cpu { threads: 1 },
+        })
+        .collect()
+}
+
+/// `n` CPU slots sharing `cores`, budgets following the queue.
+fn shared_cpu_slots(n: usize, cores: u32, grow: bool) -> Vec<Slot> {
+    (0..n)
+        .map(|id| Slot {
+            id,
+            device: SlotDevice::CpuShare {
+                cores,
+                max_threads: cores,
+                grow,
+            },
         })
         .collect()
 }
@@ -848,4 +868,104 @@ fn running_out_of_memory_forgets_the_footprint_and_measures_the_retry_alone() {
             .contains_key(&shape)
     );
     assert_eq!(ran.summary.trained.len(), 2);
+}
+
+#[test]
+fn a_lone_run_gets_every_core_and_three_runs_share_two_without_an_idle_core() {
+    let one = sweep(1);
+    let ran = schedule(
+        &one,
+        shared_cpu_slots(2, 2, false),
+        &options(RetryPolicy::default()),
+        &[("a", &[Script::Train(20)])],
+        CtrlC::Never,
+    );
+    assert_eq!(ran.devices(), ["cpu×2"]);
+
+    let three = sweep(3);
+    let ran = schedule(
+        &three,
+        shared_cpu_slots(2, 2, false),
+        &options(RetryPolicy::default()),
+        &[
+            ("a", &[Script::Train(50)]),
+            ("b", &[Script::Train(400)]),
+            ("c", &[Script::Train(50)]),
+        ],
+        CtrlC::Never,
+    );
+    // Two start on a core each; c takes the core a freed.
+    assert_eq!(ran.devices(), ["cpu×1", "cpu×1", "cpu×1"]);
+    assert_eq!(ran.started(), [("a", 0, 1), ("b", 1, 1), ("c", 0, 1)]);
+    assert_eq!(ran.summary.trained.len(), 3);
+
+    // Eight cores, two slots, three runs: 4 and 4, then c gets the 4 a freed.
+    let fresh = sweep(3);
+    let ran = schedule(
+        &fresh,
+        shared_cpu_slots(2, 8, false),
+        &options(RetryPolicy::default()),
+        &[
+            ("a", &[Script::Train(50)]),
+            ("b", &[Script::Train(400)]),
+            ("c", &[Script::Train(50)]),
+        ],
+        CtrlC::Never,
+    );
+    assert_eq!(ran.devices(), ["cpu×4", "cpu×4", "cpu×4"]);
+}
+
+#[test]
+fn runs_grow_into_freed_cores_at_the_tail_only_with_grow_threads() {
+    let scripts: &[(&str, &[Script])] =
+        &[("a", &[Script::Train(50)]), ("b", &[Script::Train(400)])];
+    for grow in [false, true] {
+        let sweep = sweep(2);
+        let ran = schedule(
+            &sweep,
+            shared_cpu_slots(2, 2, grow),
+            &options(RetryPolicy::default()),
+            scripts,
+            CtrlC::Never,
+        );
+        assert_eq!(ran.devices(), ["cpu×1", "cpu×1"]);
+        let granted: Vec<_> = ran
+            .happened
+            .iter()
+            .filter(|h| matches!(h, Happened::Granted(..)))
+            .collect();
+        if grow {
+            // a ended with nothing waiting: b may use both cores.
+            assert_eq!(granted, [&Happened::Granted("b".into(), "2".into())]);
+        } else {
+            assert!(granted.is_empty(), "{granted:?}");
+        }
+        // The grant is not left in the results.
+        let b = sweep.store.run_dir(sweep.job("b").key());
+        assert!(!b.join(GRANT_FILE).exists());
+    }
+}
+
+#[test]
+fn runs_do_not_grow_while_runs_wait() {
+    let sweep = sweep(3);
+    let ran = schedule(
+        &sweep,
+        shared_cpu_slots(2, 2, true),
+        &options(RetryPolicy::default()),
+        &[
+            ("a", &[Script::Train(50)]),
+            ("b", &[Script::Train(300)]),
+            ("c", &[Script::Train(100)]),
+        ],
+        CtrlC::Never,
+    );
+    // When a ends, c is waiting and takes its core; when c ends, b grows.
+    assert_eq!(ran.devices(), ["cpu×1", "cpu×1", "cpu×1"]);
+    let granted: Vec<_> = ran
+        .happened
+        .iter()
+        .filter(|h| matches!(h, Happened::Granted(..)))
+        .collect();
+    assert_eq!(granted, [&Happened::Granted("b".into(), "2".into())]);
 }

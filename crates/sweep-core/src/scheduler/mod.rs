@@ -30,4 +30,7 @@ pub use gpu_memory::GpuPacking;
 pub use job::Job;
 pub use policy::RetryPolicy;
 pub use progress::{Progress, Reporter};
-pub use slots::{Slot, SlotDevice, SlotError, SlotRequest, detect_gpus, plan_slots};
+pub use slots::{
+    GRANT_FILE, MAX_AUTO_THREADS, Slot, SlotDevice, SlotError, SlotRequest, detect_gpus,
+    plan_slots, threads_from_env,
+};

@@ -5,14 +5,36 @@
 //! compact number that is passed to its worker, and the environment that
 //! pins it: `CUDA_VISIBLE_DEVICES` for a GPU slot, a thread count for a CPU
 //! slot, chosen so that concurrent CPU runs × threads ≤ cores.
+//!
+//! CPU thread budgets follow the queue unless the user fixed them (`--jobs`,
+//! `resources.cpu_threads_per_run`): the slots then share the cores
+//! ([`SlotDevice::CpuShare`]) and each run's budget is chosen as it starts,
+//! from the cores the running runs leave free and the runs still waiting
+//! (see [`share_threads`]). A lone run gets every core (up to
+//! [`MAX_AUTO_THREADS`]); a long queue gets today's fixed layout.
 
 use crate::experiment::Devices;
 
 /// What a slot runs on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SlotDevice {
-    Cpu { threads: u32 },
-    Gpu { index: u32 },
+    /// A CPU slot with a fixed thread budget.
+    Cpu {
+        threads: u32,
+    },
+    /// A CPU slot whose budget is chosen when a run starts in it, from
+    /// `cores` shared by every such slot, at most `max_threads`. The run
+    /// itself is started in a [`SlotDevice::Cpu`] slot of the same id.
+    /// With `grow`, a running run may take up cores freed at the tail of
+    /// the sweep (nothing left waiting) at its next epoch.
+    CpuShare {
+        cores: u32,
+        max_threads: u32,
+        grow: bool,
+    },
+    Gpu {
+        index: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,10 +44,17 @@ pub struct Slot {
 }
 
 impl Slot {
-    /// Environment for a worker in this slot.
+    /// Environment for a worker in this slot. A shared CPU slot is given
+    /// its budget as a run starts in it ([`Slot::with_threads`]); asked
+    /// before that, it offers one thread.
     pub fn env(&self) -> Vec<(String, String)> {
         let mut env = vec![("SWEEP_SLOT".to_string(), self.id.to_string())];
-        match self.device {
+        let device = match self.device {
+            SlotDevice::CpuShare { .. } => SlotDevice::Cpu { threads: 1 },
+            ref other => other.clone(),
+        };
+        match device {
+            SlotDevice::CpuShare { .. } => unreachable!("replaced above"),
             SlotDevice::Cpu { threads } => {
                 env.push(("SWEEP_DEVICE".into(), "cpu".into()));
                 env.push(("SWEEP_THREADS".into(), threads.to_string()));
@@ -44,9 +73,21 @@ impl Slot {
         env
     }
 
+    /// This slot with a fixed budget of `threads`, as a run is started in
+    /// it (the slot id stays).
+    pub fn with_threads(&self, threads: u32) -> Slot {
+        Slot {
+            id: self.id,
+            device: SlotDevice::Cpu { threads },
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self.device {
             SlotDevice::Cpu { threads } => format!("cpu×{threads}"),
+            SlotDevice::CpuShare {
+                cores, max_threads, ..
+            } => format!("cpu×1-{}", max_threads.min(cores)),
             SlotDevice::Gpu { index } => format!("cuda:{index}"),
         }
     }
@@ -63,6 +104,37 @@ pub struct SlotRequest {
     pub jobs: Option<u32>,
     pub cpu_threads_per_run: Option<u32>,
     pub cores: u32,
+    /// `resources.grow_threads`: runs still training at the tail of a sweep
+    /// take up freed cores at their next epoch. Only with budgets that
+    /// follow the queue.
+    pub grow_threads: bool,
+}
+
+/// A file in a run folder holding a grown thread budget (a decimal number),
+/// written by the scheduler at the tail of a sweep with `grow_threads`; the
+/// worker reads it at each epoch boundary and changes its intra-op thread
+/// count to it. Not part of a run's results.
+pub const GRANT_FILE: &str = "threads.grant";
+
+/// The most threads a CPU run is given when its budget follows the queue.
+///
+/// Measured on the 2-core VM of docs/benchmarks.md only: two threads train
+/// 2.1-2.6x faster than one there. Beyond two cores it is a documented
+/// choice, not a measurement: small MedMNIST models (28-64 px, batch 128)
+/// have too little work per operation to keep more than about 8 intra-op
+/// threads busy, and above that a second run makes better use of the cores.
+pub const MAX_AUTO_THREADS: u32 = 8;
+
+/// The thread budget of a run starting in a shared CPU slot: the cores that
+/// running runs leave `free`, shared between the runs that can start now,
+/// that is this one and `also_waiting` others, at most one per slot still
+/// free (`free_slots`, this one's included). At least 1, at most `max`.
+///
+/// Each start takes its share in turn, so a remainder goes to the runs
+/// that start last: 5 free cores and 2 starting runs give 2, then 3.
+pub fn share_threads(free: u32, free_slots: usize, also_waiting: usize, max: u32) -> u32 {
+    let starting = (also_waiting + 1).min(free_slots.max(1)) as u32;
+    (free / starting).clamp(1, max.max(1))
 }
 
 /// Concurrent runs per GPU when neither the file nor the command line says
@@ -77,6 +149,17 @@ pub enum SlotError {
     NoGpuFound,
     #[error("cuda:{missing} was requested but the GPUs found are {found:?}")]
     GpuNotFound { missing: u32, found: Vec<u32> },
+}
+
+/// A thread budget fixed by `SWEEP_THREADS` in `sweep`'s own environment
+/// (a positive integer), which `sweep run` takes as
+/// `resources.cpu_threads_per_run` when the file leaves that `auto`.
+pub fn threads_from_env() -> Option<u32> {
+    parse_threads(std::env::var("SWEEP_THREADS").ok().as_deref())
+}
+
+fn parse_threads(value: Option<&str>) -> Option<u32> {
+    value?.trim().parse().ok().filter(|&t| t >= 1)
 }
 
 /// Lays out the slots. `auto` uses every GPU found, else the CPU.
@@ -101,7 +184,22 @@ pub fn plan_slots(req: &SlotRequest) -> Result<Vec<Slot>, SlotError> {
         }
     };
     let mut slots = Vec::new();
-    if gpus.is_empty() {
+    if gpus.is_empty() && req.jobs.is_none() && req.cpu_threads_per_run.is_none() {
+        // Budgets follow the queue; as many slots as today's fixed layout,
+        // so a long queue runs as it always did.
+        let cores = req.cores.max(1);
+        let jobs = (cores / (cores / 2).clamp(1, 4)).max(1);
+        for id in 0..jobs as usize {
+            slots.push(Slot {
+                id,
+                device: SlotDevice::CpuShare {
+                    cores,
+                    max_threads: MAX_AUTO_THREADS.min(cores),
+                    grow: req.grow_threads,
+                },
+            });
+        }
+    } else if gpus.is_empty() {
         let cores = req.cores.max(1);
         let threads = req
             .cpu_threads_per_run
@@ -212,27 +310,97 @@ mod tests {
             jobs: None,
             cpu_threads_per_run: None,
             cores,
+            grow_threads: false,
         }
     }
 
     #[test]
-    fn cpu_slots_keep_threads_times_jobs_within_cores() {
+    fn fixed_cpu_slots_keep_threads_times_jobs_within_cores() {
         for cores in [1, 2, 3, 8, 16, 64] {
-            let slots = plan_slots(&req(Devices::Auto, vec![], cores)).unwrap();
-            let SlotDevice::Cpu { threads } = slots[0].device else {
-                panic!()
-            };
-            assert!(
-                threads * slots.len() as u32 <= cores.max(1),
-                "{cores} cores: {} × {threads}",
-                slots.len()
-            );
+            for (jobs, per_run) in [(Some(2), None), (None, Some(3)), (Some(3), Some(1))] {
+                let mut r = req(Devices::Auto, vec![], cores);
+                r.jobs = jobs;
+                r.cpu_threads_per_run = per_run;
+                let slots = plan_slots(&r).unwrap();
+                let SlotDevice::Cpu { threads } = slots[0].device else {
+                    panic!()
+                };
+                if jobs.is_none() {
+                    assert!(
+                        threads * slots.len() as u32 <= cores.max(1),
+                        "{cores} cores: {} × {threads}",
+                        slots.len()
+                    );
+                }
+            }
         }
         let mut r = req(Devices::Cpu, vec![0], 8);
         r.jobs = Some(4);
         let slots = plan_slots(&r).unwrap();
         assert_eq!(slots.len(), 4);
         assert_eq!(slots[0].device, SlotDevice::Cpu { threads: 2 });
+        // `--jobs 2` on 2 cores is the fixed layout of earlier versions.
+        let mut r = req(Devices::Cpu, vec![], 2);
+        r.jobs = Some(2);
+        assert_eq!(
+            plan_slots(&r).unwrap(),
+            [0, 1].map(|id| Slot {
+                id,
+                device: SlotDevice::Cpu { threads: 1 }
+            })
+        );
+    }
+
+    #[test]
+    fn unfixed_cpu_slots_share_the_cores_as_many_as_the_fixed_layout() {
+        for (cores, slots_then) in [(1, 1), (2, 2), (3, 3), (8, 2), (16, 4), (64, 16)] {
+            let slots = plan_slots(&req(Devices::Auto, vec![], cores)).unwrap();
+            assert_eq!(slots.len(), slots_then, "{cores} cores");
+            assert_eq!(
+                slots[0].device,
+                SlotDevice::CpuShare {
+                    cores,
+                    max_threads: cores.min(MAX_AUTO_THREADS),
+                    grow: false
+                }
+            );
+        }
+        let slots = plan_slots(&req(Devices::Cpu, vec![], 2)).unwrap();
+        assert_eq!(slots[0].describe(), "cpu×1-2");
+        assert_eq!(slots[1].with_threads(2).describe(), "cpu×2");
+        assert!(
+            slots[1]
+                .with_threads(2)
+                .env()
+                .contains(&("SWEEP_THREADS".into(), "2".into()))
+        );
+    }
+
+    #[test]
+    fn sweep_threads_fixes_a_budget_only_when_it_is_a_positive_count() {
+        assert_eq!(parse_threads(Some("3")), Some(3));
+        assert_eq!(parse_threads(Some(" 1\n")), Some(1));
+        assert_eq!(parse_threads(Some("0")), None);
+        assert_eq!(parse_threads(Some("auto")), None);
+        assert_eq!(parse_threads(None), None);
+    }
+
+    #[test]
+    fn a_starting_run_shares_the_free_cores_with_the_runs_that_can_start() {
+        // One pending run: every core, up to the cap.
+        assert_eq!(share_threads(2, 2, 0, 2), 2);
+        assert_eq!(share_threads(32, 8, 0, 8), 8);
+        // Three runs on two cores: one core each for the first two.
+        assert_eq!(share_threads(2, 2, 2, 2), 1);
+        assert_eq!(share_threads(1, 1, 1, 2), 1);
+        // Three runs on 32 cores (8 slots): 10 each, capped.
+        assert_eq!(share_threads(32, 8, 2, 8), 8);
+        assert_eq!(share_threads(32, 8, 2, 16), 10);
+        // A remainder goes to the later starts: 5 cores, 2 runs.
+        assert_eq!(share_threads(5, 2, 1, 8), 2);
+        assert_eq!(share_threads(3, 1, 0, 8), 3);
+        // No core free still gives one thread.
+        assert_eq!(share_threads(0, 1, 0, 8), 1);
     }
 
     #[test]

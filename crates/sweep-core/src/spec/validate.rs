@@ -606,11 +606,16 @@ fn check_resources(node: &Node, sink: &mut Sink) -> Resources {
         sink.error(
             node.pos,
             "resources",
-            "expected a mapping with devices, runs_per_gpu, cpu_threads_per_run",
+            "expected a mapping with devices, runs_per_gpu, cpu_threads_per_run, grow_threads",
         );
         return res;
     };
-    let keys = ["devices", "runs_per_gpu", "cpu_threads_per_run"];
+    let keys = [
+        "devices",
+        "runs_per_gpu",
+        "cpu_threads_per_run",
+        "grow_threads",
+    ];
     for (key, value) in entries {
         let path = format!("resources.{}", key.name);
         match key.name.as_str() {
@@ -637,6 +642,10 @@ fn check_resources(node: &Node, sink: &mut Sink) -> Resources {
                     res.cpu_threads_per_run = v;
                 }
             }
+            "grow_threads" => match value.value {
+                Value::Bool(b) => res.grow_threads = b,
+                _ => sink.error(value.pos, &path, "expected true or false"),
+            },
             other => sink.error(
                 key.pos,
                 &path,
@@ -795,6 +804,22 @@ fn check_slurm(node: &Node, sink: &mut Sink) -> SlurmDefaults {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grow_threads_is_a_boolean_off_by_default() {
+        let path = Path::new("x.yaml");
+        let base =
+            "name: t\ngrid:\n  dataset: synthetic:breastmnist\n  arch: small_cnn\n  lr: 0.001\n";
+        let exp = load_str(base, path).unwrap();
+        assert!(!exp.resources.grow_threads);
+        let exp = load_str(&format!("{base}resources: {{grow_threads: true}}\n"), path).unwrap();
+        assert!(exp.resources.grow_threads);
+        let err = load_str(&format!("{base}resources:\n  grow_threads: 2\n"), path).unwrap_err();
+        assert_eq!(
+            err.lines(),
+            ["x.yaml:7:17: resources.grow_threads: expected true or false"]
+        );
+    }
 
     #[test]
     fn load_bytes_rejects_what_load_rejects_before_parsing() {

@@ -162,6 +162,7 @@ fn run(gpu: &FakeGpu, store: &Store, jobs: Vec<Job>) -> Recorder {
         jobs: None,
         cpu_threads_per_run: None,
         cores: 16,
+        grow_threads: false,
     })
     .unwrap();
     let options = ScheduleOptions {
