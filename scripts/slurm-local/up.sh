@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bring up a single-node Slurm cluster (munged + slurmctld + slurmd) on loopback,
 # from Debian packages only, without systemd, so that `sweep run --backend slurm`
-# can be tested end to end on one machine (crates/sweep-cli/tests/slurm_backend.rs)
+# can be tested end to end on one machine (crates/sweep-cli/tests/cli/slurm_backend.rs)
 # and tried by hand. Idempotent: if the daemons recorded in our PID files are
 # alive it only re-checks health. Needs root (slurmd, munged as user munge);
 # installs `slurm-wlm munge` with apt-get when they are missing.

@@ -22,11 +22,11 @@
 use serde_json::Value as Json;
 
 use crate::experiment::{Assignment, Axis, Experiment, Smoke};
-use crate::options::Folds;
 use crate::run_spec::RunSpec;
 use crate::spec::diagnostic::Sink;
 use crate::spec::node::Pos;
 use crate::spec::validate::set_path;
+use crate::train_options::Folds;
 
 /// Fixed rank of the well-known axes; others keep their written order between.
 fn rank(run_path: &str) -> u8 {
@@ -275,7 +275,7 @@ pub fn check(exp: &Experiment, sink: &mut Sink) {
 }
 
 fn check_run(spec: &RunSpec, pos_of: &dyn Fn(&str) -> Option<Pos>, anchor: Pos, sink: &mut Sink) {
-    use crate::options::{ClassWeighting, PosWeight};
+    use crate::train_options::{ClassWeighting, PosWeight};
     let dataset = spec.dataset_ref();
     let info = dataset.info;
     let at = |path: &str| pos_of(path).unwrap_or(anchor);

@@ -9,26 +9,26 @@
 //! ```
 //!
 //! * [`spec`] reads and validates YAML, reporting every problem with its place.
-//! * [`experiment`] and [`options`] are the validated types.
+//! * [`experiment`] and [`train_options`] are the validated types.
 //! * [`expand`] turns the grid into fully resolved [`run_spec::RunSpec`]s.
-//! * [`hash`] gives each run its content address.
+//! * [`fingerprints`] identifies each run's data; [`hash`] gives each run its
+//!   content address.
 //! * [`store`] defines the results folder and what "done" means.
-//! * [`plan`] joins the three: every run, its key, its status.
+//! * [`plan`] joins the three: every run, its key, its status;
+//!   [`decode_folders`] decodes the image folders its pending runs need.
 //! * [`triage`] decides what `sweep run` does with each run of a plan.
 //! * [`select`] reads `FIELD=VALUE` conditions (`run --only`, `report
 //!   --where`) against the [`run_view`] of each run.
 //! * [`scheduler`] runs pending runs across GPU/CPU slots, one worker process
-//!   each; [`events`] and [`launch`] are the worker protocol.
+//!   each; [`protocol`] is what a worker and its launcher agree on.
 
 pub mod decode_folders;
-pub mod events;
 pub mod expand;
 pub mod experiment;
 pub mod fingerprints;
 pub mod hash;
-pub mod launch;
-pub mod options;
 pub mod plan;
+pub mod protocol;
 pub mod run_spec;
 pub mod run_view;
 pub mod scheduler;
@@ -36,4 +36,5 @@ pub mod select;
 pub mod slurm;
 pub mod spec;
 pub mod store;
+pub mod train_options;
 pub mod triage;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sweep_data::catalog::DatasetRef;
 use sweep_data::image_folder::ImageFolderDef;
 
-use crate::options::{ClassWeighting, Folds, PosWeight, TrainOptions};
+use crate::train_options::{ClassWeighting, Folds, PosWeight, TrainOptions};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

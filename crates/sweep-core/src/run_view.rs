@@ -116,7 +116,7 @@ fn spec_order(path: &[String], key: &str) -> (usize, String) {
         "train",
     ];
     // The spec's own list, so a new training option is known here too.
-    const TRAIN: &[&str] = crate::spec::fields::TRAIN_KEYS;
+    const TRAIN: &[&str] = crate::spec::schema::TRAIN_KEYS;
     const OPTIMIZER: &[&str] = &[
         "name",
         "weight_decay",

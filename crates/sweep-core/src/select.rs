@@ -29,8 +29,8 @@ use crate::run_spec::RunSpec;
 use crate::run_view::{Field, display, flatten, resolve, same_value, view};
 use crate::spec::Context;
 use crate::spec::diagnostic::{Sink, suggestion};
-use crate::spec::fields::lookup;
 use crate::spec::node::{self, Node, Value as Yaml};
+use crate::spec::schema::lookup;
 
 /// One `FIELD=VALUE` as written after `--only`, `--where` or `--baseline`,
 /// not yet checked against any run.

@@ -14,7 +14,7 @@
 //! "pending" for another, and the skip messages read the same everywhere.
 
 use crate::plan::{PlanStatus, PlannedRun};
-use crate::scheduler::lease;
+use crate::protocol::lease;
 use crate::store::{Failure, RunStatus, Store};
 
 /// The flags of `sweep run` that change a verdict.
@@ -167,7 +167,7 @@ fn verdict(run: &PlannedRun, store: &Store, options: &TriageOptions) -> Verdict 
 mod tests {
     use super::*;
     use crate::hash::{KeyInput, RunKey};
-    use crate::scheduler::lease::{Acquire, Lease};
+    use crate::protocol::lease::{Acquire, Lease};
     use crate::store::FailureKind;
 
     fn planned(status: PlanStatus, keyed: bool) -> PlannedRun {

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::error::ReportError;
-use sweep_core::spec::fields::train_defaults;
+use sweep_core::spec::schema::train_defaults;
 
 use crate::filter::unknown_field;
 use sweep_core::run_view::{Field, display, flatten, resolve, same_value};

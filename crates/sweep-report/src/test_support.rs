@@ -2,8 +2,8 @@
 //! test states only what it varies.
 
 use serde_json::{Value, json};
-use sweep_core::options::TrainOptions;
 use sweep_core::run_spec::RunSpec;
+use sweep_core::train_options::TrainOptions;
 
 /// A synthetic ChestMNIST run (2 folds, fold 0, seed 0) with `patch` merged
 /// in; `train` entries are merged field by field.

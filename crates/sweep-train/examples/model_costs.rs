@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use sweep_core::options::Optimizer as Spec;
+use sweep_core::train_options::Optimizer as Spec;
 use sweep_train::models::{self, ModelConfig};
 use sweep_train::optim::Optimizer;
 use tch::{Device, Kind, Tensor, nn};

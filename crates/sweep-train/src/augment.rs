@@ -131,7 +131,7 @@ fn warp(images: &Tensor, theta: &Tensor) -> Tensor {
     images.grid_sampler(&grid, BILINEAR, ZEROS_PADDING, false)
 }
 
-// Seeded determinism is tested in tests/augment_seed.rs: torch's default
+// Seeded determinism is tested in tests/train/augment_seed.rs: torch's default
 // generator is process-wide, and the parallel unit tests here draw from it.
 #[cfg(test)]
 mod tests {

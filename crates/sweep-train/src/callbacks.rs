@@ -9,7 +9,7 @@
 //! once `patience` non-improving epochs have accumulated outside cooldown.
 
 use serde::{Deserialize, Serialize};
-use sweep_core::options::{EarlyStopping, Mode, ReduceLrOnPlateau};
+use sweep_core::train_options::{EarlyStopping, Mode, ReduceLrOnPlateau};
 
 /// Tracks the best value of a monitored metric.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -134,7 +134,7 @@ impl PlateauScheduler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sweep_core::options::{Monitor, MonitorMetric};
+    use sweep_core::train_options::{Monitor, MonitorMetric};
 
     fn monitor(mode: Mode) -> Monitor {
         Monitor {

@@ -9,8 +9,8 @@
 
 use std::path::Path;
 
-use sweep_core::options::{Folds, Normalize};
 use sweep_core::run_spec::RunSpec;
+use sweep_core::train_options::{Folds, Normalize};
 use sweep_data::catalog::{DatasetInfo, Source, Task};
 use sweep_data::medmnist::{MedmnistArrays, SplitArrays, load_medmnist};
 use sweep_metrics::metric_summary::{Labels, TaskKind};

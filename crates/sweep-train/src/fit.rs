@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use sweep_core::options::{MonitorMetric, TrainOptions};
+use sweep_core::train_options::{MonitorMetric, TrainOptions};
 use sweep_data::atomic::write_atomic_via_path;
 use sweep_metrics::metric_summary::{MetricSummary, evaluate_with_threshold};
 use tch::{Device, Kind, Tensor, nn};

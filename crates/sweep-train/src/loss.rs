@@ -12,7 +12,7 @@
 //!   explicit list. A class absent from the training fold gets weight 0.
 
 use serde::Serialize;
-use sweep_core::options::{ClassWeighting, PosWeight};
+use sweep_core::train_options::{ClassWeighting, PosWeight};
 use sweep_metrics::metric_summary::TaskKind;
 use tch::{Device, Kind, Reduction, Tensor};
 

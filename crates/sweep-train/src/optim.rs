@@ -1,6 +1,6 @@
 //! Optimisers (with checkpointable state) and per-epoch learning-rate schedules.
 
-use sweep_core::options::{Optimizer as OptimizerSpec, OptimizerKind, Schedule};
+use sweep_core::train_options::{Optimizer as OptimizerSpec, OptimizerKind, Schedule};
 use tch::{Tensor, nn};
 
 use crate::fused_adam::{AdamStep, FusedAdam, Group};
@@ -188,7 +188,7 @@ pub fn scheduled_lr(schedule: &Schedule, base: f64, epoch: u32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sweep_core::options::Optimizer as Spec;
+    use sweep_core::train_options::Optimizer as Spec;
 
     /// One parameter w=[1, -2], loss = sum(w^2)/2 so grad = w; two steps.
     fn two_steps(spec: Spec, lr: f64) -> Vec<f32> {

@@ -11,9 +11,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::time::Instant;
 
-use sweep_core::events::WorkerEvent;
-use sweep_core::launch::{BUSY_EXIT_CODE, INTERRUPTED_EXIT_CODE};
-use sweep_core::scheduler::lease::{Acquire, Lease};
+use sweep_core::protocol::events::WorkerEvent;
+use sweep_core::protocol::exit::{BUSY_EXIT_CODE, INTERRUPTED_EXIT_CODE};
+use sweep_core::protocol::lease::{Acquire, Lease};
 use sweep_core::store::{
     CHECKPOINT_FILE, FailureKind, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE, Store,
 };

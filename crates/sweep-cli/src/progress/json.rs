@@ -1,7 +1,7 @@
 //! `--json`: one object per line on stdout for other tools.
 
 use serde_json::json;
-use sweep_core::events::SlurmEvent;
+use sweep_core::protocol::events::SlurmEvent;
 use sweep_core::scheduler::{Progress, Reporter};
 use sweep_core::slurm::SlurmReporter;
 

@@ -2,8 +2,8 @@
 
 use std::time::SystemTime;
 
-use sweep_core::events::SlurmEvent;
-use sweep_core::events::WorkerEvent;
+use sweep_core::protocol::events::SlurmEvent;
+use sweep_core::protocol::events::WorkerEvent;
 use sweep_core::scheduler::{Progress, Reporter};
 use sweep_core::slurm::SlurmReporter;
 

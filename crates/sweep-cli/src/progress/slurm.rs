@@ -2,7 +2,7 @@
 //! (submission, queue tallies, the final summary), shared by the terminal
 //! and plain-line reporters so both read the same.
 
-use sweep_core::events::{SkippedRun, SlurmEvent};
+use sweep_core::protocol::events::{SkippedRun, SlurmEvent};
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use sweep_core::events::SlurmEvent;
-use sweep_core::events::WorkerEvent;
+use sweep_core::protocol::events::SlurmEvent;
+use sweep_core::protocol::events::WorkerEvent;
 use sweep_core::scheduler::{Progress, Reporter};
 use sweep_core::slurm::SlurmReporter;
 

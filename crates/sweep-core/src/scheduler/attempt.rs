@@ -17,9 +17,9 @@ use tokio::sync::{mpsc, watch};
 use super::job::QueuedJob;
 use super::launcher::RunningWorker;
 use super::slots::Slot;
-use crate::events::WorkerEvent;
 use crate::hash::RunKey;
-use crate::launch::{BUSY_EXIT_CODE, INTERRUPTED_EXIT_CODE, describe_exit};
+use crate::protocol::events::WorkerEvent;
+use crate::protocol::exit::{BUSY_EXIT_CODE, INTERRUPTED_EXIT_CODE, describe_exit};
 use crate::store::{FailureKind, RunStatus, Store};
 
 /// What running workers are told after Ctrl-C.

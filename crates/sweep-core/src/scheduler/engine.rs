@@ -33,11 +33,11 @@ use super::gpu_book::{GpuBook, Outcome, SlotChoice};
 use super::gpu_memory::GpuPacking;
 use super::job::{Job, QueuedJob};
 use super::launcher::{Launcher, ProcessLauncher};
-use super::lease::{Acquire, Lease};
 use super::policy::RetryPolicy;
 use super::progress::{Progress, Reporter};
 use super::slots::{GRANT_FILE, Slot, SlotDevice, share_threads};
 use crate::hash::RunKey;
+use crate::protocol::lease::{Acquire, Lease};
 use crate::store::{FailureKind, RunStatus, Store};
 
 /// How to start workers and what to do when they fail.

@@ -21,15 +21,15 @@ use super::engine::{Loop, ScheduleOptions, Summary};
 use super::gpu_memory::{Footprints, GpuMemoryProbe, GpuPacking, GpuReading, memory_shape};
 use super::job::Job;
 use super::launcher::{Launcher, RunningWorker};
-use super::lease::{Acquire, Lease};
 use super::policy::RetryPolicy;
 use super::progress::{Progress, Reporter};
 use super::slots::{GRANT_FILE, Slot, SlotDevice};
-use crate::events::WorkerEvent;
 use crate::fingerprints::{Fingerprint, FingerprintError, Fingerprints};
 use crate::hash::RunKey;
-use crate::launch::INTERRUPTED_EXIT_CODE;
 use crate::plan::plan;
+use crate::protocol::events::WorkerEvent;
+use crate::protocol::exit::INTERRUPTED_EXIT_CODE;
+use crate::protocol::lease::{Acquire, Lease};
 use crate::store::{FailureKind, RunStatus, Store};
 use sweep_data::catalog::DatasetRef;
 

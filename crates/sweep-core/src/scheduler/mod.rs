@@ -4,7 +4,6 @@
 //!
 //! * [`slots`] — where runs may execute (GPU shares, CPU thread budgets).
 //! * [`gpu_memory`] — how many runs share a GPU, from measured footprints.
-//! * [`lease`] — the per-run lock that makes concurrent sweeps safe.
 //! * [`policy`] — what to do after a failure.
 //! * [`job`] — what is scheduled; [`progress`] — what the loop reports.
 //! * [`engine`] — the loop itself (see its diagram), which places runs on
@@ -17,7 +16,6 @@ mod gpu_book;
 pub mod gpu_memory;
 pub mod job;
 mod launcher;
-pub mod lease;
 pub mod policy;
 pub mod progress;
 pub mod slots;

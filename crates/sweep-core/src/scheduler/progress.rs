@@ -3,8 +3,8 @@
 //! The loop never prints: it emits [`Progress`] to a [`Reporter`], and the
 //! command line renders those as a progress bar, plain lines or JSON.
 
-use crate::events::WorkerEvent;
 use crate::hash::RunKey;
+use crate::protocol::events::WorkerEvent;
 use crate::store::FailureKind;
 
 /// What the loop tells its reporter.

@@ -16,9 +16,9 @@ use std::path::Path;
 
 use super::client::TaskRow;
 use super::script::RUN_MARKER;
-use crate::events::WorkerEvent;
 use crate::hash::RunKey;
-use crate::scheduler::lease;
+use crate::protocol::events::WorkerEvent;
+use crate::protocol::lease;
 use crate::store::{Failure, FailureKind, RunStatus, Store};
 
 /// The last `failed` event the worker of `run_dir` printed into a task's

@@ -18,9 +18,10 @@ use super::client::{self, TaskRow};
 use super::error::SlurmError;
 use super::failures;
 use super::view::{Rows, by_task};
-use crate::events::SlurmEvent;
 use crate::hash::RunKey;
-use crate::scheduler::{Progress, lease};
+use crate::protocol::events::SlurmEvent;
+use crate::protocol::lease;
+use crate::scheduler::Progress;
 use crate::store::{FailureKind, LOG_FILE, RunStatus, Store};
 
 /// How many failed polls in a row end `--wait`.
@@ -342,7 +343,7 @@ pub fn describe_failure(store: &Store, w: &Watched, rows: &Rows) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::SlurmEvent;
+    use crate::protocol::events::SlurmEvent;
     use crate::scheduler::Reporter;
 
     /// Keeps each run event as `kind slot attempt-or-result`.

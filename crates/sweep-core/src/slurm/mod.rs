@@ -8,7 +8,7 @@
 //! markers keep every guarantee (a run is trained once and is done only
 //! when `complete.json` verifies).
 //!
-//! * [`options`] — what each task asks for, validated, and its `#SBATCH` lines.
+//! * [`resources`] — what each task asks for, validated, and its `#SBATCH` lines.
 //! * [`script`] — the batch scripts (only quoted paths this program chose).
 //! * [`record`] — `results/.slurm/<experiment>-<time>/`: run list, script, job record.
 //! * [`client`] — `sbatch`/`squeue`/`scontrol`/`sacct`/`scancel` and their parsers.
@@ -24,13 +24,13 @@ pub mod client;
 pub mod error;
 pub mod failures;
 pub mod follow;
-pub mod options;
 pub mod record;
+pub mod resources;
 pub mod script;
 pub mod submit;
 pub mod view;
 
 pub use backend::{Outcome, Request, SlurmReporter, run};
 pub use error::SlurmError;
-pub use options::SlurmOptions;
+pub use resources::SlurmOptions;
 pub use view::{StatusView, cancel, status};

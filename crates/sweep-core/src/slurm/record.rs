@@ -21,7 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::options::SlurmOptions;
+use super::resources::SlurmOptions;
 use crate::hash::RunKey;
 use crate::store::write_atomic;
 

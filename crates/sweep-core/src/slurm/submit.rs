@@ -15,11 +15,11 @@ use super::backend::{Request, SlurmReporter};
 use super::client::{self, TaskRow};
 use super::error::SlurmError;
 use super::follow::{Assignment, Watched};
-use super::options::SlurmOptions;
 use super::record::{self, JobRecord, Submission};
+use super::resources::SlurmOptions;
 use super::script::{self, ArrayScript, shell_quote};
-use crate::events::{SkippedRun, SlurmEvent};
 use crate::hash::RunKey;
+use crate::protocol::events::{SkippedRun, SlurmEvent};
 use crate::store::{SpecFile, Store};
 use crate::triage::{Verdict, triage};
 

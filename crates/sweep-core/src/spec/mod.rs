@@ -1,16 +1,16 @@
 //! Experiment files: YAML text → position-carrying tree → validated [`Experiment`].
 //!
 //! The stages are kept apart so each can be read alone: [`node`] reads YAML
-//! with positions, [`fields`] knows every settable field (reading values in a
+//! with positions, [`schema`] knows every settable field (reading values in a
 //! [`Context`] of the names the experiment declares), [`validate`] checks a
 //! whole document and builds the [`Experiment`], [`diagnostic`] renders what
 //! went wrong.
 
 pub mod context;
 pub mod diagnostic;
-pub mod fields;
 pub(crate) mod image_folders;
 pub mod node;
+pub mod schema;
 pub mod validate;
 
 pub use context::Context;

@@ -11,8 +11,8 @@ use serde_json::Value as Json;
 
 use super::context::Context;
 use super::diagnostic::{Diagnostic, Sink, SpecErrors, suggestion};
-use super::fields::{self, FieldDef};
 use super::node::{self, Node, Value};
+use super::schema::{self, FieldDef};
 use crate::experiment::{
     Assignment, Axis, DEFAULT_MAX_RUNS, Devices, Experiment, ImageFolderDecl, Resources,
     SlurmDefaults, Smoke,
@@ -178,7 +178,7 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
         "folds": "none",
         "fold": null,
         "seed": 0,
-        "train": fields::train_defaults(),
+        "train": schema::train_defaults(),
     });
     if let Some(train) = root.get("train") {
         check_train(train, &mut base, &cx, sink);
@@ -380,17 +380,17 @@ fn check_train(node: &Node, base: &mut Json, cx: &Context, sink: &mut Sink) {
     };
     for (key, value) in entries {
         let path = format!("train.{}", key.name);
-        match fields::lookup(&key.name).filter(|f| !f.run_level) {
+        match schema::lookup(&key.name).filter(|f| !f.run_level) {
             Some(field) => {
                 if let Some(v) = field.convert(value, &path, cx, sink) {
                     set_path(base, field.run_path, v);
                 }
             }
             None => {
-                let hint = if fields::RUN_KEYS.contains(&key.name.as_str()) {
+                let hint = if schema::RUN_KEYS.contains(&key.name.as_str()) {
                     format!("; `{}` is a grid axis, set it under `grid:`", key.name)
                 } else {
-                    suggestion(&key.name, fields::TRAIN_KEYS.iter().copied())
+                    suggestion(&key.name, schema::TRAIN_KEYS.iter().copied())
                 };
                 sink.error(
                     key.pos,
@@ -412,14 +412,14 @@ fn alternatives(node: &Node) -> Vec<&Node> {
 }
 
 fn field_for(name: &str, pos: node::Pos, path: &str, sink: &mut Sink) -> Option<FieldDef> {
-    let field = fields::lookup(name);
+    let field = schema::lookup(name);
     if field.is_none() {
         sink.error(
             pos,
             path,
             format!(
                 "unknown field `{name}`{}",
-                suggestion(name, fields::all_names())
+                suggestion(name, schema::all_names())
             ),
         );
     }

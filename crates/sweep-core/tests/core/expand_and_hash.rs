@@ -131,7 +131,7 @@ train:
     assert_eq!(r[1].train.optimizer.weight_decay, 0.01);
     assert_eq!(
         r[1].train.optimizer.name,
-        sweep_core::options::OptimizerKind::Adamw
+        sweep_core::train_options::OptimizerKind::Adamw
     );
 }
 

@@ -2,7 +2,7 @@
 //! the baseline more than fold-to-fold or seed-to-seed noise?
 //!
 //! Each test mirrors a reference that scientists already trust, and
-//! `tests/stat_agreement.rs` checks every one against values written by
+//! `tests/report/stat_agreement.rs` checks every one against values written by
 //! `scripts/stat_fixtures.py` (SciPy, or a NumPy reference where SciPy has
 //! none) to 1e-6:
 //!

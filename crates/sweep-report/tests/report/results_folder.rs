@@ -5,12 +5,12 @@
 
 use serde_json::{Value, json};
 use sweep_core::hash::KeyInput;
-use sweep_core::options::TrainOptions;
 use sweep_core::plan::{PlanStatus, PlannedRun};
 use sweep_core::run_spec::RunSpec;
 use sweep_core::store::{
     FailureKind, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE, Store, write_atomic,
 };
+use sweep_core::train_options::TrainOptions;
 use sweep_metrics::{Labels, MetricSummary, TaskKind, evaluate, roc_auc_ovr};
 use sweep_report::stats::delong_paired;
 use sweep_report::{

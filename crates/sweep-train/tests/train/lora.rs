@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use sweep_core::options::Optimizer as OptimizerSpec;
+use sweep_core::train_options::Optimizer as OptimizerSpec;
 use sweep_train::models::{self, vit_b16_lora};
 use sweep_train::optim::Optimizer;
 use tch::{Device, Kind, Reduction, Tensor, nn};

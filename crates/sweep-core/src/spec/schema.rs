@@ -11,7 +11,7 @@ use serde_json::{Map, Value as Json, json};
 use super::context::Context;
 use super::diagnostic::{Sink, suggestion};
 use super::node::{Node, Value};
-use crate::options::{MonitorMetric, TrainOptions};
+use crate::train_options::{MonitorMetric, TrainOptions};
 
 /// Converts one YAML node at `path` into canonical JSON, reporting problems.
 pub type Convert = fn(&Node, &str, &mut Sink) -> Option<Json>;
