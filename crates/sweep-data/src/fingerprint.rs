@@ -12,15 +12,13 @@
 //! by canonical path, size and modification time in nanoseconds: a file whose
 //! size and mtime are unchanged is not read again (see [`crate::memo`]).
 
-use std::fs::File;
-use std::io::{self, Read};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
 use crate::catalog::DatasetRef;
 use crate::error::DataError;
-use crate::memo::{DigestMemo, hash_steady};
+use crate::memo::{DigestMemo, file_digest, hash_steady};
 use crate::synthetic::{GENERATOR_VERSION, synthetic_split_sizes};
 
 /// Name of the memo file inside the cache directory.
@@ -29,26 +27,9 @@ pub const CACHE_FILE_NAME: &str = "file-fingerprints.json";
 /// The field of a memo entry that holds the digest.
 const DIGEST_FIELD: &str = "sha256";
 
-const BUFFER_BYTES: usize = 1 << 20;
-
 /// Hex SHA-256 of the file's bytes, read in 1 MiB pieces.
 pub fn file_fingerprint(path: &Path) -> Result<String, DataError> {
-    let io_err = |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = File::open(path).map_err(io_err)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; BUFFER_BYTES];
-    loop {
-        match file.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buffer[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_err(e)),
-        }
-    }
-    Ok(hex::encode(hasher.finalize()))
+    file_digest::<Sha256>(path)
 }
 
 /// Like [`file_fingerprint`], but memoised in `cache_dir` (created if needed)
@@ -102,7 +83,8 @@ pub fn synthetic_fingerprint(dataset: &DatasetRef, scale: Option<usize>, seed: u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::real_data_file;
+    use crate::memo::BUFFER_BYTES;
+    use crate::test_support::{real_data_file, set_mtime};
     use std::fs;
     use std::time::{Duration, SystemTime};
 
@@ -111,15 +93,6 @@ mod tests {
         let memo: serde_json::Value = serde_json::from_slice(&fs::read(file).unwrap()).unwrap();
         assert_eq!(memo["format"], 1);
         memo["entries"].as_object().unwrap().clone()
-    }
-
-    fn set_mtime(path: &Path, time: SystemTime) {
-        File::options()
-            .write(true)
-            .open(path)
-            .unwrap()
-            .set_modified(time)
-            .unwrap();
     }
 
     #[test]

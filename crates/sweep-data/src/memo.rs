@@ -24,11 +24,12 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use crate::error::DataError;
 
@@ -197,20 +198,35 @@ impl MemoFile {
     }
 }
 
+/// How much of a file [`file_digest`] reads at a time.
+pub(crate) const BUFFER_BYTES: usize = 1 << 20;
+
+/// Lower-case hex digest (`D` = SHA-256, MD5, ...) of a file's bytes, read
+/// in 1 MiB pieces: what a memo entry records.
+pub(crate) fn file_digest<D: Digest>(path: &Path) -> Result<String, DataError> {
+    let io_err = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = fs::File::open(path).map_err(io_err)?;
+    let mut hasher = D::new();
+    let mut buffer = vec![0u8; BUFFER_BYTES];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buffer[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_err(e)),
+        }
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::fs::File;
+    use crate::test_support::set_mtime;
     use std::time::{Duration, SystemTime};
-
-    fn set_mtime(path: &Path, time: SystemTime) {
-        File::options()
-            .write(true)
-            .open(path)
-            .unwrap()
-            .set_modified(time)
-            .unwrap();
-    }
 
     fn length_digest(path: &Path) -> Result<String, DataError> {
         Ok(fs::metadata(path).unwrap().len().to_string())

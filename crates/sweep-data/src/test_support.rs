@@ -90,3 +90,13 @@ pub(crate) fn real_data_file(file_name: &str) -> Option<std::path::PathBuf> {
     }
     Some(path)
 }
+
+/// Sets a file's modification time, as an edit at `time` would.
+pub(crate) fn set_mtime(path: &Path, time: std::time::SystemTime) {
+    File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(time)
+        .unwrap();
+}

@@ -14,16 +14,16 @@
 //!   official one, then the full layout checks of [`load_medmnist`] and the
 //!   official split sizes, for `sweep data verify`.
 
-use std::fs::{self, File};
-use std::io::{self, Read};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
-use md5::{Digest, Md5};
+use md5::Md5;
 
 use crate::catalog::DatasetRef;
 use crate::error::DataError;
 use crate::medmnist::{Split, load_medmnist};
-use crate::memo::{DigestMemo, Stamp, hash_steady};
+use crate::memo::{DigestMemo, Stamp, file_digest, hash_steady};
 
 /// Name of the memo file inside the memo directory.
 pub const MD5_MEMO_FILE_NAME: &str = "data-md5.json";
@@ -31,26 +31,9 @@ pub const MD5_MEMO_FILE_NAME: &str = "data-md5.json";
 /// The field of a memo entry that holds the digest.
 const DIGEST_FIELD: &str = "md5";
 
-const BUFFER_BYTES: usize = 1 << 20;
-
 /// Lower-case hex MD5 of the file's bytes, read in 1 MiB pieces.
 pub fn file_md5(path: &Path) -> Result<String, DataError> {
-    let io_err = |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = File::open(path).map_err(io_err)?;
-    let mut hasher = Md5::new();
-    let mut buffer = vec![0u8; BUFFER_BYTES];
-    loop {
-        match file.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buffer[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_err(e)),
-        }
-    }
-    Ok(hex::encode(hasher.finalize()))
+    file_digest::<Md5>(path)
 }
 
 /// `true` when `text` is 32 hexadecimal digits (either case).
@@ -281,17 +264,10 @@ pub fn verify_file(
 mod tests {
     use super::*;
     use crate::medmnist::label_width;
-    use crate::test_support::{U8Member, real_data_file, write_u8_npz};
+    use crate::memo::BUFFER_BYTES;
+    use crate::test_support::{U8Member, real_data_file, set_mtime, write_u8_npz};
+    use md5::Digest;
     use std::time::{Duration, SystemTime};
-
-    fn set_mtime(path: &Path, time: SystemTime) {
-        File::options()
-            .write(true)
-            .open(path)
-            .unwrap()
-            .set_modified(time)
-            .unwrap();
-    }
 
     /// A valid BreastMNIST-shaped file with the given split sizes.
     fn write_breast(path: &Path, splits: [usize; 3]) {
