@@ -100,7 +100,10 @@ pub(crate) struct RunArgs {
     /// at most 8 (2 when nvidia-smi cannot report memory).
     #[arg(long)]
     pub runs_per_gpu: Option<u32>,
-    /// Concurrent CPU runs (threads per run = cores / jobs unless the file says).
+    /// Fix the number of concurrent CPU runs (threads per run = cores / jobs
+    /// unless the file says). Without it, each CPU run's thread budget is
+    /// chosen as it starts from the cores the running runs leave free, so a
+    /// lone run uses every core (up to 8); see docs/spec.md, "CPU threads".
     #[arg(long)]
     pub jobs: Option<u32>,
     /// Download missing MedMNIST files first (what `sweep data pull` does:
