@@ -68,12 +68,13 @@ mod tests {
     use crate::font;
 
     /// The system font, or `None` on a machine without one (then PNG output is
-    /// covered by the `FontUnavailable` tests instead).
+    /// covered by the `FontUnavailable` tests instead, and this test is
+    /// recorded as skipped).
     fn system_font() -> Option<&'static FontVec> {
         match font::faces() {
             Ok(faces) => Some(&faces.regular),
             Err(err) => {
-                eprintln!("skipping glyph test: {err}");
+                crate::test_skip::skip(&format!("needs a system font: {err}"));
                 None
             }
         }

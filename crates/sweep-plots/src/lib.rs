@@ -34,6 +34,10 @@ mod render;
 mod roc;
 mod roc_points;
 mod svg_canvas;
+/// The counted skip every crate's tests share (see that file).
+#[cfg(test)]
+#[path = "../../sweep-data/src/test_support/skip.rs"]
+mod test_skip;
 pub mod theme;
 
 pub use bars::{Bar, bar_chart};
