@@ -200,8 +200,7 @@ fn device_name(d: Device) -> String {
 /// sweep (`resources.grow_threads`), read from the run folder; `None` when
 /// there is none above `current`.
 fn granted_threads(dir: &Path, current: i32) -> Option<i32> {
-    let text = std::fs::read_to_string(dir.join(sweep_core::scheduler::GRANT_FILE)).ok()?;
-    let granted: i32 = text.trim().parse().ok()?;
+    let granted = i32::try_from(sweep_core::protocol::thread_grant::read_grant(dir)?).ok()?;
     (granted > current).then_some(granted)
 }
 

@@ -35,9 +35,10 @@ use super::job::{Job, QueuedJob};
 use super::launcher::{Launcher, ProcessLauncher};
 use super::policy::RetryPolicy;
 use super::progress::{Progress, Reporter};
-use super::slots::{GRANT_FILE, Slot, SlotDevice, share_threads};
+use super::slots::{Slot, SlotDevice, share_threads};
 use crate::hash::RunKey;
 use crate::protocol::lease::{Acquire, Lease};
+use crate::protocol::thread_grant::{clear_grant, write_grant};
 use crate::store::{FailureKind, RunStatus, Store};
 
 /// How to start workers and what to do when they fail.
@@ -355,7 +356,7 @@ impl<'a, L: Launcher> Loop<'a, L> {
         let gpu_run = self.gpus.vacate(&exit.slot);
         match (self.cpu_budgets.remove(&exit.slot.id), &self.cpu_share) {
             (Some(budget), Some(shared)) => {
-                let _ = std::fs::remove_file(budget.run_dir.join(GRANT_FILE));
+                clear_grant(&budget.run_dir);
                 self.free.push(Slot {
                     id: exit.slot.id,
                     device: shared.clone(),
@@ -399,7 +400,7 @@ impl<'a, L: Launcher> Loop<'a, L> {
             self.queue.len() + self.waiting.len(),
             max_threads,
         );
-        let _ = std::fs::remove_file(dir.join(GRANT_FILE));
+        clear_grant(dir);
         self.cpu_budgets.insert(
             slot.id,
             CpuBudget {
@@ -453,10 +454,7 @@ impl<'a, L: Launcher> Loop<'a, L> {
         }
         for budget in self.cpu_budgets.values() {
             // Best effort: a worker that does not see it keeps its budget.
-            let _ = crate::store::write_atomic(
-                &budget.run_dir.join(GRANT_FILE),
-                budget.threads.to_string().as_bytes(),
-            );
+            let _ = write_grant(&budget.run_dir, budget.threads);
         }
     }
 

@@ -23,13 +23,14 @@ use super::job::Job;
 use super::launcher::{Launcher, RunningWorker};
 use super::policy::RetryPolicy;
 use super::progress::{Progress, Reporter};
-use super::slots::{GRANT_FILE, Slot, SlotDevice};
+use super::slots::{Slot, SlotDevice};
 use crate::fingerprints::{Fingerprint, FingerprintError, Fingerprints};
 use crate::hash::RunKey;
 use crate::plan::plan;
 use crate::protocol::events::WorkerEvent;
 use crate::protocol::exit::INTERRUPTED_EXIT_CODE;
 use crate::protocol::lease::{Acquire, Lease};
+use crate::protocol::thread_grant::{GRANT_FILE, read_grant};
 use crate::store::{FailureKind, RunStatus, Store};
 use sweep_data::catalog::DatasetRef;
 
@@ -143,8 +144,8 @@ impl FakeWorker {
             Script::UntilStopped => std::future::pending().await,
             Script::Train(ms) => {
                 tokio::time::sleep_until(self.started + Duration::from_millis(ms)).await;
-                if let Ok(grant) = std::fs::read_to_string(self.run_dir.join(GRANT_FILE)) {
-                    let granted = Happened::Granted(self.label.clone(), grant);
+                if let Some(grant) = read_grant(&self.run_dir) {
+                    let granted = Happened::Granted(self.label.clone(), grant.to_string());
                     self.log.lock().unwrap().push(granted);
                 }
                 Store::complete(&self.run_dir, &self.key, &[]).expect("completion marker");

@@ -110,12 +110,6 @@ pub struct SlotRequest {
     pub grow_threads: bool,
 }
 
-/// A file in a run folder holding a grown thread budget (a decimal number),
-/// written by the scheduler at the tail of a sweep with `grow_threads`; the
-/// worker reads it at each epoch boundary and changes its intra-op thread
-/// count to it. Not part of a run's results.
-pub const GRANT_FILE: &str = "threads.grant";
-
 /// The most threads a CPU run is given when its budget follows the queue.
 ///
 /// Measured on the 2-core VM of docs/benchmarks.md only: two threads train
