@@ -306,12 +306,38 @@ pub enum PosWeight {
 pub enum Folds {
     /// The dataset's official train/val split.
     None,
-    /// Train+val merged and split into `k` folds; the official test split is untouched.
+    /// `k` folds; each run trains on `k - 1` of them and validates on the one
+    /// held out. What is folded is [`FoldScope`].
     Kfold {
         k: u32,
         stratified: bool,
         split_seed: u64,
+        /// Left out of `spec.json` (and so of run keys) when it is the
+        /// default, which keeps the keys of every run from before it existed.
+        #[serde(default, skip_serializing_if = "FoldScope::is_train_val")]
+        over: FoldScope,
     },
+}
+
+/// Which samples k-fold cross-validation divides into folds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FoldScope {
+    /// Train+val merged and folded; the official test split is untouched and
+    /// scores every fold, so fold results compare with the official split's.
+    #[default]
+    TrainVal,
+    /// Train, val and test merged and folded: each fold's held-out part is
+    /// both its validation and its test set. This is cross-validation as
+    /// scikit-learn's `KFold` over a whole dataset does it, for studies that
+    /// report the mean over held-out folds.
+    All,
+}
+
+impl FoldScope {
+    fn is_train_val(&self) -> bool {
+        *self == FoldScope::TrainVal
+    }
 }
 
 impl Folds {

@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use sweep_core::run_spec::RunSpec;
-use sweep_core::train_options::{Folds, Normalize};
+use sweep_core::train_options::{FoldScope, Folds, Normalize};
 use sweep_data::catalog::{DatasetInfo, Source, Task};
 use sweep_data::medmnist::{MedmnistArrays, SplitArrays, load_medmnist};
 use sweep_metrics::metric_summary::{Labels, TaskKind};
@@ -179,7 +179,8 @@ pub fn prepare(
     })
 }
 
-/// Official split, or train+val merged and split by fold.
+/// Official split, or the fold's part of train+val (or of everything, with
+/// `over: all`, where the held-out fold is also the test set).
 fn split(
     spec: &RunSpec,
     task: Task,
@@ -191,9 +192,14 @@ fn split(
             k,
             stratified,
             split_seed,
+            over,
         } => {
             let fold = spec.fold.ok_or("k-fold run without a fold index")?;
-            let merged = concat(&arrays.train, &arrays.val);
+            let train_val = concat(&arrays.train, &arrays.val);
+            let merged = match over {
+                FoldScope::TrainVal => train_val,
+                FoldScope::All => concat(&train_val, &arrays.test),
+            };
             if merged.n < k as usize {
                 return Err(format!(
                     "{} samples cannot be split into {k} folds",
@@ -209,11 +215,12 @@ fn split(
                 split_seed,
             );
             let (train_idx, val_idx) = sweep_data::folds::fold_split(&assignment, fold as u8);
-            Ok((
-                take(&merged, &train_idx),
-                take(&merged, &val_idx),
-                arrays.test,
-            ))
+            let held_out = take(&merged, &val_idx);
+            let test = match over {
+                FoldScope::TrainVal => arrays.test,
+                FoldScope::All => take(&merged, &val_idx),
+            };
+            Ok((take(&merged, &train_idx), held_out, test))
         }
     }
 }
@@ -285,6 +292,63 @@ mod tests {
     fn strided_subset_is_spread_and_unique() {
         let idx = strided(10, 4);
         assert_eq!(idx, vec![0, 2, 5, 7]);
+    }
+
+    fn kfold_spec(over: FoldScope, fold: u32) -> RunSpec {
+        RunSpec {
+            dataset: "synthetic:breastmnist".into(),
+            arch: "small_cnn".into(),
+            lr: 1e-3,
+            class_weighting: sweep_core::train_options::ClassWeighting::None,
+            pos_weight: sweep_core::train_options::PosWeight::None,
+            folds: Folds::Kfold {
+                k: 5,
+                stratified: true,
+                split_seed: 3,
+                over,
+            },
+            fold: Some(fold),
+            seed: 0,
+            train: Default::default(),
+            image_folder: None,
+        }
+    }
+
+    fn synthetic_breast() -> MedmnistArrays {
+        let dataset = sweep_data::catalog::DatasetRef::parse("synthetic:breastmnist").unwrap();
+        sweep_data::synthetic::synthetic(&dataset, None, 7)
+    }
+
+    #[test]
+    fn folds_over_train_val_keep_the_official_test_split() {
+        let arrays = synthetic_breast();
+        let (n_train_val, official_test) = (arrays.train.n + arrays.val.n, arrays.test.clone());
+        let spec = kfold_spec(FoldScope::TrainVal, 1);
+        let (train, val, test) = split(&spec, Task::Binary, arrays).unwrap();
+        assert_eq!(train.n + val.n, n_train_val);
+        assert_eq!(test.images, official_test.images);
+    }
+
+    #[test]
+    fn folds_over_all_hold_out_one_fold_as_validation_and_test() {
+        let arrays = synthetic_breast();
+        let total = arrays.train.n + arrays.val.n + arrays.test.n;
+        let mut held_out_total = 0;
+        for fold in 0..5 {
+            let spec = kfold_spec(FoldScope::All, fold);
+            let (train, val, test) = split(&spec, Task::Binary, synthetic_breast()).unwrap();
+            assert_eq!(
+                train.n + val.n,
+                total,
+                "fold {fold} covers the whole dataset"
+            );
+            assert_eq!((test.images, test.labels), (val.images, val.labels));
+            held_out_total += val.n;
+        }
+        assert_eq!(
+            held_out_total, total,
+            "every sample is held out exactly once"
+        );
     }
 
     #[test]

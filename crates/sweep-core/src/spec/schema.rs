@@ -471,35 +471,38 @@ fn folds(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
     if is_off(node) {
         return Some(json!("none"));
     }
-    let kfold = |k: Json, stratified: Json, split_seed: Json| json!({ "kfold": { "k": k, "stratified": stratified, "split_seed": split_seed } });
     match &node.value {
-        Value::Int(_) => {
-            integer(node, path, sink, 2, 1000).map(|k| kfold(k, json!(true), json!(0)))
-        }
+        Value::Int(_) => integer(node, path, sink, 2, 1000)
+            .map(|k| json!({ "kfold": { "k": k, "stratified": true, "split_seed": 0 } })),
         Value::Map(_) => {
             let obj = object(
                 node,
                 path,
                 sink,
-                json!({ "k": 5, "stratified": true, "split_seed": 0 }),
+                json!({ "k": 5, "stratified": true, "split_seed": 0, "over": "train_val" }),
                 &[
                     ("k", |n, p, s| integer(n, p, s, 2, 1000)),
                     ("stratified", boolean),
                     ("split_seed", seed),
+                    ("over", |n, p, s| {
+                        one_of(n, p, s, &["train_val", "all"]).map(Json::String)
+                    }),
                 ],
             )?;
-            Some(kfold(
-                obj["k"].clone(),
-                obj["stratified"].clone(),
-                obj["split_seed"].clone(),
-            ))
+            let mut obj = obj;
+            // The default scope is left out, as `spec.json` leaves it out, so
+            // that a selection such as `--where folds=5` compares equal.
+            if obj["over"] == "train_val" {
+                obj.as_object_mut()?.remove("over");
+            }
+            Some(json!({ "kfold": obj }))
         }
         _ => {
             sink.error(
                 node.pos,
                 path,
                 format!(
-                    "expected `none`, a fold count, or {{k, stratified, split_seed}}, found {}",
+                    "expected `none`, a fold count, or {{k, stratified, split_seed, over}}, found {}",
                     describe(node)
                 ),
             );
@@ -844,6 +847,7 @@ pub fn train_defaults() -> Json {
 mod tests {
     use super::*;
     use crate::spec::node::parse;
+    use crate::train_options::Folds;
 
     fn conv(field: &str, yaml: &str) -> Result<Json, Vec<String>> {
         let doc = parse(&format!("v: {yaml}\n")).unwrap();
@@ -957,6 +961,28 @@ mod tests {
             json!({"kfold": {"k": 5, "stratified": true, "split_seed": 0}})
         );
         assert!(conv("folds", "{k: 1}").unwrap_err()[0].contains("2..=1000"));
+        assert_eq!(
+            conv("folds", "{k: 3, over: all}").unwrap(),
+            json!({"kfold": {"k": 3, "stratified": true, "split_seed": 0, "over": "all"}})
+        );
+        let wrong = conv("folds", "{k: 3, over: everything}").unwrap_err();
+        assert!(wrong[0].contains("`train_val`, `all`"), "{wrong:?}");
+    }
+
+    #[test]
+    fn folds_over_train_val_keep_the_keys_they_had_before_over_existed() {
+        let folds =
+            |text| -> Folds { serde_json::from_value(conv("folds", text).unwrap()).unwrap() };
+        let default = folds("{k: 5, split_seed: 1}");
+        assert_eq!(
+            serde_json::to_value(&default).unwrap(),
+            json!({"kfold": {"k": 5, "stratified": true, "split_seed": 1}})
+        );
+        let all = folds("{k: 5, split_seed: 1, over: all}");
+        assert_eq!(
+            serde_json::to_value(&all).unwrap(),
+            json!({"kfold": {"k": 5, "stratified": true, "split_seed": 1, "over": "all"}})
+        );
     }
 
     #[test]
