@@ -14,6 +14,8 @@
 //! * [`accuracy`](mod@accuracy): accuracy and balanced accuracy.
 //! * [`prf`]: precision, recall, F1, support, sensitivity and specificity.
 //! * [`classification_report`]: the `classification_report(output_dict=True)` equivalent.
+//! * [`flattened`]: multi-label metrics on `y.ravel()` (Keras' `AUC()`, the
+//!   flattened weighted F1 and classification report some studies print).
 //! * [`metric_summary`]: [`evaluate`], which bundles all of the above per task kind.
 //!
 //! # Example
@@ -85,6 +87,7 @@ pub mod accuracy;
 pub mod auc;
 pub mod classification_report;
 pub mod confusion;
+pub mod flattened;
 pub mod metric_summary;
 pub mod prf;
 
@@ -94,6 +97,7 @@ pub use classification_report::ClassificationReport;
 pub use confusion::{
     BinaryCounts, ConfusionMatrix, DEFAULT_THRESHOLD, argmax_rows, multilabel_counts, threshold,
 };
+pub use flattened::FlatSummary;
 pub use metric_summary::{
     Labels, MetricSummary, MetricsError, TaskKind, evaluate, evaluate_with_threshold,
 };
