@@ -10,14 +10,19 @@
 //! | `{train,val,test}_loss` | loss at the kept ("best") epoch |
 //! | `{split}_{accuracy,balanced_accuracy,auc,sensitivity,specificity}` | the split's summary |
 //! | `{split}_{precision,recall,f1}` | macro averages (as `_macro`); `_micro`, `_weighted` exist too |
+//! | `{split}_flat_{auc,accuracy,precision_macro,…,f1_weighted}` | the split's `flat` summary (labels flattened) |
 //! | `final_{col}`, `best_{col}` | `history.csv`: last epoch, or best over epochs (min for losses) |
 //!
 //! Sensitivity and specificity are macro averages over outputs, AUC is the
 //! macro AUC over outputs where it is defined, as `sweep-metrics` defines them.
+//! Flattened metrics exist for binary and multi-label runs; a run trained
+//! before they were recorded gets its threshold-based ones rebuilt exactly
+//! from its per-label counts (its flattened AUC stays missing).
 
 use serde::Serialize;
 use serde_json::Value;
 use sweep_core::spec::diagnostic::suggestion;
+use sweep_metrics::{BinaryCounts, FlatSummary};
 
 use crate::error::ReportError;
 use crate::history::History;
@@ -99,6 +104,18 @@ const SUMMARY: &[(&str, &str, &str)] = &[
     ("f1_weighted", "f1_weighted", "F1 (weighted)"),
 ];
 
+/// Flattened metrics per split: (name after `flat_`, label).
+const FLAT: &[(&str, &str)] = &[
+    ("auc", "flat AUC"),
+    ("accuracy", "flat accuracy"),
+    ("precision_macro", "flat precision (macro)"),
+    ("recall_macro", "flat recall (macro)"),
+    ("f1_macro", "flat F1 (macro)"),
+    ("precision_weighted", "flat precision (weighted)"),
+    ("recall_weighted", "flat recall (weighted)"),
+    ("f1_weighted", "flat F1 (weighted)"),
+];
+
 /// Top-level numbers of `metrics.json`: (name, key, label, better, unit).
 const TOP: &[(&str, &str, &str, Better, Unit)] = &[
     ("params", "params", "Params", Better::Neither, Unit::Count),
@@ -147,12 +164,17 @@ const HISTORY: &[(&str, &str)] = &[
     ("sensitivity", "sensitivity"),
     ("specificity", "specificity"),
     ("f1", "F1"),
+    ("flat_auc", "flat AUC"),
+    ("flat_accuracy", "flat accuracy"),
+    ("flat_f1_weighted", "flat F1 (weighted)"),
 ];
 
 #[derive(Debug, Clone, PartialEq)]
 enum Source {
     /// A path into `metrics.json`.
     Json(Vec<String>),
+    /// A field of a split's flattened summary (`split`, `field`).
+    Flat(String, String),
     /// The last epoch's value of a history column.
     Final(String),
     /// The best epoch's value of a history column.
@@ -179,6 +201,7 @@ impl MetricDef {
                 .iter()
                 .try_fold(metrics, |v, k| v.get(k))
                 .and_then(Value::as_f64),
+            Source::Flat(split, field) => flat_value(metrics.get(split)?, field),
             Source::Final(col) => history.and_then(|h| h.last(col)),
             Source::Best(col) => history.and_then(|h| match self.info.better {
                 Better::Lower => h.min(col),
@@ -187,6 +210,25 @@ impl MetricDef {
         };
         v.filter(|x| x.is_finite())
     }
+}
+
+/// A flattened metric of one split's summary: recorded under `flat`, or
+/// rebuilt from the per-label counts of a summary written before `flat`
+/// existed (every threshold-based metric depends only on the pooled counts;
+/// the AUC needs scores, so it stays missing). Multi-class summaries have
+/// neither.
+fn flat_value(summary: &Value, field: &str) -> Option<f64> {
+    if let Some(flat) = summary.get("flat") {
+        return flat.get(field).and_then(Value::as_f64);
+    }
+    let kind = summary.get("kind").and_then(Value::as_str)?;
+    if !["binary", "multi-label"].contains(&kind) || field == "auc" {
+        return None;
+    }
+    let counts: Vec<BinaryCounts> =
+        serde_json::from_value(summary.get("counts_per_class")?.clone()).ok()?;
+    let rebuilt = serde_json::to_value(FlatSummary::from_label_counts(&counts, None)).ok()?;
+    rebuilt.get(field).and_then(Value::as_f64)
 }
 
 fn info(name: &str, label: String, better: Better, unit: Unit) -> MetricInfo {
@@ -245,6 +287,18 @@ fn lookup(name: &str) -> Option<MetricDef> {
             source: Source::Json(vec![name.into()]),
         });
     }
+    if let Some(flat) = metric.strip_prefix("flat_") {
+        let &(field, label) = FLAT.iter().find(|f| f.0 == flat)?;
+        return Some(MetricDef {
+            info: info(
+                name,
+                format!("{split_label} {label}"),
+                Better::Higher,
+                Unit::Score,
+            ),
+            source: Source::Flat(split.into(), field.into()),
+        });
+    }
     let &(_, field, label) = SUMMARY.iter().find(|s| s.0 == metric)?;
     Some(MetricDef {
         info: info(
@@ -263,6 +317,7 @@ pub fn metric_names() -> Vec<String> {
     for (split, _) in SPLITS {
         names.push(format!("{split}_loss"));
         names.extend(SUMMARY.iter().map(|s| format!("{split}_{}", s.0)));
+        names.extend(FLAT.iter().map(|f| format!("{split}_flat_{}", f.0)));
     }
     for prefix in ["final", "best"] {
         for split in ["train", "val"] {
@@ -353,5 +408,35 @@ mod tests {
         assert_eq!(v("test_f1_weighted"), Some(0.7));
         assert_eq!(v("test_auc"), None);
         assert_eq!(v("val_accuracy"), None);
+    }
+
+    #[test]
+    fn flattened_metrics_are_read_or_rebuilt_from_counts() {
+        let counts = json!([
+            {"tn": 90, "fp": 0, "fn": 10, "tp": 0},
+            {"tn": 50, "fp": 10, "fn": 10, "tp": 30}
+        ]);
+        let m = json!({
+            "val": {"kind": "multi-label", "flat": {"auc": 0.8, "f1_weighted": 0.9}},
+            "test": {"kind": "multi-label", "counts_per_class": counts},
+            "train": {"kind": "multi-class", "counts_per_class": counts}
+        });
+        let v = |n: &str| lookup(n).unwrap().value(&m, None);
+        assert_eq!(v("val_flat_auc"), Some(0.8));
+        assert_eq!(v("val_flat_f1_weighted"), Some(0.9));
+        assert_eq!(v("val_flat_accuracy"), None);
+        // Pooled: TN 140, FP 10, FN 20, TP 30 over 200 decisions.
+        assert_eq!(v("test_flat_accuracy"), Some(170.0 / 200.0));
+        assert_eq!(
+            v("test_flat_recall_macro"),
+            Some((140.0 / 150.0 + 0.6) / 2.0)
+        );
+        assert_eq!(v("test_flat_auc"), None);
+        assert_eq!(v("train_flat_accuracy"), None);
+        let def = lookup("test_flat_f1_weighted").unwrap();
+        assert_eq!(def.info.label, "Test flat F1 (weighted)");
+        assert_eq!(def.info.better, Better::Higher);
+        assert!(lookup("final_val_flat_auc").unwrap().needs_history());
+        assert!(lookup("test_flat_f1").is_none());
     }
 }
