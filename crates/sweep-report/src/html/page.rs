@@ -9,11 +9,12 @@ use sweep_metrics::TaskKind;
 
 use crate::aggregate::Stat;
 use crate::columns::Unit;
-use crate::document::{Align, Doc, Section};
+use crate::document::{Align, Cell, Doc, Section};
 use crate::format::stat_cell;
 use crate::html::ExperimentSource;
 use crate::html::escape::escape;
 use crate::html::figures::{AllFigures, CURVE_METRICS, DatasetFigures, Drawn};
+use crate::html::per_label::{PER_LABEL_METRICS, PerLabelTable};
 use crate::html::runs::RowData;
 use crate::report_table::Report;
 
@@ -306,7 +307,69 @@ fn dataset(out: &mut String, page: &Page<'_>, d: &DatasetFigures) {
         };
         figure(out, &b.confusion, span);
     }
+    figure(out, &d.prevalence, Span::One);
     out.push_str("</div>\n");
+    match &d.per_label {
+        Ok(t) => per_label_tables(out, page, t),
+        Err(why) => out.push_str(&format!(
+            "<p class=\"missing\">No per-label validation table: {}.</p>\n",
+            escape(why)
+        )),
+    }
+}
+
+/// The validation accuracy, sensitivity, specificity and AUC of every label
+/// (rows) for every configuration (columns), one table per metric; the best
+/// configuration of each label in bold.
+fn per_label_tables(out: &mut String, page: &Page<'_>, t: &PerLabelTable) {
+    out.push_str("<h4>Validation metrics per label</h4>\n");
+    out.push_str(
+        "<p class=\"meta\">Each label (or class, one-vs-rest) on the validation split, per \
+         configuration: mean ± sample standard deviation over its runs, the highest in bold; \
+         a dash where a label's AUC is undefined (one class only). The same numbers for one configuration: \
+         <code>sweep report --per-class --split val --where …</code>.</p>\n",
+    );
+    let mut header = vec!["label".to_string()];
+    header.extend(t.configurations.iter().map(|&i| page.rows[i].short.clone()));
+    let mut align = vec![Align::Left];
+    align.extend(t.configurations.iter().map(|_| Align::Right));
+    for (metric, name) in PER_LABEL_METRICS.iter().enumerate() {
+        let rows = t
+            .names
+            .iter()
+            .enumerate()
+            .map(|(label, label_name)| {
+                let stats = &t.values[metric][label];
+                let best = stats
+                    .iter()
+                    .filter_map(|s| s.mean)
+                    .fold(f64::NEG_INFINITY, f64::max);
+                let mut cells = vec![Cell::plain(label_name.clone())];
+                cells.extend(stats.iter().map(|s| Cell {
+                    text: score(s, page.decimals),
+                    best: stats.len() > 1 && s.mean == Some(best),
+                }));
+                cells
+            })
+            .collect();
+        let section = Section {
+            title: None,
+            header: header.clone(),
+            align: align.clone(),
+            rows,
+        };
+        out.push_str(&table(
+            &section,
+            Some(&format!("Validation {name} per label")),
+            &[],
+        ));
+    }
+    if !t.left_out.is_empty() {
+        out.push_str(&format!(
+            "<p class=\"missing\">Not in the per-label tables: {}.</p>\n",
+            escape(&t.left_out.join("; "))
+        ));
+    }
 }
 
 fn curves(out: &mut String, page: &Page<'_>) {
