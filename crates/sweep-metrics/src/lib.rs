@@ -78,6 +78,11 @@
 //!   Binary accuracy thresholds the single output; multi-class uses argmax.
 //!   Balanced accuracy is `balanced_accuracy_score`: mean recall over the
 //!   classes present in `y_true`.
+//! * **Flattened metrics** ([`FlatSummary`], `MetricSummary::flat`) read a
+//!   multi-label task's `n × L` labels as one binary vector of `n · L`
+//!   decisions (`y.ravel()`), as Keras' default `AUC()` and
+//!   `f1_score(y.ravel(), pred.ravel(), average="weighted")` do; they exist
+//!   for sigmoid tasks only and equal the ordinary metrics of a binary task.
 //! * **Binary tasks** have one output, the probability of class 1. AUC,
 //!   sensitivity, specificity and the per-output TN/FP/FN/TP treat class 1 as
 //!   positive; the confusion matrix and classification report cover both
