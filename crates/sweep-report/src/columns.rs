@@ -215,15 +215,19 @@ impl MetricDef {
 /// A flattened metric of one split's summary: recorded under `flat`, or
 /// rebuilt from the per-label counts of a summary written before `flat`
 /// existed (every threshold-based metric depends only on the pooled counts;
-/// the AUC needs scores, so it stays missing). Multi-class summaries have
-/// neither.
+/// a multi-label AUC needs the scores, so it stays missing, and a binary
+/// task's is its own AUC). Multi-class summaries have neither.
 fn flat_value(summary: &Value, field: &str) -> Option<f64> {
     if let Some(flat) = summary.get("flat") {
         return flat.get(field).and_then(Value::as_f64);
     }
     let kind = summary.get("kind").and_then(Value::as_str)?;
-    if !["binary", "multi-label"].contains(&kind) || field == "auc" {
-        return None;
+    match (kind, field) {
+        // A binary task's labels are already flat: its AUC is the flat one.
+        ("binary", "auc") => return summary.get("auc").and_then(Value::as_f64),
+        ("multi-label", "auc") => return None,
+        ("binary" | "multi-label", _) => {}
+        _ => return None,
     }
     let counts: Vec<BinaryCounts> =
         serde_json::from_value(summary.get("counts_per_class")?.clone()).ok()?;
@@ -433,6 +437,12 @@ mod tests {
         );
         assert_eq!(v("test_flat_auc"), None);
         assert_eq!(v("train_flat_accuracy"), None);
+        let binary = json!({"test": {
+            "kind": "binary", "auc": 0.7, "counts_per_class": [{"tn": 3, "fp": 1, "fn": 0, "tp": 4}]
+        }});
+        let b = |n: &str| lookup(n).unwrap().value(&binary, None);
+        assert_eq!(b("test_flat_auc"), Some(0.7));
+        assert_eq!(b("test_flat_accuracy"), Some(7.0 / 8.0));
         let def = lookup("test_flat_f1_weighted").unwrap();
         assert_eq!(def.info.label, "Test flat F1 (weighted)");
         assert_eq!(def.info.better, Better::Higher);

@@ -72,15 +72,20 @@ impl SplitSummary {
     /// The summary of the labels flattened into one binary task (`y.ravel()`
     /// against `pred.ravel()`): classes 0 and 1, counts pooled over labels.
     /// Rebuilt from the per-label counts when the file predates `flat` (then
-    /// without AUC). `None` for multi-class tasks.
+    /// without a multi-label AUC). `None` for multi-class tasks.
     pub(crate) fn flattened(&self) -> Option<SplitSummary> {
         if self.kind == TaskKind::MultiClass {
             return None;
         }
-        let flat = self
-            .flat
-            .clone()
-            .unwrap_or_else(|| FlatSummary::from_label_counts(&self.counts_per_class, None));
+        let flat = self.flat.clone().unwrap_or_else(|| {
+            // A binary task's AUC is already the flat one; a multi-label
+            // flat AUC needs the scores.
+            let auc = match (self.kind, self.auc_per_class.as_slice()) {
+                (TaskKind::Binary, [one]) => *one,
+                _ => None,
+            };
+            FlatSummary::from_label_counts(&self.counts_per_class, auc)
+        });
         Some(SplitSummary {
             kind: TaskKind::Binary,
             n_samples: self.n_samples * self.counts_per_class.len(),
@@ -130,6 +135,10 @@ mod tests {
             flat: None,
         };
         assert_eq!(s.class_aucs(2), [Some(0.8), Some(0.8)]);
+        // Flattening a binary task keeps its counts and its AUC.
+        let flat = s.flattened().unwrap();
+        assert_eq!(flat.counts_per_class, [one]);
+        assert_eq!(flat.auc_per_class, [Some(0.8)]);
         let c = s.class_counts();
         assert_eq!(c[1], one);
         assert_eq!(
