@@ -17,7 +17,8 @@
 //! macro AUC over outputs where it is defined, as `sweep-metrics` defines them.
 //! Flattened metrics exist for binary and multi-label runs; a run trained
 //! before they were recorded gets its threshold-based ones rebuilt exactly
-//! from its per-label counts (its flattened AUC stays missing).
+//! from its per-label counts, and its test `flat_auc` from the scores in
+//! `predictions.csv` (its train and validation `flat_auc` stay missing).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -26,6 +27,7 @@ use sweep_metrics::{BinaryCounts, FlatSummary};
 
 use crate::error::ReportError;
 use crate::history::History;
+use crate::predictions::Predictions;
 
 /// Which way a metric improves (decides the highlighted "best" value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -194,6 +196,13 @@ impl MetricDef {
         matches!(self.source, Source::Final(_) | Source::Best(_))
     }
 
+    /// Whether the value is the test split's flattened AUC, which a run
+    /// recorded before `flat` existed has only as scores in `predictions.csv`
+    /// (see [`complete_test_flat`]).
+    pub(crate) fn needs_test_scores(&self) -> bool {
+        matches!(&self.source, Source::Flat(split, field) if split == "test" && field == "auc")
+    }
+
     /// The metric's value for one run (`None` when undefined or absent).
     pub(crate) fn value(&self, metrics: &Value, history: Option<&History>) -> Option<f64> {
         let v = match &self.source {
@@ -233,6 +242,37 @@ fn flat_value(summary: &Value, field: &str) -> Option<f64> {
         serde_json::from_value(summary.get("counts_per_class")?.clone()).ok()?;
     let rebuilt = serde_json::to_value(FlatSummary::from_label_counts(&counts, None)).ok()?;
     rebuilt.get(field).and_then(Value::as_f64)
+}
+
+/// Adds the flattened summary to the test split of a multi-label run's
+/// `metrics` when it predates it: counts from the summary, the AUC from the
+/// test scores in `dir`'s `predictions.csv` (written with every digit, so
+/// the AUC is the one the trainer would have recorded). Leaves `metrics`
+/// as it is when the summary has `flat`, is not multi-label, or the scores
+/// cannot be read.
+pub(crate) fn complete_test_flat(metrics: &mut Value, dir: &std::path::Path) {
+    let Some(test) = metrics.get_mut("test") else {
+        return;
+    };
+    if test.get("flat").is_some() || test.get("kind").and_then(Value::as_str) != Some("multi-label")
+    {
+        return;
+    }
+    let Some(counts) = test
+        .get("counts_per_class")
+        .and_then(|c| serde_json::from_value::<Vec<BinaryCounts>>(c.clone()).ok())
+    else {
+        return;
+    };
+    let Some(auc) = Predictions::read(dir).ok().and_then(|p| {
+        let y = p.indicators().ok()?;
+        (y.len() == p.scores.len()).then(|| sweep_metrics::roc_auc_binary(&y, &p.scores))?
+    }) else {
+        return;
+    };
+    if let Ok(flat) = serde_json::to_value(FlatSummary::from_label_counts(&counts, Some(auc))) {
+        test["flat"] = flat;
+    }
 }
 
 fn info(name: &str, label: String, better: Better, unit: Unit) -> MetricInfo {
@@ -412,6 +452,52 @@ mod tests {
         assert_eq!(v("test_f1_weighted"), Some(0.7));
         assert_eq!(v("test_auc"), None);
         assert_eq!(v("val_accuracy"), None);
+    }
+
+    #[test]
+    fn an_older_multi_label_run_gets_its_test_flat_auc_from_its_scores() {
+        use sweep_core::store::{PREDICTIONS_FILE, Store, write_atomic};
+        use sweep_metrics::{Labels, TaskKind, evaluate};
+        let y = [1u8, 0, 0, 1, 1, 0, 0, 0];
+        let p = [0.9, 0.2, 0.6, 0.4, 0.7, 0.1, 0.55, 0.3];
+        let summary = evaluate(TaskKind::MultiLabel, &Labels::Indicators(&y), &p, 2).unwrap();
+        let mut test = serde_json::to_value(&summary).unwrap();
+        test.as_object_mut().unwrap().remove("flat");
+        let mut metrics = json!({ "test": test });
+
+        let tmp = tempfile::tempdir().unwrap();
+        let mut csv = String::from("index,y_0,y_1,p_0,p_1\n");
+        for i in 0..4 {
+            csv.push_str(&format!(
+                "{i},{},{},{},{}\n",
+                y[2 * i],
+                y[2 * i + 1],
+                p[2 * i],
+                p[2 * i + 1]
+            ));
+        }
+        write_atomic(&tmp.path().join(PREDICTIONS_FILE), csv.as_bytes()).unwrap();
+        let key = sweep_core::hash::RunKey::parse(&"0".repeat(64)).unwrap();
+        Store::complete(tmp.path(), &key, &[PREDICTIONS_FILE]).unwrap();
+
+        let def = lookup("test_flat_auc").unwrap();
+        assert!(def.needs_test_scores());
+        assert!(!lookup("val_flat_auc").unwrap().needs_test_scores());
+        assert_eq!(def.value(&metrics, None), None);
+        complete_test_flat(&mut metrics, tmp.path());
+        let flat = summary.flat.unwrap();
+        assert_eq!(def.value(&metrics, None), flat.auc);
+        assert_eq!(
+            lookup("test_flat_f1_weighted")
+                .unwrap()
+                .value(&metrics, None),
+            Some(flat.f1_weighted)
+        );
+        // A run without predictions keeps what it has.
+        let mut no_scores = json!({ "test": metrics["test"].clone() });
+        no_scores["test"].as_object_mut().unwrap().remove("flat");
+        complete_test_flat(&mut no_scores, &tmp.path().join("missing"));
+        assert!(no_scores["test"].get("flat").is_none());
     }
 
     #[test]
