@@ -215,9 +215,9 @@ fn prevalence_bars(
         })
         .collect();
     let what = if p.names.len() == 2 && p.names[0] == "0" {
-        "each class"
+        "in each class"
     } else {
-        "each label or class"
+        "positive for each label (multi-label) or in each class"
     };
     let runs = if p.runs == 1 {
         "from its one run".to_string()
@@ -231,7 +231,8 @@ fn prevalence_bars(
         &format!("prevalence-{number}.svg"),
         format!("Bar chart of train-set prevalence per label, {dataset}"),
         format!(
-            "Train-set prevalence of {what} of {dataset}: percent of the training samples              that are positive for it ({runs}); the counts are in `sweep report --prevalence`."
+            "Train-set prevalence of {dataset}: percent of the training samples {what} \
+             ({runs}); the counts are in `sweep report --prevalence`."
         ),
         |path| bar_chart(&bars, &format!("Train prevalence (%), {dataset}"), path),
     )
