@@ -311,6 +311,62 @@ fn flattened_metrics_and_per_label_tables_of_real_runs() {
     );
 }
 
+/// A multi-label run kept at its best `val_flat_auc`.
+const FLAT_CHECKPOINT: &str = "
+name: flat-checkpoint
+grid:
+  dataset: synthetic:chestmnist
+  arch: small_cnn
+  lr: 3e-3
+train:
+  epochs: 3
+  batch_size: 32
+  subset: 128
+  checkpoint: val_flat_auc
+";
+
+#[test]
+fn a_flattened_checkpoint_keeps_the_epoch_it_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("flat.yaml");
+    std::fs::write(&file, FLAT_CHECKPOINT).unwrap();
+    let results = tmp.path().join("results");
+    let (f, r) = (file.to_str().unwrap(), results.to_str().unwrap());
+    let run = sweep(&["run", f, "--results", r, "--devices", "cpu"], &[]);
+    assert!(run.status.success(), "{}", text(&run));
+    let dir = std::fs::read_dir(&results)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("history.csv").is_file())
+        .expect("a run folder");
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("metrics.json")).unwrap()).unwrap();
+    let mut history = csv::Reader::from_path(dir.join("history.csv")).unwrap();
+    let header = history.headers().unwrap().clone();
+    let at = header
+        .iter()
+        .position(|h| h == "val_flat_auc")
+        .expect("history records val_flat_auc");
+    let values: Vec<f64> = history
+        .records()
+        .map(|r| r.unwrap()[at].parse().unwrap())
+        .collect();
+    assert_eq!(values.len(), 3);
+    assert!(values.iter().any(|v| *v != values[0]), "{values:?}");
+    // The first epoch with the highest value is the one kept.
+    let best = values
+        .iter()
+        .enumerate()
+        .fold(0, |b, (i, v)| if *v > values[b] { i } else { b });
+    assert_eq!(
+        metrics["best_epoch"].as_u64(),
+        Some(best as u64 + 1),
+        "{values:?}"
+    );
+    let kept = metrics["val"]["flat"]["auc"].as_f64().unwrap();
+    assert!((kept - values[best]).abs() <= 1e-12, "{kept} vs {values:?}");
+}
+
 /// `chromium` or `chromium-browser` on `PATH`.
 fn chromium() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
