@@ -216,6 +216,9 @@ pub(crate) struct StatusArgs {
   sweep report experiments/x.yaml --metrics val_auc,test_auc --group-by arch
   sweep report experiments/x.yaml --where lr=1e-3 --baseline arch=chest_cnn
   sweep report experiments/x.yaml --per-class --where arch=chest_cnn
+  sweep report experiments/x.yaml --per-class --split val --where arch=densenet121   per-label val accuracy, sensitivity, specificity, AUC
+  sweep report experiments/chestmnist_cnn.yaml --per-class --flatten --where lr=1e-3   report on y.ravel()
+  sweep report experiments/chestmnist_cnn.yaml --metrics test_flat_auc,test_flat_accuracy,test_flat_f1_weighted
   sweep report experiments/x.yaml --prevalence
   sweep report experiments/x.yaml --format html --out report/      page with figures; open report/index.html")]
 pub(crate) struct ReportArgs {
@@ -256,9 +259,12 @@ pub(crate) struct ReportArgs {
     /// Compare every row with the row matching FIELD=VALUE (paired t, Wilcoxon, Holm; DeLong on test AUC).
     #[arg(long, value_name = "FIELD=VALUE")]
     pub baseline: Vec<String>,
-    /// Per-class TN/FP/FN/TP and classification report for one configuration (choose it with --where or --key).
+    /// Per-class TN/FP/FN/TP, accuracy, sensitivity, specificity, AUC and classification report for one configuration (choose it with --where or --key).
     #[arg(long)]
     pub per_class: bool,
+    /// With --per-class: read the labels as one binary vector (y.ravel() against pred.ravel()), classes 0 and 1 as scikit-learn's classification_report prints them; binary and multi-label tasks.
+    #[arg(long, requires = "per_class")]
+    pub flatten: bool,
     /// Class prevalence per split.
     #[arg(long)]
     pub prevalence: bool,

@@ -274,6 +274,43 @@ pub fn check(exp: &Experiment, sink: &mut Sink) {
     }
 }
 
+/// Flattened metrics (`val_flat_*`) read the labels as one binary vector,
+/// which a multi-class task's softmax outputs do not define: monitoring one
+/// there is an error at the dataset that makes the run multi-class.
+fn check_flattened_monitors(spec: &RunSpec, anchor: Pos, sink: &mut Sink) {
+    let info = spec.dataset_ref().info;
+    if info.task.uses_sigmoid() {
+        return;
+    }
+    let train = &spec.train;
+    let monitors = [
+        ("train.checkpoint", Some(train.checkpoint.metric)),
+        (
+            "train.early_stopping.monitor",
+            train.early_stopping.as_ref().map(|e| e.monitor.metric),
+        ),
+        (
+            "train.reduce_lr_on_plateau.monitor",
+            train
+                .reduce_lr_on_plateau
+                .as_ref()
+                .map(|p| p.monitor.metric),
+        ),
+    ];
+    for (path, metric) in monitors {
+        if let Some(m) = metric.filter(|m| m.is_flattened()) {
+            sink.error(
+                anchor,
+                path,
+                format!(
+                    "`{m}` flattens binary or multi-label outputs; `{}` is {} (monitor `val_auc` or `val_accuracy`)",
+                    spec.dataset, info.task
+                ),
+            );
+        }
+    }
+}
+
 fn check_run(spec: &RunSpec, pos_of: &dyn Fn(&str) -> Option<Pos>, anchor: Pos, sink: &mut Sink) {
     use crate::train_options::{ClassWeighting, PosWeight};
     let dataset = spec.dataset_ref();
@@ -289,6 +326,7 @@ fn check_run(spec: &RunSpec, pos_of: &dyn Fn(&str) -> Option<Pos>, anchor: Pos, 
             ),
         );
     }
+    check_flattened_monitors(spec, anchor, sink);
     if let PosWeight::PerLabel(w) = &spec.pos_weight
         && info.task.uses_sigmoid()
         && w.len() != info.num_outputs()

@@ -132,11 +132,18 @@ pub enum MonitorMetric {
     ValSpecificity,
     ValF1,
     ValBalancedAccuracy,
+    /// ROC AUC of every label and sample as one binary vector (`y.ravel()`);
+    /// binary and multi-label datasets only.
+    ValFlatAuc,
+    /// Accuracy of the flattened labels (the element-wise accuracy).
+    ValFlatAccuracy,
+    /// Support-weighted F1 over classes 0 and 1 of the flattened labels.
+    ValFlatF1Weighted,
 }
 
 impl MonitorMetric {
     /// Every metric, in the order error messages list them.
-    pub const ALL: [MonitorMetric; 12] = [
+    pub const ALL: [MonitorMetric; 15] = [
         MonitorMetric::TrainLoss,
         MonitorMetric::TrainAccuracy,
         MonitorMetric::TrainAuc,
@@ -149,6 +156,9 @@ impl MonitorMetric {
         MonitorMetric::ValSpecificity,
         MonitorMetric::ValF1,
         MonitorMetric::ValBalancedAccuracy,
+        MonitorMetric::ValFlatAuc,
+        MonitorMetric::ValFlatAccuracy,
+        MonitorMetric::ValFlatF1Weighted,
     ];
 
     /// The name as written in experiment files, `spec.json` and `history.csv`.
@@ -166,7 +176,21 @@ impl MonitorMetric {
             MonitorMetric::ValSpecificity => "val_specificity",
             MonitorMetric::ValF1 => "val_f1",
             MonitorMetric::ValBalancedAccuracy => "val_balanced_accuracy",
+            MonitorMetric::ValFlatAuc => "val_flat_auc",
+            MonitorMetric::ValFlatAccuracy => "val_flat_accuracy",
+            MonitorMetric::ValFlatF1Weighted => "val_flat_f1_weighted",
         }
+    }
+
+    /// Whether the metric reads the labels flattened into one binary vector,
+    /// which only sigmoid outputs (binary and multi-label tasks) define.
+    pub fn is_flattened(self) -> bool {
+        matches!(
+            self,
+            MonitorMetric::ValFlatAuc
+                | MonitorMetric::ValFlatAccuracy
+                | MonitorMetric::ValFlatF1Weighted
+        )
     }
 
     /// The metric's natural direction: losses go down, scores up.
@@ -182,7 +206,10 @@ impl MonitorMetric {
             | MonitorMetric::ValSensitivity
             | MonitorMetric::ValSpecificity
             | MonitorMetric::ValF1
-            | MonitorMetric::ValBalancedAccuracy => Mode::Max,
+            | MonitorMetric::ValBalancedAccuracy
+            | MonitorMetric::ValFlatAuc
+            | MonitorMetric::ValFlatAccuracy
+            | MonitorMetric::ValFlatF1Weighted => Mode::Max,
         }
     }
 }
@@ -389,8 +416,18 @@ mod tests {
                 "val_specificity",
                 "val_f1",
                 "val_balanced_accuracy",
+                "val_flat_auc",
+                "val_flat_accuracy",
+                "val_flat_f1_weighted",
             ]
         );
+    }
+
+    #[test]
+    fn flattened_metrics_are_the_flat_names() {
+        for m in MonitorMetric::ALL {
+            assert_eq!(m.is_flattened(), m.as_str().contains("_flat_"), "{m}");
+        }
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! * [`accuracy`](mod@accuracy): accuracy and balanced accuracy.
 //! * [`prf`]: precision, recall, F1, support, sensitivity and specificity.
 //! * [`classification_report`]: the `classification_report(output_dict=True)` equivalent.
+//! * [`flattened`]: multi-label metrics on `y.ravel()` (Keras' `AUC()`, the
+//!   flattened weighted F1 and classification report some studies print).
 //! * [`metric_summary`]: [`evaluate`], which bundles all of the above per task kind.
 //!
 //! # Example
@@ -76,6 +78,11 @@
 //!   Binary accuracy thresholds the single output; multi-class uses argmax.
 //!   Balanced accuracy is `balanced_accuracy_score`: mean recall over the
 //!   classes present in `y_true`.
+//! * **Flattened metrics** ([`FlatSummary`], `MetricSummary::flat`) read a
+//!   multi-label task's `n × L` labels as one binary vector of `n · L`
+//!   decisions (`y.ravel()`), as Keras' default `AUC()` and
+//!   `f1_score(y.ravel(), pred.ravel(), average="weighted")` do; they exist
+//!   for sigmoid tasks only and equal the ordinary metrics of a binary task.
 //! * **Binary tasks** have one output, the probability of class 1. AUC,
 //!   sensitivity, specificity and the per-output TN/FP/FN/TP treat class 1 as
 //!   positive; the confusion matrix and classification report cover both
@@ -85,6 +92,7 @@ pub mod accuracy;
 pub mod auc;
 pub mod classification_report;
 pub mod confusion;
+pub mod flattened;
 pub mod metric_summary;
 pub mod prf;
 
@@ -94,6 +102,7 @@ pub use classification_report::ClassificationReport;
 pub use confusion::{
     BinaryCounts, ConfusionMatrix, DEFAULT_THRESHOLD, argmax_rows, multilabel_counts, threshold,
 };
+pub use flattened::FlatSummary;
 pub use metric_summary::{
     Labels, MetricSummary, MetricsError, TaskKind, evaluate, evaluate_with_threshold,
 };

@@ -17,6 +17,7 @@ use crate::classification_report::ClassificationReport;
 use crate::confusion::{
     BinaryCounts, ConfusionMatrix, DEFAULT_THRESHOLD, argmax_rows, multilabel_counts, threshold,
 };
+use crate::flattened::FlatSummary;
 use crate::prf::{Average, averaged, sensitivity_specificity};
 
 /// What the model's outputs mean.
@@ -163,6 +164,13 @@ pub struct MetricSummary {
     /// k×k (2×2 for binary) matrix, rows = true; `None` for multi-label.
     pub confusion_matrix: Option<ConfusionMatrix>,
     pub report: ClassificationReport,
+    /// The labels flattened into one binary vector (`y.ravel()`), for tasks
+    /// with sigmoid outputs; equal to the ordinary metrics for a binary task.
+    /// `None` for multi-class tasks, whose softmax outputs are not
+    /// independent binary decisions (and in summaries written before these
+    /// metrics existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flat: Option<FlatSummary>,
 }
 
 /// [`evaluate_with_threshold`] at [`DEFAULT_THRESHOLD`] (0.5, inclusive).
@@ -275,6 +283,7 @@ pub fn evaluate_with_threshold(
         counts_per_class: parts.counts_per_class,
         confusion_matrix: parts.confusion_matrix,
         report: parts.report,
+        flat: parts.flat,
     })
 }
 
@@ -298,6 +307,7 @@ struct Parts {
     prf_counts: Vec<BinaryCounts>,
     confusion_matrix: Option<ConfusionMatrix>,
     report: ClassificationReport,
+    flat: Option<FlatSummary>,
 }
 
 fn multi_label(y: &[u8], probs: &[f64], n_labels: usize, t: f64) -> Parts {
@@ -311,6 +321,7 @@ fn multi_label(y: &[u8], probs: &[f64], n_labels: usize, t: f64) -> Parts {
         prf_counts: counts,
         confusion_matrix: None,
         report: ClassificationReport::multi_label(y, &pred, n_labels),
+        flat: Some(FlatSummary::of_predictions(y, probs, &pred)),
     }
 }
 
@@ -318,13 +329,18 @@ fn binary(y: &[u8], probs: &[f64], t: f64) -> Parts {
     let pred = threshold(probs, t);
     let y_class: Vec<usize> = y.iter().map(|&v| usize::from(v)).collect();
     let pred_class: Vec<usize> = pred.iter().map(|&v| usize::from(v)).collect();
-    single_label(
-        &y_class,
-        &pred_class,
-        2,
-        AucSummary::from_per_class(vec![roc_auc_binary(y, probs)]),
-        |cm| vec![cm.one_vs_rest(1)],
-    )
+    let auc = roc_auc_binary(y, probs);
+    let flat = FlatSummary::from_label_counts(&[BinaryCounts::from_predictions(y, &pred)], auc);
+    Parts {
+        flat: Some(flat),
+        ..single_label(
+            &y_class,
+            &pred_class,
+            2,
+            AucSummary::from_per_class(vec![auc]),
+            |cm| vec![cm.one_vs_rest(1)],
+        )
+    }
 }
 
 fn multi_class(y: &[usize], probs: &[f64], n_classes: usize) -> Parts {
@@ -354,6 +370,7 @@ fn single_label(
         prf_counts: cm.per_class_counts(),
         report: ClassificationReport::single_label(&cm),
         confusion_matrix: Some(cm),
+        flat: None,
     }
 }
 
@@ -451,6 +468,34 @@ mod tests {
         assert!(s.report.samples_avg.is_some());
         // Label 1 has no negatives: specificity 0 by convention.
         assert_eq!(s.specificity_per_class, vec![1.0, 0.0]);
+    }
+
+    #[test]
+    fn flattened_metrics_exist_for_sigmoid_tasks_only() {
+        let y = [0usize, 0, 1, 1, 1];
+        let p = [0.1, 0.6, 0.35, 0.8, 0.9];
+        let s = evaluate(TaskKind::Binary, &Labels::Classes(&y), &p, 1).unwrap();
+        // A binary task's labels are already flat: the numbers are its own.
+        let flat = s.flat.as_ref().unwrap();
+        assert_eq!(flat.auc, s.auc);
+        assert_eq!(flat.accuracy, s.accuracy);
+        assert_eq!(flat.f1_weighted, s.f1_weighted);
+        assert_eq!(flat.recall_macro, s.recall_macro);
+        assert_eq!(flat.report, s.report);
+
+        let y = [0usize, 1, 2];
+        let p = [0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.2, 0.2, 0.6];
+        let s = evaluate(TaskKind::MultiClass, &Labels::Classes(&y), &p, 3).unwrap();
+        assert!(s.flat.is_none());
+        let json = serde_json::to_value(&s).unwrap();
+        assert!(json.get("flat").is_none(), "{json}");
+
+        let y = [1, 0, 0, 1];
+        let p = [0.9, 0.6, 0.2, 0.4];
+        let s = evaluate(TaskKind::MultiLabel, &Labels::Indicators(&y), &p, 2).unwrap();
+        let flat = s.flat.unwrap();
+        assert_eq!(flat.accuracy, s.accuracy);
+        assert_eq!(flat.auc, Some(0.75));
     }
 
     #[test]

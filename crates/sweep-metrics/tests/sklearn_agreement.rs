@@ -16,9 +16,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 use sweep_metrics::{
-    BinaryCounts, ClassificationReport, ConfusionMatrix, Labels, MetricSummary, TaskKind,
-    argmax_rows, evaluate, multilabel_counts, roc_auc_binary, roc_auc_multilabel, roc_auc_ovr,
-    threshold,
+    BinaryCounts, ClassificationReport, ConfusionMatrix, FlatSummary, Labels, MetricSummary,
+    TaskKind, argmax_rows, evaluate, multilabel_counts, roc_auc_binary, roc_auc_multilabel,
+    roc_auc_ovr, threshold,
 };
 
 const TOL: f64 = 1e-6;
@@ -28,6 +28,26 @@ const FIXTURES: &str = include_str!("fixtures/sklearn_metrics.json");
 struct Fixtures {
     threshold: f64,
     cases: Vec<Case>,
+    studies: Vec<Study>,
+}
+
+/// A published table rebuilt from its per-label counts.
+#[derive(Deserialize)]
+struct Study {
+    name: String,
+    n_labels: usize,
+    /// TN, FP, FN, TP per label.
+    counts: Vec<[usize; 4]>,
+    /// The study's own numbers, rounded to `decimals`.
+    printed: BTreeMap<String, f64>,
+    decimals: i32,
+    expected: StudyExpected,
+}
+
+#[derive(Deserialize)]
+struct StudyExpected {
+    flat: Value,
+    f1_weighted_per_label: f64,
 }
 
 #[derive(Deserialize)]
@@ -56,6 +76,8 @@ struct Expected {
     specificity_macro: f64,
     prfs: BTreeMap<String, Value>,
     classification_report: Value,
+    /// Flattened metrics; `null` for multi-class cases.
+    flat: Value,
 }
 
 #[derive(Deserialize)]
@@ -404,4 +426,126 @@ fn summaries_survive_json() {
         );
         close_json(&c.name, "summary", &back, &s, 1e-15);
     }
+}
+
+/// The flattened summary as the fixture writes it: the named numbers and
+/// the report in scikit-learn's dictionary layout.
+fn flat_as_fixture(f: &FlatSummary) -> Value {
+    serde_json::json!({
+        "auc": f.auc,
+        "accuracy": f.accuracy,
+        "precision_macro": f.precision_macro,
+        "recall_macro": f.recall_macro,
+        "f1_macro": f.f1_macro,
+        "precision_weighted": f.precision_weighted,
+        "recall_weighted": f.recall_weighted,
+        "f1_weighted": f.f1_weighted,
+        "classification_report": f.report.to_sklearn_dict(),
+    })
+}
+
+#[test]
+fn flattened_metrics_match() {
+    let f = fixtures();
+    assert!(
+        f.cases
+            .iter()
+            .filter(|c| c.kind == TaskKind::MultiLabel)
+            .all(|c| c.expected.flat.is_object())
+    );
+    for c in f.cases {
+        let s = c.summary();
+        match (&s.flat, &c.expected.flat) {
+            (None, Value::Null) => assert_eq!(c.kind, TaskKind::MultiClass, "{}", c.name),
+            (Some(flat), want) => {
+                close_json(&c.name, "flat", &flat_as_fixture(flat), want, TOL);
+                // Rebuilt from the per-label counts, every number but the AUC is the same.
+                let again = FlatSummary::from_label_counts(&s.counts_per_class, flat.auc);
+                assert_eq!(&again, flat, "{}", c.name);
+            }
+            (got, want) => panic!("{}: flat {got:?}, scikit-learn {want}", c.name),
+        }
+    }
+}
+
+/// Label and prediction matrices with each label's printed TN/FP/FN/TP,
+/// laid out column by column (TN, FP, FN, TP down each column); the row
+/// order a study does not print cannot change per-label or flattened scores.
+fn matrices_from_counts(study: &Study) -> (Vec<u8>, Vec<f64>) {
+    let n = study.counts[0].iter().sum::<usize>();
+    let (mut y, mut p) = (vec![0u8; n * study.n_labels], vec![0.0; n * study.n_labels]);
+    for (label, &[tn, fp, fn_, tp]) in study.counts.iter().enumerate() {
+        assert_eq!(tn + fp + fn_ + tp, n, "{}: label {label}", study.name);
+        for row in 0..n {
+            let (truth, predicted) = if row < tn {
+                (0, false)
+            } else if row < tn + fp {
+                (0, true)
+            } else if row < tn + fp + fn_ {
+                (1, false)
+            } else {
+                (1, true)
+            };
+            y[row * study.n_labels + label] = truth;
+            p[row * study.n_labels + label] = if predicted { 1.0 } else { 0.0 };
+        }
+    }
+    (y, p)
+}
+
+#[test]
+fn chest_study_weighted_f1_is_the_flattened_one() {
+    let f = fixtures();
+    let study = f
+        .studies
+        .iter()
+        .find(|s| s.name == "chestmnist_cnn_table_ii")
+        .unwrap();
+    let (y, p) = matrices_from_counts(study);
+    let s = evaluate(
+        TaskKind::MultiLabel,
+        &Labels::Indicators(&y),
+        &p,
+        study.n_labels,
+    )
+    .unwrap();
+    let flat = s.flat.as_ref().unwrap();
+    let want = &study.expected.flat;
+    for (name, got) in [
+        ("f1_weighted", flat.f1_weighted),
+        ("accuracy", flat.accuracy),
+        ("precision_macro", flat.precision_macro),
+        ("recall_macro", flat.recall_macro),
+        ("f1_macro", flat.f1_macro),
+    ] {
+        close(&study.name, name, got, want[name].as_f64().unwrap());
+    }
+    close_json(
+        &study.name,
+        "flat report",
+        &flat.report.to_sklearn_dict(),
+        &want["classification_report"],
+        TOL,
+    );
+    // The study's printed numbers, to the precision it printed them.
+    let scale = 10f64.powi(study.decimals);
+    for (name, got) in [
+        ("flat_f1_weighted", flat.f1_weighted),
+        ("flat_accuracy", flat.accuracy),
+    ] {
+        assert_eq!(
+            (got * scale).round() / scale,
+            study.printed[name],
+            "{}: {name} = {got}",
+            study.name
+        );
+    }
+    // The per-label weighted F1 of the same predictions is another number.
+    close(
+        &study.name,
+        "per-label weighted f1",
+        s.f1_weighted,
+        study.expected.f1_weighted_per_label,
+    );
+    assert!(s.f1_weighted < 0.07, "{}", s.f1_weighted);
 }

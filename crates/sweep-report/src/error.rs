@@ -36,4 +36,8 @@ pub enum ReportError {
     NothingDone { selected: usize, reasons: String },
     #[error("run {key}: {message}")]
     UnreadableRun { key: String, message: String },
+    #[error(
+        "--flatten reads the labels as one binary vector, which binary and multi-label tasks have; `{dataset}` is {task}"
+    )]
+    NotFlattenable { dataset: String, task: String },
 }

@@ -9,8 +9,10 @@
 //!   fields shared by every row in a caption; runs without results listed in
 //!   footnotes with their reason; optional paired comparisons with a baseline
 //!   row (t-test, Wilcoxon, Holm, DeLong on test AUC).
-//! * [`per_class`]: TN/FP/FN/TP and the classification report per class for
-//!   one configuration.
+//! * [`per_class`]: TN/FP/FN/TP, accuracy, sensitivity, specificity, AUC and
+//!   the classification report per class for one configuration;
+//!   [`per_class_flattened`] the same on the labels flattened into one
+//!   binary vector.
 //! * [`prevalence`]: class counts and shares per split.
 //! * [`render`]: any of them as a terminal table, Markdown, CSV, LaTeX
 //!   (booktabs) or JSON, the best value per column highlighted.
@@ -63,7 +65,9 @@ pub use columns::{Better, DEFAULT_METRICS, MetricInfo, Unit, metric_names};
 pub use compare::{Comparison, DelongSummary, MetricComparison, RowComparison};
 pub use error::ReportError;
 pub use html::{ExperimentSource, HtmlError, HtmlOptions, HtmlOutput, write_html};
-pub use per_class::{AverageRow, ClassRow, MissingRun, PerClassReport, per_class};
+pub use per_class::{
+    AverageRow, ClassRow, MissingRun, PerClassReport, per_class, per_class_flattened,
+};
 pub use prevalence::{PrevalenceReport, PrevalenceRow, prevalence};
 pub use query::{Format, RenderOptions, ReportOptions, Selection};
 pub use render::{Renderable, render};

@@ -1,10 +1,15 @@
 //! Per-class results of one configuration (or one run): the one-vs-rest
-//! TN/FP/FN/TP table and the classification report (precision, recall, F1,
-//! support per class, then accuracy / micro / macro / weighted / samples
-//! averages as scikit-learn prints them).
+//! TN/FP/FN/TP table with each class's accuracy, sensitivity, specificity
+//! and AUC (the per-label validation figure of the architecture study), and
+//! the classification report (precision, recall, F1, support per class, then
+//! accuracy / micro / macro / weighted / samples averages as scikit-learn
+//! prints them). Flattened (`--flatten`), a binary or multi-label task is
+//! read as one binary vector of every label decision, the layout of
+//! `classification_report(y.ravel(), pred.ravel())`: classes 0 and 1.
 //!
 //! Numbers come from the chosen split's summary in `metrics.json`
-//! (`counts_per_class`, `report`), class names from the MedMNIST catalog.
+//! (`counts_per_class`, `report`, `auc_per_class`, `flat`), class names from
+//! the MedMNIST catalog.
 //! With several runs (folds, seeds), every cell is the mean over the runs
 //! ± the sample standard deviation, counts included: the runs share the
 //! official test split, so summing their counts would count each test
@@ -62,6 +67,14 @@ pub struct ClassRow {
     #[serde(rename = "fn")]
     pub fn_: Stat,
     pub tp: Stat,
+    /// (TP + TN) / all, from the counts.
+    pub accuracy: Stat,
+    /// TP / (TP + FN); equal to recall.
+    pub sensitivity: Stat,
+    /// TN / (TN + FP).
+    pub specificity: Stat,
+    /// One-vs-rest ROC AUC over the runs where it is defined.
+    pub auc: Stat,
     pub precision: Stat,
     pub recall: Stat,
     pub f1: Stat,
@@ -84,6 +97,8 @@ pub struct AverageRow {
 pub struct PerClassReport {
     pub dataset: String,
     pub task: TaskKind,
+    /// With `--flatten`: how many labels were pooled into classes 0 and 1.
+    pub flattened_labels: Option<usize>,
     pub split: Split,
     pub configuration: Vec<CaptionEntry>,
     /// Keys of the runs the numbers come from.
@@ -99,6 +114,28 @@ pub fn per_class(
     runs: &[PlannedRun],
     selection: &Selection,
     split: Split,
+) -> Result<PerClassReport, ReportError> {
+    per_class_report(store, runs, selection, split, false)
+}
+
+/// [`per_class`] on the labels flattened into one binary vector: classes 0
+/// and 1, as `classification_report(y.ravel(), pred.ravel())`. Binary and
+/// multi-label tasks only.
+pub fn per_class_flattened(
+    store: &Store,
+    runs: &[PlannedRun],
+    selection: &Selection,
+    split: Split,
+) -> Result<PerClassReport, ReportError> {
+    per_class_report(store, runs, selection, split, true)
+}
+
+fn per_class_report(
+    store: &Store,
+    runs: &[PlannedRun],
+    selection: &Selection,
+    split: Split,
+    flatten: bool,
 ) -> Result<PerClassReport, ReportError> {
     let selected = select(runs, selection)?;
     let grouping = selected.one_configuration()?;
@@ -132,11 +169,12 @@ pub fn per_class(
                 .join("; "),
         });
     };
-    let (kind, width) = (first.kind, first.report.per_class.len());
+    let (task, width) = (first.kind, first.report.per_class.len());
+    let outputs = first.counts_per_class.len();
     if let Some((i, _)) = summaries
         .iter()
         .enumerate()
-        .find(|(_, s)| s.kind != kind || s.report.per_class.len() != width)
+        .find(|(_, s)| s.kind != task || s.report.per_class.len() != width)
     {
         return Err(ReportError::UnreadableRun {
             key: keys[i].clone(),
@@ -144,14 +182,28 @@ pub fn per_class(
         });
     }
     let dataset = selected.runs[0].spec.dataset.clone();
-    let names = class_names(&dataset, width);
+    let (summaries, names) = if flatten {
+        let flat: Option<Vec<SplitSummary>> =
+            summaries.iter().map(SplitSummary::flattened).collect();
+        let flat = flat.ok_or_else(|| ReportError::NotFlattenable {
+            dataset: dataset.clone(),
+            task: task.to_string(),
+        })?;
+        (flat, vec!["0".to_string(), "1".to_string()])
+    } else {
+        let names = class_names(&dataset, width);
+        (summaries, names)
+    };
+    let width = names.len();
     let counts: Vec<_> = summaries.iter().map(SplitSummary::class_counts).collect();
+    let aucs: Vec<_> = summaries.iter().map(|s| s.class_aucs(width)).collect();
     let over =
         |f: &dyn Fn(usize) -> f64| summarize(&(0..summaries.len()).map(f).collect::<Vec<_>>());
     let classes = (0..width)
         .map(|c| {
             let prf = |i: usize| -> &Prf { &summaries[i].report.per_class[c] };
             let cnt = |i: usize| counts[i].get(c).copied().unwrap_or_default();
+            let defined_aucs: Vec<f64> = aucs.iter().filter_map(|a| a[c]).collect();
             ClassRow {
                 index: c,
                 name: names[c].clone(),
@@ -159,6 +211,13 @@ pub fn per_class(
                 fp: over(&|i| cnt(i).false_positives as f64),
                 fn_: over(&|i| cnt(i).false_negatives as f64),
                 tp: over(&|i| cnt(i).true_positives as f64),
+                accuracy: over(&|i| {
+                    let k = cnt(i);
+                    (k.true_positives + k.true_negatives) as f64 / k.total().max(1) as f64
+                }),
+                sensitivity: over(&|i| cnt(i).sensitivity()),
+                specificity: over(&|i| cnt(i).specificity()),
+                auc: summarize(&defined_aucs),
                 precision: over(&|i| prf(i).precision),
                 recall: over(&|i| prf(i).recall),
                 f1: over(&|i| prf(i).f1),
@@ -169,7 +228,8 @@ pub fn per_class(
     let reports: Vec<&ClassificationReport> = summaries.iter().map(|s| &s.report).collect();
     Ok(PerClassReport {
         dataset,
-        task: kind,
+        task,
+        flattened_labels: flatten.then_some(outputs),
         split,
         configuration: headline(&grouping.caption),
         runs: keys,
@@ -242,19 +302,28 @@ impl Tabular for PerClassReport {
             .map(|c| format!("{} = {}", c.field, c.value))
             .collect();
         caption.push(format!("{n} run{}", if n == 1 { "" } else { "s" }));
+        let mut counts_align = vec![Align::Right, Align::Left];
+        counts_align.extend([Align::Right; 8]);
         let counts = Section {
-            title: Some("Confusion counts per class (one-vs-rest)".into()),
-            header: ["#", "class", "TN", "FP", "FN", "TP"]
-                .map(String::from)
-                .to_vec(),
-            align: vec![
-                Align::Right,
-                Align::Left,
-                Align::Right,
-                Align::Right,
-                Align::Right,
-                Align::Right,
-            ],
+            title: Some(
+                "Confusion counts, accuracy, sensitivity, specificity and AUC per class (one-vs-rest)"
+                    .into(),
+            ),
+            header: [
+                "#",
+                "class",
+                "TN",
+                "FP",
+                "FN",
+                "TP",
+                "accuracy",
+                "sensitivity",
+                "specificity",
+                "AUC",
+            ]
+            .map(String::from)
+            .to_vec(),
+            align: counts_align,
             rows: self
                 .classes
                 .iter()
@@ -266,6 +335,10 @@ impl Tabular for PerClassReport {
                         Cell::plain(count(&c.fp)),
                         Cell::plain(count(&c.fn_)),
                         Cell::plain(count(&c.tp)),
+                        Cell::plain(score(&c.accuracy)),
+                        Cell::plain(score(&c.sensitivity)),
+                        Cell::plain(score(&c.specificity)),
+                        Cell::plain(score(&c.auc)),
                     ]
                 })
                 .collect(),
@@ -313,13 +386,19 @@ impl Tabular for PerClassReport {
                 "Mean ± sample standard deviation over {n} runs (counts too: the runs share one test split)."
             ));
         }
-        if self.task == TaskKind::Binary {
+        if let Some(labels) = self.flattened_labels {
+            notes.push(format!(
+                "Labels flattened: each of the {labels} labels of every sample is one binary decision \
+                 (y.ravel() against pred.ravel()); class 1 is a positive label. The averages are the \
+                 flat_* metrics of `sweep report --metrics`."
+            ));
+        } else if self.task == TaskKind::Binary {
             notes.push(
                 "Binary task: class 1 is the positive class; class 0's counts are the same cells mirrored."
                     .into(),
             );
         }
-        if self.task == TaskKind::MultiLabel {
+        if self.task == TaskKind::MultiLabel && self.flattened_labels.is_none() {
             notes.push(
                 "Multi-label task: each label is scored on its own (support = positives).".into(),
             );
@@ -333,7 +412,15 @@ impl Tabular for PerClassReport {
             ));
         }
         Doc {
-            title: Some(format!("Per-class results, {} split", self.split)),
+            title: Some(format!(
+                "Per-class results{}, {} split",
+                if self.flattened_labels.is_some() {
+                    " (labels flattened)"
+                } else {
+                    ""
+                },
+                self.split
+            )),
             caption: Some(caption.join(", ")),
             sections: vec![counts, report],
             notes,
@@ -354,6 +441,10 @@ impl Tabular for PerClassReport {
                 "recall",
                 "f1",
                 "support",
+                "accuracy",
+                "sensitivity",
+                "specificity",
+                "auc",
             ]
             .map(String::from)
             .to_vec(),
@@ -371,6 +462,10 @@ impl Tabular for PerClassReport {
                 csv_number(c.recall.mean),
                 csv_number(c.f1.mean),
                 csv_number(c.support.mean),
+                csv_number(c.accuracy.mean),
+                csv_number(c.sensitivity.mean),
+                csv_number(c.specificity.mean),
+                csv_number(c.auc.mean),
             ]);
         }
         for a in &self.averages {
@@ -386,6 +481,10 @@ impl Tabular for PerClassReport {
                 csv_number(a.recall.and_then(|s| s.mean)),
                 csv_number(a.f1.mean),
                 csv_number(a.support.mean),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
             ]);
         }
         out

@@ -14,7 +14,7 @@ use sweep_core::store::Store;
 
 use crate::aggregate::{Stat, summarize};
 use crate::collect::{Missing, collect, read_metrics};
-use crate::columns::{MetricDef, MetricInfo, resolve};
+use crate::columns::{MetricDef, MetricInfo, complete_test_flat, resolve};
 use crate::compare::{Comparison, compare};
 use crate::error::ReportError;
 use crate::filter;
@@ -130,7 +130,10 @@ fn load_numbers(
     metrics: &[MetricDef],
     read_history: bool,
 ) -> Result<RunNumbers, String> {
-    let json = read_metrics(dir)?;
+    let mut json = read_metrics(dir)?;
+    if metrics.iter().any(MetricDef::needs_test_scores) {
+        complete_test_flat(&mut json, dir);
+    }
     let (history, history_problem) = if read_history {
         match History::read(dir) {
             Ok(h) => (Some(h), None),

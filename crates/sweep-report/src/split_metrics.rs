@@ -1,5 +1,6 @@
 //! The part of a split's metric summary that per-class tables read
-//! (`counts_per_class`, `report`), and the names of its classes.
+//! (`counts_per_class`, `report`, `auc_per_class`, `flat`), and the names of
+//! its classes.
 //!
 //! Only these fields are deserialised, so a `metrics.json` that gains fields
 //! later still loads. Class names come from the MedMNIST catalog through the
@@ -8,7 +9,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 use sweep_data::catalog::DatasetRef;
-use sweep_metrics::{BinaryCounts, ClassificationReport, TaskKind};
+use sweep_metrics::{BinaryCounts, ClassificationReport, FlatSummary, TaskKind};
 
 use sweep_data::medmnist::Split;
 
@@ -21,6 +22,13 @@ pub(crate) struct SplitSummary {
     pub counts_per_class: Vec<BinaryCounts>,
     /// Per class (both classes for binary tasks) and averages.
     pub report: ClassificationReport,
+    /// AUC per output (class 1's only for binary tasks); `None` where undefined.
+    #[serde(default)]
+    pub auc_per_class: Vec<Option<f64>>,
+    /// The labels flattened into one binary vector; absent for multi-class
+    /// tasks and in files written before it was recorded.
+    #[serde(default)]
+    pub flat: Option<FlatSummary>,
 }
 
 impl SplitSummary {
@@ -47,6 +55,45 @@ impl SplitSummary {
             ],
             _ => self.counts_per_class.clone(),
         }
+    }
+
+    /// AUC for every class of the report, `width` entries. A binary task
+    /// records class 1's; class 0's is the same area (its scores are
+    /// `1 - p`). Entries missing from older files are `None`.
+    pub(crate) fn class_aucs(&self, width: usize) -> Vec<Option<f64>> {
+        let mut aucs = match (self.kind, self.auc_per_class.as_slice()) {
+            (TaskKind::Binary, [one]) => vec![*one, *one],
+            (_, all) => all.to_vec(),
+        };
+        aucs.resize(width, None);
+        aucs
+    }
+
+    /// The summary of the labels flattened into one binary task (`y.ravel()`
+    /// against `pred.ravel()`): classes 0 and 1, counts pooled over labels.
+    /// Rebuilt from the per-label counts when the file predates `flat` (then
+    /// without a multi-label AUC). `None` for multi-class tasks.
+    pub(crate) fn flattened(&self) -> Option<SplitSummary> {
+        if self.kind == TaskKind::MultiClass {
+            return None;
+        }
+        let flat = self.flat.clone().unwrap_or_else(|| {
+            // A binary task's AUC is already the flat one; a multi-label
+            // flat AUC needs the scores.
+            let auc = match (self.kind, self.auc_per_class.as_slice()) {
+                (TaskKind::Binary, [one]) => *one,
+                _ => None,
+            };
+            FlatSummary::from_label_counts(&self.counts_per_class, auc)
+        });
+        Some(SplitSummary {
+            kind: TaskKind::Binary,
+            n_samples: self.n_samples * self.counts_per_class.len(),
+            counts_per_class: vec![flat.counts],
+            report: flat.report.clone(),
+            auc_per_class: vec![flat.auc],
+            flat: Some(flat),
+        })
     }
 }
 
@@ -84,7 +131,14 @@ mod tests {
                 "samples_avg": null
             }))
             .unwrap(),
+            auc_per_class: vec![Some(0.8)],
+            flat: None,
         };
+        assert_eq!(s.class_aucs(2), [Some(0.8), Some(0.8)]);
+        // Flattening a binary task keeps its counts and its AUC.
+        let flat = s.flattened().unwrap();
+        assert_eq!(flat.counts_per_class, [one]);
+        assert_eq!(flat.auc_per_class, [Some(0.8)]);
         let c = s.class_counts();
         assert_eq!(c[1], one);
         assert_eq!(
@@ -96,6 +150,38 @@ mod tests {
             ),
             (5, 3, 2, 10)
         );
+    }
+
+    #[test]
+    fn flattening_pools_the_labels_into_one_binary_task() {
+        use sweep_metrics::{Labels, evaluate};
+        let y = [1, 0, 0, 1, 1, 0, 0, 0, 1];
+        let p = [0.9, 0.2, 0.6, 0.4, 0.7, 0.1, 0.55, 0.3, 0.2];
+        let m = evaluate(TaskKind::MultiLabel, &Labels::Indicators(&y), &p, 3).unwrap();
+        let mut json = serde_json::to_value(&m).unwrap();
+        let s: SplitSummary = serde_json::from_value(json.clone()).unwrap();
+        let flat = s.flattened().unwrap();
+        assert_eq!(flat.kind, TaskKind::Binary);
+        assert_eq!(flat.n_samples, 9);
+        assert_eq!(flat.counts_per_class, [m.flat.as_ref().unwrap().counts]);
+        assert_eq!(flat.class_aucs(2), [m.flat.as_ref().unwrap().auc; 2]);
+        assert_eq!(s.class_aucs(3), m.auc_per_class);
+        // A file written before `flat`: same report, no AUC.
+        json.as_object_mut().unwrap().remove("flat");
+        let old: SplitSummary = serde_json::from_value(json).unwrap();
+        let rebuilt = old.flattened().unwrap();
+        assert_eq!(rebuilt.report, flat.report);
+        assert_eq!(rebuilt.auc_per_class, [None]);
+        // Multi-class summaries have no flattened form.
+        let mc = evaluate(
+            TaskKind::MultiClass,
+            &Labels::Classes(&[0, 1]),
+            &[0.6, 0.4, 0.3, 0.7],
+            2,
+        )
+        .unwrap();
+        let mc: SplitSummary = serde_json::from_value(serde_json::to_value(&mc).unwrap()).unwrap();
+        assert!(mc.flattened().is_none());
     }
 
     #[test]

@@ -34,10 +34,19 @@ pub struct SplitScores {
     pub specificity: f64,
     pub f1: f64,
     pub balanced_accuracy: Option<f64>,
+    /// Flattened (`y.ravel()`) scores; `None` for multi-class tasks, where
+    /// they are undefined, and in states saved before they were recorded.
+    #[serde(default)]
+    pub flat_auc: Option<f64>,
+    #[serde(default)]
+    pub flat_accuracy: Option<f64>,
+    #[serde(default)]
+    pub flat_f1_weighted: Option<f64>,
 }
 
 impl SplitScores {
     fn from(loss: f64, m: &MetricSummary) -> Self {
+        let flat = m.flat.as_ref();
         SplitScores {
             loss,
             accuracy: m.accuracy,
@@ -46,6 +55,9 @@ impl SplitScores {
             specificity: m.specificity,
             f1: m.f1_macro,
             balanced_accuracy: m.balanced_accuracy,
+            flat_auc: flat.and_then(|f| f.auc),
+            flat_accuracy: flat.map(|f| f.accuracy),
+            flat_f1_weighted: flat.map(|f| f.f1_weighted),
         }
     }
 }
@@ -61,7 +73,8 @@ pub struct EpochRecord {
 
 impl EpochRecord {
     /// A monitored metric's value this epoch; NaN where it is undefined
-    /// (an AUC with one class present).
+    /// (an AUC with one class present, a flattened metric of a multi-class
+    /// task, which the spec refuses to monitor).
     pub fn metric(&self, metric: MonitorMetric) -> f64 {
         let (train, val) = (&self.train, &self.val);
         match metric {
@@ -77,6 +90,9 @@ impl EpochRecord {
             MonitorMetric::ValSpecificity => val.specificity,
             MonitorMetric::ValF1 => val.f1,
             MonitorMetric::ValBalancedAccuracy => val.balanced_accuracy.unwrap_or(f64::NAN),
+            MonitorMetric::ValFlatAuc => val.flat_auc.unwrap_or(f64::NAN),
+            MonitorMetric::ValFlatAccuracy => val.flat_accuracy.unwrap_or(f64::NAN),
+            MonitorMetric::ValFlatF1Weighted => val.flat_f1_weighted.unwrap_or(f64::NAN),
         }
     }
 }
@@ -417,6 +433,9 @@ mod tests {
             specificity: base + 0.5,
             f1: base + 0.6,
             balanced_accuracy: Some(base + 0.7),
+            flat_auc: Some(base + 0.8),
+            flat_accuracy: Some(base + 0.9),
+            flat_f1_weighted: Some(base + 0.95),
         }
     }
 
@@ -444,6 +463,9 @@ mod tests {
                 "specificity" => 0.5,
                 "f1" => 0.6,
                 "balanced_accuracy" => 0.7,
+                "flat_auc" => 0.8,
+                "flat_accuracy" => 0.9,
+                "flat_f1_weighted" => 0.95,
                 other => panic!("{m}: unknown score {other}"),
             };
             assert_eq!(record.metric(m), base + offset, "{m}");
@@ -452,5 +474,23 @@ mod tests {
         one_class.val.auc = None;
         assert!(one_class.metric(MonitorMetric::ValAuc).is_nan());
         assert_eq!(one_class.metric(MonitorMetric::TrainAuc), 0.3);
+        let mut multi_class = record.clone();
+        multi_class.val.flat_f1_weighted = None;
+        assert!(
+            multi_class
+                .metric(MonitorMetric::ValFlatF1Weighted)
+                .is_nan()
+        );
+    }
+
+    #[test]
+    fn states_saved_before_flattened_scores_still_load() {
+        let mut old = serde_json::to_value(scores(0.0)).unwrap();
+        for key in ["flat_auc", "flat_accuracy", "flat_f1_weighted"] {
+            old.as_object_mut().unwrap().remove(key);
+        }
+        let back: SplitScores = serde_json::from_value(old).unwrap();
+        assert_eq!(back.flat_auc, None);
+        assert_eq!(back.f1, 0.6);
     }
 }

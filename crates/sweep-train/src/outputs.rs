@@ -83,7 +83,8 @@ pub fn write_metrics(dir: &Path, metrics: &RunMetrics) -> std::io::Result<()> {
     write_atomic(&dir.join(METRICS_FILE), &json)
 }
 
-/// One row per epoch; undefined values (an AUC with one class) are empty cells.
+/// One row per epoch; undefined values (an AUC with one class, flattened
+/// scores of a multi-class task) are empty cells.
 pub fn write_history(dir: &Path, history: &[EpochRecord]) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["epoch".to_string(), "lr".to_string()];
@@ -95,6 +96,9 @@ pub fn write_history(dir: &Path, history: &[EpochRecord]) -> std::io::Result<()>
             "sensitivity",
             "specificity",
             "f1",
+            "flat_auc",
+            "flat_accuracy",
+            "flat_f1_weighted",
         ] {
             header.push(format!("{split}_{m}"));
         }
@@ -112,6 +116,9 @@ pub fn write_history(dir: &Path, history: &[EpochRecord]) -> std::io::Result<()>
                 s.sensitivity.to_string(),
                 s.specificity.to_string(),
                 s.f1.to_string(),
+                opt(s.flat_auc),
+                opt(s.flat_accuracy),
+                opt(s.flat_f1_weighted),
             ]);
         }
         row.push(format!("{:.3}", r.seconds));

@@ -12,7 +12,7 @@ use sweep_core::plan::PlannedRun;
 use sweep_core::store::Store;
 use sweep_report::{
     ExperimentSource, Format, HtmlOptions, RenderOptions, ReportOptions, Selection, Split,
-    build_report, per_class, prevalence, render, write_html,
+    build_report, per_class, per_class_flattened, prevalence, render, write_html,
 };
 
 use crate::cli::{Common, ReportArgs};
@@ -70,11 +70,12 @@ pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
                 .split
                 .parse()
                 .map_err(|e: String| anyhow::anyhow!("--split: {e}"))?;
-            render(
-                &per_class(&store, &runs, &selection, split)?,
-                format,
-                &render_options,
-            )
+            let table = if args.flatten {
+                per_class_flattened(&store, &runs, &selection, split)?
+            } else {
+                per_class(&store, &runs, &selection, split)?
+            };
+            render(&table, format, &render_options)
         } else {
             render(
                 &prevalence(&store, &runs, &selection)?,

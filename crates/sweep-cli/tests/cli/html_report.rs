@@ -96,9 +96,10 @@ fn html_report_of_a_partial_sweep() {
         &[],
     );
     assert!(report.status.success(), "{}", text(&report));
-    // 3 datasets × (bars, ROC, confusion) + 4 configurations with results × 3 curves.
+    // 3 datasets × (bars, ROC, confusion, train prevalence) + 4 configurations
+    // with results × 5 curves (loss, accuracy, AUC, sensitivity, specificity).
     assert!(
-        text(&report).contains("(21 figures; 8 of 12 runs with results)"),
+        text(&report).contains("(32 figures; 8 of 12 runs with results)"),
         "{}",
         text(&report)
     );
@@ -142,8 +143,21 @@ fn html_report_of_a_partial_sweep() {
     for external in ["http://", "https://", "<link", "@import", "url("] {
         assert!(!html.contains(external), "page refers to {external}");
     }
+    // The per-label validation tables, one per metric, every configuration
+    // with results a column.
+    for needle in [
+        "<h4>Validation metrics per label</h4>",
+        "<caption>Validation accuracy per label</caption>",
+        "<caption>Validation sensitivity per label</caption>",
+        "<caption>Validation specificity per label</caption>",
+        "<caption>Validation AUC per label</caption>",
+        "<td class=\"l\">pneumothorax</td>",
+        "<th class=\"r\" scope=\"col\">lr = 0.001</th>",
+    ] {
+        assert!(html.contains(needle), "missing {needle:?} in\n{html}");
+    }
     let sources = image_sources(&html);
-    assert_eq!(sources.len(), 21, "{sources:?}");
+    assert_eq!(sources.len(), 32, "{sources:?}");
     for src in &sources {
         assert!(
             src.starts_with("figures/") && src.ends_with(".svg"),
@@ -152,8 +166,19 @@ fn html_report_of_a_partial_sweep() {
         let svg = std::fs::read_to_string(out.join(src)).unwrap();
         assert!(svg.contains("<svg"), "{src} is not an SVG");
     }
-    for name in ["confusion-2.svg", "roc-2.svg"] {
+    for name in [
+        "confusion-2.svg",
+        "roc-2.svg",
+        "prevalence-2.svg",
+        "curves-1-sensitivity.svg",
+        "curves-1-specificity.svg",
+    ] {
         assert!(sources.contains(&format!("figures/{name}")), "{sources:?}");
+    }
+    // The prevalence bars name ChestMNIST's labels.
+    let prevalence = std::fs::read_to_string(out.join("figures/prevalence-2.svg")).unwrap();
+    for label in ["atelectasis", "hernia", "Train prevalence (%)"] {
+        assert!(prevalence.contains(label), "prevalence chart lacks {label}");
     }
     // ChestMNIST's 14 labels: one 2×2 panel each, named.
     let grid = std::fs::read_to_string(out.join("figures/confusion-2.svg")).unwrap();
@@ -162,6 +187,184 @@ fn html_report_of_a_partial_sweep() {
     }
 
     browser_check(&out, sources.len());
+}
+
+/// `sweep report` on the trained runs of the partial sweep, as text.
+fn report_text(file: &Path, results: &Path, args: &[&str]) -> (bool, String) {
+    let (f, r) = (file.to_str().unwrap(), results.to_str().unwrap());
+    let out = sweep(&[&["report", f, "--results", r][..], args].concat(), &[]);
+    (out.status.success(), text(&out))
+}
+
+/// The number in the CSV row whose first cells are `first` (per-class rows
+/// start with `row,index,class`; comparison rows with the grouping fields).
+fn csv_value(csv: &str, row_start: &str, column: &str) -> f64 {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let at = header.iter().position(|h| *h == column).unwrap_or_else(|| {
+        panic!("no column {column} in {header:?}");
+    });
+    let row = lines
+        .find(|l| l.starts_with(row_start))
+        .unwrap_or_else(|| panic!("no row {row_start} in\n{csv}"));
+    row.split(',').nth(at).unwrap().parse().unwrap()
+}
+
+#[test]
+fn flattened_metrics_and_per_label_tables_of_real_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (file, results) = partial_sweep(tmp.path());
+    let chest = [
+        "--where",
+        "dataset=synthetic:chestmnist",
+        "--where",
+        "lr=1e-3",
+    ];
+
+    // The flattened classification report: classes 0 and 1, then the averages.
+    let (ok, flat) = report_text(
+        &file,
+        &results,
+        &[&chest[..], &["--per-class", "--flatten", "--format", "csv"]].concat(),
+    );
+    assert!(ok, "{flat}");
+    assert!(
+        flat.contains("class,0,0,") && flat.contains("class,1,1,"),
+        "{flat}"
+    );
+    for avg in [
+        "average,,accuracy,",
+        "average,,macro avg,",
+        "average,,weighted avg,",
+    ] {
+        assert!(flat.contains(avg), "missing {avg} in\n{flat}");
+    }
+    assert!(!flat.contains("samples avg"), "{flat}");
+
+    // The same numbers as the flat_* columns of the comparison table.
+    let metrics =
+        "test_flat_accuracy,test_flat_f1_weighted,test_flat_auc,val_flat_auc,final_val_flat_auc";
+    let (ok, table) = report_text(
+        &file,
+        &results,
+        &[&chest[..], &["--metrics", metrics, "--format", "csv"]].concat(),
+    );
+    assert!(ok, "{table}");
+    let first_row = table
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_string();
+    let column_mean = |name: &str| csv_value(&table, &first_row, &format!("{name}_mean"));
+    let f1 = csv_value(&flat, "average,,weighted avg,", "f1");
+    assert!(
+        (column_mean("test_flat_f1_weighted") - f1).abs() < 1e-9,
+        "{table}\n{flat}"
+    );
+    let acc = csv_value(&flat, "average,,accuracy,", "f1");
+    assert!(
+        (column_mean("test_flat_accuracy") - acc).abs() < 1e-9,
+        "{table}\n{flat}"
+    );
+    for auc in ["test_flat_auc", "val_flat_auc", "final_val_flat_auc"] {
+        let v = column_mean(auc);
+        assert!((0.0..=1.0).contains(&v), "{auc} = {v}");
+    }
+
+    // Per-label validation table: accuracy, sensitivity, specificity, AUC.
+    let (ok, val) = report_text(
+        &file,
+        &results,
+        &[
+            &chest[..],
+            &["--per-class", "--split", "val", "--format", "md"],
+        ]
+        .concat(),
+    );
+    assert!(ok, "{val}");
+    assert!(
+        val.contains("| TN | FP | FN | TP | accuracy | sensitivity | specificity | AUC |"),
+        "{val}"
+    );
+    assert!(val.contains("Per-class results, val split"), "{val}");
+
+    // A multi-class dataset has no flattened form, and says so.
+    let (ok, derma) = report_text(
+        &file,
+        &results,
+        &[
+            "--per-class",
+            "--flatten",
+            "--where",
+            "dataset=synthetic:dermamnist",
+            "--where",
+            "lr=1e-3",
+        ],
+    );
+    assert!(!ok, "{derma}");
+    assert!(
+        derma.contains("`synthetic:dermamnist` is multi-class"),
+        "{derma}"
+    );
+}
+
+/// A multi-label run kept at its best `val_flat_auc`.
+const FLAT_CHECKPOINT: &str = "
+name: flat-checkpoint
+grid:
+  dataset: synthetic:chestmnist
+  arch: small_cnn
+  lr: 3e-3
+train:
+  epochs: 3
+  batch_size: 32
+  subset: 128
+  checkpoint: val_flat_auc
+";
+
+#[test]
+fn a_flattened_checkpoint_keeps_the_epoch_it_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("flat.yaml");
+    std::fs::write(&file, FLAT_CHECKPOINT).unwrap();
+    let results = tmp.path().join("results");
+    let (f, r) = (file.to_str().unwrap(), results.to_str().unwrap());
+    let run = sweep(&["run", f, "--results", r, "--devices", "cpu"], &[]);
+    assert!(run.status.success(), "{}", text(&run));
+    let dir = std::fs::read_dir(&results)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("history.csv").is_file())
+        .expect("a run folder");
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("metrics.json")).unwrap()).unwrap();
+    let mut history = csv::Reader::from_path(dir.join("history.csv")).unwrap();
+    let header = history.headers().unwrap().clone();
+    let at = header
+        .iter()
+        .position(|h| h == "val_flat_auc")
+        .expect("history records val_flat_auc");
+    let values: Vec<f64> = history
+        .records()
+        .map(|r| r.unwrap()[at].parse().unwrap())
+        .collect();
+    assert_eq!(values.len(), 3);
+    assert!(values.iter().any(|v| *v != values[0]), "{values:?}");
+    // The first epoch with the highest value is the one kept.
+    let best = values
+        .iter()
+        .enumerate()
+        .fold(0, |b, (i, v)| if *v > values[b] { i } else { b });
+    assert_eq!(
+        metrics["best_epoch"].as_u64(),
+        Some(best as u64 + 1),
+        "{values:?}"
+    );
+    let kept = metrics["val"]["flat"]["auc"].as_f64().unwrap();
+    assert!((kept - values[best]).abs() <= 1e-12, "{kept} vs {values:?}");
 }
 
 /// `chromium` or `chromium-browser` on `PATH`.

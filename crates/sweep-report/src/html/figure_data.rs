@@ -2,8 +2,9 @@
 //! them: the rows of each dataset, the configuration with the best
 //! validation AUC, confusion counts averaged over a configuration's runs,
 //! its test-set scores averaged over runs (the ensemble of
-//! [`crate::ensemble`]), and the sentences that say why something is
-//! missing. `figures` turns these into SVG files and captions.
+//! [`crate::ensemble`]), the train-set prevalence of each label or class,
+//! and the sentences that say why something is missing. `figures` turns
+//! these into SVG files and captions.
 
 use sweep_metrics::TaskKind;
 
@@ -32,6 +33,57 @@ pub(crate) fn rows_by_dataset(rows: &[RowData]) -> (Vec<(String, Vec<usize>)>, V
         }
     }
     (datasets, notes)
+}
+
+/// Train-set prevalence of one dataset: the share of training samples (in
+/// percent) of each class, or with each label positive, over the runs.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Prevalence {
+    pub names: Vec<String>,
+    /// Percent per class or label, mean ± sample SD over the runs.
+    pub percent: Vec<Stat>,
+    pub runs: usize,
+}
+
+/// The train-set prevalence over every run of `members` that has a readable
+/// train summary (folds change it slightly, so runs are averaged). For a
+/// binary task both classes are shown, as `--prevalence` shows them.
+pub(crate) fn train_prevalence(
+    dataset: &str,
+    members: &[usize],
+    rows: &[RowData],
+) -> Result<Prevalence, String> {
+    let trains: Vec<_> = members
+        .iter()
+        .flat_map(|&i| &rows[i].runs)
+        .filter_map(|r| r.train.as_ref().ok())
+        .collect();
+    let Some((width, kind)) = trains.first().map(|t| (t.report.per_class.len(), t.kind)) else {
+        return Err("no finished run has a train-set summary".into());
+    };
+    let trains: Vec<_> = trains
+        .into_iter()
+        .filter(|t| t.report.per_class.len() == width && t.n_samples > 0)
+        .collect();
+    let percent = (0..width)
+        .map(|c| {
+            let values: Vec<f64> = trains
+                .iter()
+                .map(|t| 100.0 * t.report.per_class[c].support as f64 / t.n_samples as f64)
+                .collect();
+            summarize(&values)
+        })
+        .collect();
+    let names = if kind == TaskKind::Binary {
+        vec!["0".to_string(), "1".to_string()]
+    } else {
+        class_names(dataset, width)
+    };
+    Ok(Prevalence {
+        names,
+        percent,
+        runs: trains.len(),
+    })
 }
 
 /// Why row `i` has no finished run: "2 failed, 1 pending".
@@ -240,6 +292,47 @@ mod tests {
     }
 
     #[test]
+    fn train_prevalence_is_the_share_of_positives_per_label() {
+        use crate::split_metrics::SplitSummary;
+        use sweep_metrics::{Labels, evaluate};
+        let summary = |y: &[u8]| -> SplitSummary {
+            let p = vec![0.5; y.len()];
+            let m = evaluate(TaskKind::MultiLabel, &Labels::Indicators(y), &p, 2).unwrap();
+            serde_json::from_value(serde_json::to_value(m).unwrap()).unwrap()
+        };
+        let run = |y: &[u8]| RunData {
+            dir: Default::default(),
+            history: Err("not needed".into()),
+            val_auc: None,
+            test: Err("not needed".into()),
+            train: Ok(summary(y)),
+            val: Err("not needed".into()),
+            versions: Default::default(),
+        };
+        // Label 0 positive in 1 of 4 samples, then 2 of 4; label 1 in 4 of 4.
+        let rows = [RowData {
+            label: "a".into(),
+            short: "a".into(),
+            dataset: Some("x".into()),
+            runs: vec![
+                run(&[1, 1, 0, 1, 0, 1, 0, 1]),
+                run(&[1, 1, 1, 1, 0, 1, 0, 1]),
+            ],
+        }];
+        let p = train_prevalence("x", &[0], &rows).unwrap();
+        assert_eq!(p.runs, 2);
+        assert_eq!(p.names, ["class 0", "class 1"]);
+        assert_eq!(p.percent[0].mean, Some(37.5));
+        assert_eq!(p.percent[0].min, Some(25.0));
+        assert_eq!(p.percent[1].mean, Some(100.0));
+        let none = [RowData {
+            runs: vec![],
+            ..rows[0].clone()
+        }];
+        assert!(train_prevalence("x", &[0], &none).is_err());
+    }
+
+    #[test]
     fn columns_of_a_row_major_matrix() {
         let m = [1, 2, 3, 4, 5, 6];
         assert_eq!(column(&m, 3, 0), [1, 4]);
@@ -257,6 +350,8 @@ mod tests {
             history: Err("not needed".into()),
             val_auc: None,
             test: Err("not needed".into()),
+            train: Err("not needed".into()),
+            val: Err("not needed".into()),
             versions: Default::default(),
         }
     }

@@ -6,9 +6,12 @@
 //!   validation AUC (a grid of 2×2 matrices for multi-label tasks, one k×k
 //!   matrix otherwise); ROC curves on the test set, one per configuration
 //!   for binary tasks and one per label or class of the best configuration
-//!   otherwise;
-//! * per configuration: learning curves of loss, accuracy and AUC, train
-//!   against validation, the mean over runs with the min–max band.
+//!   otherwise; the train-set prevalence of each label or class as bars;
+//!   the per-label validation numbers of every configuration (tables,
+//!   worked out in `per_label`);
+//! * per configuration: learning curves of loss, accuracy, AUC, sensitivity
+//!   and specificity, train against validation, the mean over runs with the
+//!   min–max band.
 //!
 //! A configuration's runs (folds, seeds) share the official test split, so
 //! its confusion counts are averaged over them and its ROC curves use the
@@ -27,8 +30,9 @@ use sweep_plots::{
 use crate::aggregate::{Stat, summarize};
 use crate::html::figure_data::{
     RunConfusions, averaged_scores, best_row, column, confusion_counts, mean_counts,
-    missing_summary, rows_by_dataset,
+    missing_summary, rows_by_dataset, train_prevalence,
 };
+use crate::html::per_label::{PerLabelTable, per_label_validation};
 use crate::html::runs::{RowData, SplitNumbers};
 use crate::report_table::Report;
 use crate::split_metrics::class_names;
@@ -37,8 +41,13 @@ use crate::split_metrics::class_names;
 const GRID_COLUMNS: usize = 5;
 
 /// The metrics drawn as learning curves: `history.csv` column suffix, label.
-pub(crate) const CURVE_METRICS: [(&str, &str); 3] =
-    [("loss", "Loss"), ("accuracy", "Accuracy"), ("auc", "AUC")];
+pub(crate) const CURVE_METRICS: [(&str, &str); 5] = [
+    ("loss", "Loss"),
+    ("accuracy", "Accuracy"),
+    ("auc", "AUC"),
+    ("sensitivity", "Sensitivity"),
+    ("specificity", "Specificity"),
+];
 
 /// A figure written to disk, as the page refers to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +71,10 @@ pub(crate) struct DatasetFigures {
     pub bars: Drawn,
     pub best: Result<Best, String>,
     pub roc: Drawn,
+    /// Train-set prevalence per label or class.
+    pub prevalence: Drawn,
+    /// Validation accuracy, sensitivity, specificity and AUC per label.
+    pub per_label: Result<PerLabelTable, String>,
 }
 
 /// The configuration with the highest mean validation AUC.
@@ -176,7 +189,53 @@ fn dataset_figures(
         bars,
         best,
         roc,
+        prevalence: prevalence_bars(w, number, dataset, members, rows),
+        per_label: per_label_validation(dataset, members, rows),
     }
+}
+
+fn prevalence_bars(
+    w: &mut Writer<'_>,
+    number: usize,
+    dataset: &str,
+    members: &[usize],
+    rows: &[RowData],
+) -> Drawn {
+    let p = train_prevalence(dataset, members, rows)?;
+    let bars: Vec<Bar> = p
+        .names
+        .iter()
+        .zip(&p.percent)
+        .filter_map(|(name, stat)| {
+            Some(Bar {
+                label: name.clone(),
+                mean: stat.mean?,
+                std: stat.std.filter(|s| *s > 0.0),
+            })
+        })
+        .collect();
+    let what = if p.names.len() == 2 && p.names[0] == "0" {
+        "in each class"
+    } else {
+        "positive for each label (multi-label) or in each class"
+    };
+    let runs = if p.runs == 1 {
+        "from its one run".to_string()
+    } else {
+        format!(
+            "mean over {} runs, error bars ±1 sample standard deviation where folds differ",
+            p.runs
+        )
+    };
+    w.draw(
+        &format!("prevalence-{number}.svg"),
+        format!("Bar chart of train-set prevalence per label, {dataset}"),
+        format!(
+            "Train-set prevalence of {dataset}: percent of the training samples {what} \
+             ({runs}); the counts are in `sweep report --prevalence`."
+        ),
+        |path| bar_chart(&bars, &format!("Train prevalence (%), {dataset}"), path),
+    )
 }
 
 fn test_auc_bars(

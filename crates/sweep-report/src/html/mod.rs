@@ -7,9 +7,12 @@
 //! * the comparison table (the same rows, caption, best values and
 //!   footnotes as the text formats, including missing and failed runs);
 //! * per dataset, test AUC per configuration with error bars, the test-set
-//!   confusion of the configuration with the best validation AUC and ROC
-//!   curves on the test set;
-//! * per configuration, learning curves of loss, accuracy and AUC;
+//!   confusion of the configuration with the best validation AUC, ROC
+//!   curves on the test set, the train-set prevalence per label and the
+//!   validation accuracy, sensitivity, specificity and AUC per label of
+//!   every configuration;
+//! * per configuration, learning curves of loss, accuracy, AUC,
+//!   sensitivity and specificity;
 //! * the runs without results and why, the library versions the runs
 //!   recorded, and the experiment files verbatim.
 //!
@@ -19,13 +22,14 @@
 //! marked, and a figure that cannot be drawn is replaced by the reason.
 //!
 //! Modules: `runs` loads what the figures need from each finished run,
-//! `figure_data` works out what they show, `figures` draws them, `page`
-//! writes the HTML, `escape` makes text safe.
+//! `figure_data` and `per_label` work out what they show, `figures` draws
+//! them, `page` writes the HTML, `escape` makes text safe.
 
 mod escape;
 mod figure_data;
 mod figures;
 mod page;
+mod per_label;
 mod runs;
 
 use std::path::{Path, PathBuf};

@@ -9,11 +9,12 @@ use sweep_metrics::TaskKind;
 
 use crate::aggregate::Stat;
 use crate::columns::Unit;
-use crate::document::{Align, Doc, Section};
+use crate::document::{Align, Cell, Doc, Section};
 use crate::format::stat_cell;
 use crate::html::ExperimentSource;
 use crate::html::escape::escape;
 use crate::html::figures::{AllFigures, CURVE_METRICS, DatasetFigures, Drawn};
+use crate::html::per_label::{PER_LABEL_METRICS, PerLabelTable};
 use crate::html::runs::RowData;
 use crate::report_table::Report;
 
@@ -306,7 +307,69 @@ fn dataset(out: &mut String, page: &Page<'_>, d: &DatasetFigures) {
         };
         figure(out, &b.confusion, span);
     }
+    figure(out, &d.prevalence, Span::One);
     out.push_str("</div>\n");
+    match &d.per_label {
+        Ok(t) => per_label_tables(out, t, page.rows, page.decimals),
+        Err(why) => out.push_str(&format!(
+            "<p class=\"missing\">No per-label validation table: {}.</p>\n",
+            escape(why)
+        )),
+    }
+}
+
+/// The validation accuracy, sensitivity, specificity and AUC of every label
+/// (rows) for every configuration (columns), one table per metric; the best
+/// configuration of each label in bold.
+fn per_label_tables(out: &mut String, t: &PerLabelTable, rows: &[RowData], decimals: usize) {
+    out.push_str("<h4>Validation metrics per label</h4>\n");
+    out.push_str(
+        "<p class=\"meta\">Each label (or class, one-vs-rest) on the validation split, per \
+         configuration: mean ± sample standard deviation over its runs, the highest in bold; \
+         a dash where a label's AUC is undefined (one class only). The same numbers for one configuration: \
+         <code>sweep report --per-class --split val --where …</code>.</p>\n",
+    );
+    let mut header = vec!["label".to_string()];
+    header.extend(t.configurations.iter().map(|&i| rows[i].short.clone()));
+    let mut align = vec![Align::Left];
+    align.extend(t.configurations.iter().map(|_| Align::Right));
+    for (metric, name) in PER_LABEL_METRICS.iter().enumerate() {
+        let rows = t
+            .names
+            .iter()
+            .enumerate()
+            .map(|(label, label_name)| {
+                let stats = &t.values[metric][label];
+                let best = stats
+                    .iter()
+                    .filter_map(|s| s.mean)
+                    .fold(f64::NEG_INFINITY, f64::max);
+                let mut cells = vec![Cell::plain(label_name.clone())];
+                cells.extend(stats.iter().map(|s| Cell {
+                    text: score(s, decimals),
+                    best: stats.len() > 1 && s.mean == Some(best),
+                }));
+                cells
+            })
+            .collect();
+        let section = Section {
+            title: None,
+            header: header.clone(),
+            align: align.clone(),
+            rows,
+        };
+        out.push_str(&table(
+            &section,
+            Some(&format!("Validation {name} per label")),
+            &[],
+        ));
+    }
+    if !t.left_out.is_empty() {
+        out.push_str(&format!(
+            "<p class=\"missing\">Not in the per-label tables: {}.</p>\n",
+            escape(&t.left_out.join("; "))
+        ));
+    }
 }
 
 fn curves(out: &mut String, page: &Page<'_>) {
@@ -505,6 +568,51 @@ mod tests {
             "{html}"
         );
         assert!(!html.contains("<NaN>") && !html.contains("<x>"));
+    }
+
+    #[test]
+    fn per_label_tables_have_a_column_per_configuration_and_bold_the_best() {
+        use crate::aggregate::summarize;
+        let row = |short: &str| RowData {
+            label: short.into(),
+            short: short.into(),
+            dataset: Some("x".into()),
+            runs: Vec::new(),
+        };
+        let rows = [row("lr = 0.001"), row("lr = <0.1>")];
+        let stat = |v: &[f64]| summarize(v);
+        // One label; per metric: configuration 0 then 1.
+        let values = (0..4)
+            .map(|m| vec![vec![stat(&[0.5 + m as f64 / 10.0]), stat(&[0.6, 0.8])]])
+            .collect();
+        let t = PerLabelTable {
+            names: vec!["effusion".into()],
+            configurations: vec![0, 1],
+            values,
+            left_out: vec!["lr = 1 (no validation summary)".into()],
+        };
+        let mut out = String::new();
+        per_label_tables(&mut out, &t, &rows, 2);
+        assert!(
+            out.contains("<th class=\"r\" scope=\"col\">lr = &lt;0.1&gt;</th>"),
+            "{out}"
+        );
+        for name in ["accuracy", "sensitivity", "specificity", "AUC"] {
+            assert!(
+                out.contains(&format!("<caption>Validation {name} per label</caption>")),
+                "{out}"
+            );
+        }
+        // Accuracy: 0.50 against 0.70 ± 0.14; AUC: 0.80 against 0.70.
+        assert!(
+            out.contains("<td class=\"l\">effusion</td><td class=\"r\">0.50</td><td class=\"r\"><strong>0.70 ± 0.14"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<td class=\"r\"><strong>0.80</strong></td><td class=\"r\">0.70 ± 0.14"),
+            "{out}"
+        );
+        assert!(out.contains("Not in the per-label tables: lr = 1 (no validation summary)."));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What the HTML report's figures read from each finished run, loaded once:
 //! the per-epoch history, the validation AUC that picks the best
-//! configuration, the test-set summary (AUC, confusion counts) and the
+//! configuration, the test-set summary (AUC, confusion counts), the train
+//! and validation summaries (prevalence, per-label validation table) and the
 //! library versions, grouped by the rows of the comparison table.
 //!
 //! A file that cannot be read costs only the figure that needs it: every
@@ -18,6 +19,8 @@ use sweep_metrics::{BinaryCounts, ConfusionMatrix, TaskKind};
 
 use crate::collect::read_metrics;
 use crate::report_table::Report;
+use crate::split_metrics::SplitSummary;
+use sweep_data::medmnist::Split;
 
 /// `history.csv` as columns; empty cells (an undefined AUC) are `NaN`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -83,6 +86,11 @@ pub(crate) struct RunData {
     pub history: Result<HistoryColumns, String>,
     pub val_auc: Option<f64>,
     pub test: Result<SplitNumbers, String>,
+    /// Per-class counts and report of the training split (its supports are
+    /// the train-set prevalence).
+    pub train: Result<SplitSummary, String>,
+    /// Per-class counts, report and AUCs of the validation split.
+    pub val: Result<SplitSummary, String>,
     /// Library → version, as recorded under `versions`.
     pub versions: BTreeMap<String, String>,
 }
@@ -151,10 +159,15 @@ fn load_run(dir: PathBuf) -> RunData {
                 .collect()
         })
         .unwrap_or_default();
+    let summary = |s: Split| -> Result<SplitSummary, String> {
+        SplitSummary::from_metrics(metrics.as_ref().map_err(Clone::clone)?, s)
+    };
     RunData {
         history,
         val_auc: split("val").ok().and_then(|s| s.auc),
         test: split("test"),
+        train: summary(Split::Train),
+        val: summary(Split::Val),
         versions,
         dir,
     }
