@@ -101,26 +101,31 @@ pub fn plan(
 
     let mut runs: Vec<PlannedRun> = specs
         .into_par_iter()
-        .map(|spec| match &prints[&spec.dataset] {
-            Ok((print, file)) => {
-                let input = KeyInput::new(spec.clone(), print.clone());
-                let key = input.key();
-                let status = PlanStatus::Store(store.status(&key));
-                PlannedRun {
-                    spec,
-                    input: Some(input),
-                    key: Some(key),
-                    data_file: file.clone(),
-                    status,
+        .map(|mut spec| {
+            let weights = fp.weights(&mut spec);
+            let why = match (&prints[&spec.dataset], weights) {
+                (Ok((print, file)), Ok(weights)) => {
+                    let input = KeyInput::new(spec.clone(), print.clone()).with_weights(weights);
+                    let key = input.key();
+                    let status = PlanStatus::Store(store.status(&key));
+                    return PlannedRun {
+                        spec,
+                        input: Some(input),
+                        key: Some(key),
+                        data_file: file.clone(),
+                        status,
+                    };
                 }
-            }
-            Err(why) => PlannedRun {
+                (Err(why), _) => why.to_string(),
+                (_, Err(why)) => why.to_string(),
+            };
+            PlannedRun {
                 spec,
                 input: None,
                 key: None,
                 data_file: None,
-                status: PlanStatus::MissingData(why.to_string()),
-            },
+                status: PlanStatus::MissingData(why),
+            }
         })
         .collect();
 
