@@ -328,7 +328,12 @@ fn check_run(spec: &RunSpec, pos_of: &dyn Fn(&str) -> Option<Pos>, anchor: Pos, 
             || entries.iter().any(|e| e.name == name))
         && let Err(why) = sweep_data::weights::catalog::resolve(&entries, name, &spec.arch)
     {
-        sink.error(at("train.pretrained"), "train.pretrained", why);
+        // The combination is wrong: point at the arch unless the grid
+        // varies the weights.
+        let pos = pos_of("train.pretrained")
+            .or_else(|| pos_of("arch"))
+            .unwrap_or(anchor);
+        sink.error(pos, "train.pretrained", why);
     }
     if spec.train.input_channels == Some(1) && info.channels == 3 {
         sink.error(
