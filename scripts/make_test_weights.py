@@ -11,6 +11,7 @@ KIND:
   resnet18           torchvision resnet18 (7x7 stem, 10 classes): weights.pth
   resnet18_renamed   the same with `layer2.0.bn1.weight` saved as `layer2.0.bn_1.weight`
   resnet18_reshaped  the same with `layer3.1.conv2.weight` saved as 256x256x1x1
+  resnet18_legacy    the same in PyTorch's legacy (before 1.6) serialization
   vit_hf             torchvision vit_b_16 (10 classes), saved in the Hugging Face
                      ViTForImageClassification layout: weights.bin
 
@@ -157,7 +158,7 @@ def main():
         state["layer3.1.conv2.weight"] = torch.randn(256, 256, 1, 1)
     elif kind == "vit_hf":
         state = hf_layout(state)
-    torch.save(state, out / file)
+    torch.save(state, out / file, _use_new_zipfile_serialization=kind != "resnet18_legacy")
     (out / "expected.json").write_text(
         json.dumps(
             {

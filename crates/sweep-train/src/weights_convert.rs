@@ -89,8 +89,26 @@ pub fn read_state_dict(path: &Path) -> Result<Vec<(String, Tensor)>, ConvertErro
     };
     read.map_err(|e| ConvertError::Read {
         path: path.to_path_buf(),
-        message: first_line(&e.to_string()),
+        message: if is_legacy_torch_save(path) {
+            "it is in PyTorch's legacy (before 1.6) serialization, which libtorch cannot \
+             read; load it and save it again with torch.save in a current PyTorch"
+                .to_string()
+        } else {
+            first_line(&e.to_string())
+        },
     })
+}
+
+/// Whether `path` starts like a `torch.save` file of PyTorch before 1.6: a
+/// bare pickle (protocol 2 or later) whose first object is the magic number
+/// 0x1950a86a20f9469cfc6c, where current files are zip archives.
+fn is_legacy_torch_save(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 16];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head));
+    // PROTO n, then LONG1 of 10 bytes: the magic number, little-endian.
+    const MAGIC: [u8; 10] = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+    read.is_ok() && head[0] == 0x80 && head[2] == 0x8a && head[3] == 10 && head[4..14] == MAGIC
 }
 
 /// libtorch's messages carry a C++ backtrace after the first line.

@@ -176,6 +176,27 @@ fn a_hugging_face_vit_gives_the_torchvision_layout_logits() {
 }
 
 #[test]
+fn a_legacy_torch_save_file_is_refused_saying_how_to_fix_it() {
+    let Some(python) = torch_python() else { return };
+    let dir = TempDir::new("legacy");
+    make(&python, "resnet18_legacy", dir.path());
+    let dest = dir.path().join("converted.safetensors");
+    let err = convert(
+        &dir.path().join("weights.pth"),
+        Layout::Torchvision,
+        "resnet18",
+        &dest,
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("weights.pth: it is in PyTorch's legacy (before 1.6) serialization"),
+        "{text}"
+    );
+    assert!(!dest.exists());
+}
+
+#[test]
 fn a_file_that_is_not_a_state_dict_is_refused_naming_it() {
     let dir = TempDir::new("page");
     let src = dir.path().join("page.pth");
