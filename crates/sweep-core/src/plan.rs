@@ -75,6 +75,10 @@ impl Plan {
     }
 }
 
+/// The sha256 of the weights a run starts from (none without cached
+/// weights), or why they cannot be used.
+type WeightsPrint = Result<Option<String>, String>;
+
 /// Expands, keys and looks up every run. Datasets are fingerprinted once each.
 pub fn plan(
     exp: &Experiment,
@@ -99,10 +103,26 @@ pub fn plan(
         })
         .collect();
 
+    // Pretrained weights are resolved once per (pretrained, arch): the
+    // first look at a converted file may hash hundreds of megabytes.
+    let mut resolved: HashMap<(String, String), (RunSpec, WeightsPrint)> = HashMap::new();
+    let specs: Vec<(RunSpec, WeightsPrint)> = specs
+        .into_iter()
+        .map(|mut spec| {
+            let id = (format!("{:?}", spec.train.pretrained), spec.arch.clone());
+            let (resolved_spec, weights) = resolved.entry(id).or_insert_with(|| {
+                let mut probe = spec.clone();
+                let weights = fp.weights(&mut probe).map_err(|e| e.to_string());
+                (probe, weights)
+            });
+            spec.train.pretrained = resolved_spec.train.pretrained.clone();
+            (spec, weights.clone())
+        })
+        .collect();
+
     let mut runs: Vec<PlannedRun> = specs
         .into_par_iter()
-        .map(|mut spec| {
-            let weights = fp.weights(&mut spec);
+        .map(|(spec, weights)| {
             let why = match (&prints[&spec.dataset], weights) {
                 (Ok((print, file)), Ok(weights)) => {
                     let input = KeyInput::new(spec.clone(), print.clone()).with_weights(weights);
@@ -117,7 +137,7 @@ pub fn plan(
                     };
                 }
                 (Err(why), _) => why.to_string(),
-                (_, Err(why)) => why.to_string(),
+                (_, Err(why)) => why,
             };
             PlannedRun {
                 spec,

@@ -106,8 +106,9 @@ impl WeightsEntry {
     }
 }
 
-/// A built-in torchvision entry: the hash prefix is the one in the file name.
-fn torchvision(name: &str, arch: &str, file: &str, weights: &str, bytes: u64) -> WeightsEntry {
+/// A built-in torchvision entry: the hash prefix is the one in the file name,
+/// the size torchvision's published one (in MiB, three decimals).
+fn torchvision(name: &str, arch: &str, file: &str, weights: &str, mib: f64) -> WeightsEntry {
     let prefix = file
         .rsplit_once('-')
         .and_then(|(_, rest)| rest.split_once('.'))
@@ -118,14 +119,13 @@ fn torchvision(name: &str, arch: &str, file: &str, weights: &str, bytes: u64) ->
         source: format!("torchvision {weights}"),
         url: format!("https://download.pytorch.org/models/{file}"),
         sha256_prefix: prefix.to_string(),
-        bytes: Some(bytes),
+        bytes: Some((mib * 1_048_576.0).round() as u64),
         layout: Layout::Torchvision,
         default: true,
     }
 }
 
-/// The built-in entries, in zoo order. Sizes are torchvision's published
-/// file sizes (rounded to the kilobyte).
+/// The built-in entries, in zoo order.
 pub fn builtin() -> Vec<WeightsEntry> {
     let mut entries = vec![
         torchvision(
@@ -133,49 +133,49 @@ pub fn builtin() -> Vec<WeightsEntry> {
             "resnet18",
             "resnet18-f37072fd.pth",
             "ResNet18_Weights.IMAGENET1K_V1",
-            44_661_000,
+            44.661,
         ),
         torchvision(
             "resnet50_imagenet",
             "resnet50",
             "resnet50-0676ba61.pth",
             "ResNet50_Weights.IMAGENET1K_V1",
-            97_781_000,
+            97.781,
         ),
         torchvision(
             "resnet152_imagenet",
             "resnet152",
             "resnet152-394f9c45.pth",
             "ResNet152_Weights.IMAGENET1K_V1",
-            230_434_000,
+            230.434,
         ),
         torchvision(
             "densenet121_imagenet",
             "densenet121",
             "densenet121-a639ec97.pth",
             "DenseNet121_Weights.IMAGENET1K_V1",
-            30_845_000,
+            30.845,
         ),
         torchvision(
             "densenet161_imagenet",
             "densenet161",
             "densenet161-8d451a50.pth",
             "DenseNet161_Weights.IMAGENET1K_V1",
-            110_369_000,
+            110.369,
         ),
         torchvision(
             "densenet201_imagenet",
             "densenet201",
             "densenet201-c1103571.pth",
             "DenseNet201_Weights.IMAGENET1K_V1",
-            77_373_000,
+            77.373,
         ),
         torchvision(
             "vit_b16_imagenet",
             "vit_b16",
             "vit_b_16-c867db91.pth",
             "ViT_B_16_Weights.IMAGENET1K_V1",
-            330_285_000,
+            330.285,
         ),
     ];
     entries.push(WeightsEntry {
