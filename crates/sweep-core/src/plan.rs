@@ -19,7 +19,8 @@ use crate::store::{RunStatus, Store};
 #[derive(Debug, Clone, PartialEq)]
 pub enum PlanStatus {
     Store(RunStatus),
-    /// Its dataset file is missing, so it has no key yet.
+    /// Its dataset file (or the pretrained weights it names) is missing, so
+    /// it has no key yet.
     MissingData(String),
 }
 

@@ -101,6 +101,7 @@ fn pull_missing_weights(plan: &Plan) -> anyhow::Result<bool> {
 
 pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let (exp, mut plan, store) = load_plan(&args.common)?;
+    // `|`, not `||`: data and weights are both pulled.
     if args.pull && (pull_missing(&plan, &args.base_url)? | pull_missing_weights(&plan)?) {
         // Plan again: the downloaded files now have fingerprints and keys.
         (_, plan, _) = load_plan(&args.common)?;
