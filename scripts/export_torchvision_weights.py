@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
 """Export torchvision's ImageNet weights for sweep's model zoo as safetensors.
 
-sweep trains with libtorch and never downloads anything. Its resnet18/50/152,
+Most users do not need this script: `sweep weights pull resnet50_imagenet`
+downloads, checks and converts the same weights without Python, and
+`train.pretrained: imagenet` uses them (docs/weights.md). This script is for
+what `sweep weights` does not do: a grey stem (`--in-channels 1`) and ViT
+position embeddings resampled for 128 px (`--image-size`).
+
+sweep trains with libtorch. Its resnet18/50/152,
 densenet121/161/201 and vit_b16 models use torchvision's variable names, so
 torchvision's published weights load into them by name once they are in a
 file libtorch can read. This script, for a machine with torchvision and

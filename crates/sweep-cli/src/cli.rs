@@ -50,6 +50,8 @@ pub(crate) enum Command {
     Cancel(CancelArgs),
     /// List, download and verify MedMNIST files.
     Data(crate::commands::data::DataArgs),
+    /// List, download, verify and import pretrained weights (ImageNet ResNets, DenseNets, ViTs).
+    Weights(crate::commands::weights::WeightsArgs),
     /// Train one prepared run folder with `sweep-worker` (used by Slurm job scripts; not for direct use).
     #[command(hide = true)]
     Worker {
@@ -106,8 +108,9 @@ pub(crate) struct RunArgs {
     /// lone run uses every core (up to 8); see docs/spec.md, "CPU threads".
     #[arg(long)]
     pub jobs: Option<u32>,
-    /// Download missing MedMNIST files first (what `sweep data pull` does:
-    /// resumable, MD5-verified), then run.
+    /// Download missing MedMNIST files and pretrained weights first (what
+    /// `sweep data pull` and `sweep weights pull` do: resumable, checked),
+    /// then run.
     #[arg(long)]
     pub pull: bool,
     /// Where `--pull` downloads from: `<base-url><file>?download=1`.

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         cli::Command::Status(args) => commands::status::run(&args),
         cli::Command::Cancel(args) => commands::cancel::run(&args),
         cli::Command::Data(args) => commands::data::run(&args),
+        cli::Command::Weights(args) => commands::weights::run(&args),
         cli::Command::Worker { run_dir } => commands::worker::run(&run_dir),
     };
     match result {

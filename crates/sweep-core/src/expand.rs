@@ -356,6 +356,23 @@ fn check_run(spec: &RunSpec, pos_of: &dyn Fn(&str) -> Option<Pos>, anchor: Pos, 
             ),
         );
     }
+    if let Some(name) = spec
+        .train
+        .pretrained
+        .as_ref()
+        .and_then(|p| p.weights_name())
+        && let Ok(entries) = sweep_data::weights::catalog::from_env()
+        && (name == sweep_data::weights::catalog::IMAGENET
+            || entries.iter().any(|e| e.name == name))
+        && let Err(why) = sweep_data::weights::catalog::resolve(&entries, name, &spec.arch)
+    {
+        // The combination is wrong: point at the arch unless the grid
+        // varies the weights.
+        let pos = pos_of("train.pretrained")
+            .or_else(|| pos_of("arch"))
+            .unwrap_or(anchor);
+        sink.error(pos, "train.pretrained", why);
+    }
     if spec.train.input_channels == Some(1) && info.channels == 3 {
         sink.error(
             at("train.input_channels"),

@@ -1,7 +1,8 @@
 //! What identifies a run's data in its key: the sha256 of a `.npz` file
 //! (memoised by path, size and mtime so re-planning never re-reads an
 //! unchanged file), a description hash for generated datasets, or the content
-//! fingerprint of an image folder (memoised by its listing).
+//! fingerprint of an image folder (memoised by its listing); and, for runs
+//! that start from cached pretrained weights, the converted file's sha256.
 //!
 //! [`plan`](crate::plan::plan) asks a [`Fingerprints`] for each dataset once;
 //! [`DataFingerprints`] is the one `sweep` uses, tests and benches supply
@@ -13,6 +14,10 @@ use std::path::{Path, PathBuf};
 use sweep_data::catalog::{DatasetRef, Source};
 use sweep_data::error::DataError;
 use sweep_data::image_folder::ImageFolderDef;
+use sweep_data::weights::{WeightsCache, catalog};
+
+use crate::run_spec::RunSpec;
+use crate::train_options::Pretrained;
 
 /// A dataset's fingerprint and, for data read from disk, its file or folder.
 pub type Fingerprint = (String, Option<PathBuf>);
@@ -44,6 +49,10 @@ pub enum FingerprintError {
     /// The image folder's layout is wrong (the message names the path).
     #[error("{0}")]
     FolderLayout(String),
+    /// The pretrained weights a run names are unknown, missing or changed
+    /// (the message names them and the pull command).
+    #[error("{0}")]
+    Weights(String),
 }
 
 /// Supplies the content fingerprint of a dataset (and where its file is).
@@ -54,6 +63,15 @@ pub trait Fingerprints: Sync {
         dataset: &DatasetRef,
         data_root: &Path,
     ) -> Result<Fingerprint, FingerprintError>;
+
+    /// Resolves `train.pretrained` of `spec` for its architecture
+    /// (`imagenet` becomes the catalogue's default name) and, for cached
+    /// weights, returns the converted file's sha256 (which enters the key).
+    /// The default reads the weights cache named by the environment
+    /// ([`WeightsCache::from_env`]).
+    fn weights(&self, spec: &mut RunSpec) -> Result<Option<String>, FingerprintError> {
+        resolve_weights(spec, &WeightsCache::from_env())
+    }
 
     /// The same for an image-folder dataset at `folder`; the default hashes
     /// the images without a memo.
@@ -66,6 +84,45 @@ pub trait Fingerprints: Sync {
             .map_err(FingerprintError::FolderLayout)?;
         Ok((print, Some(folder.to_path_buf())))
     }
+}
+
+/// [`Fingerprints::weights`] against `cache`: rewrites `imagenet` to the
+/// catalogue name for the run's architecture, then checks the converted file
+/// against its record.
+pub fn resolve_weights(
+    spec: &mut RunSpec,
+    cache: &WeightsCache,
+) -> Result<Option<String>, FingerprintError> {
+    let Some(name) = spec
+        .train
+        .pretrained
+        .as_ref()
+        .and_then(Pretrained::weights_name)
+    else {
+        return Ok(None);
+    };
+    let entries = catalog::from_env().map_err(|e| FingerprintError::Weights(e.to_string()))?;
+    let name = match catalog::resolve(&entries, name, &spec.arch) {
+        Ok(entry) => entry.name.clone(),
+        // Not a catalogue name: weights imported under a name of their own.
+        Err(why) => match cache.read_record(name) {
+            Ok(Some(record)) if name != catalog::IMAGENET => {
+                if record.arch != catalog::weights_arch(&spec.arch) {
+                    return Err(FingerprintError::Weights(format!(
+                        "weights `{name}` are for `{}`, not `{}`",
+                        record.arch, spec.arch
+                    )));
+                }
+                name.to_string()
+            }
+            _ => return Err(FingerprintError::Weights(why)),
+        },
+    };
+    let (_, sha256) = cache
+        .usable(&name)
+        .map_err(|e| FingerprintError::Weights(e.to_string()))?;
+    spec.train.pretrained = Some(Pretrained::Weights { weights: name });
+    Ok(Some(sha256))
 }
 
 /// Fingerprints datasets under a data root, memoising in `cache_dir`.
@@ -173,6 +230,65 @@ mod tests {
                 "image folder {} not found; put the images there (one sub-folder per class), or point --data-dir at the folder that holds `my_xrays`",
                 folder.display()
             )
+        );
+    }
+
+    #[test]
+    fn imagenet_resolves_per_arch_and_the_converted_files_digest_is_returned() {
+        use sweep_data::weights::{Layout, WeightsRecord};
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = WeightsCache::new(tmp.path());
+        let mut spec = RunSpec {
+            dataset: "synthetic:breastmnist".into(),
+            arch: "resnet50".into(),
+            lr: 1e-3,
+            class_weighting: crate::train_options::ClassWeighting::None,
+            pos_weight: crate::train_options::PosWeight::None,
+            folds: crate::train_options::Folds::None,
+            fold: None,
+            seed: 0,
+            train: crate::train_options::TrainOptions::default(),
+            image_folder: None,
+        };
+        spec.train.pretrained = Some(Pretrained::Weights {
+            weights: "imagenet".into(),
+        });
+        let err = resolve_weights(&mut spec.clone(), &cache)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`resnet50_imagenet` not found")
+                && err.contains("`sweep weights pull resnet50_imagenet`"),
+            "{err}"
+        );
+        let file = cache.weights_file("resnet50_imagenet");
+        std::fs::write(&file, b"converted").unwrap();
+        let sha256 = sweep_data::fingerprint::file_fingerprint(&file).unwrap();
+        cache
+            .write_record(&WeightsRecord {
+                name: "resnet50_imagenet".into(),
+                arch: "resnet50".into(),
+                layout: Layout::Torchvision,
+                source: "test".into(),
+                source_sha256: "0".repeat(64),
+                sha256: sha256.clone(),
+                bytes: 9,
+                tensors: 1,
+                converted_by: "test".into(),
+            })
+            .unwrap();
+        assert_eq!(resolve_weights(&mut spec, &cache).unwrap(), Some(sha256));
+        assert_eq!(
+            spec.train.pretrained,
+            Some(Pretrained::Weights {
+                weights: "resnet50_imagenet".into()
+            })
+        );
+        spec.arch = "chest_cnn".into();
+        let err = resolve_weights(&mut spec, &cache).unwrap_err().to_string();
+        assert!(
+            err.contains("weights `resnet50_imagenet` are for `resnet50`"),
+            "{err}"
         );
     }
 

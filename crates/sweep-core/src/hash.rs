@@ -2,7 +2,8 @@
 //!
 //! A key is sha256 over a canonical JSON document holding everything that can
 //! change a run's numbers: the resolved [`RunSpec`], the fingerprint of the
-//! dataset file's bytes, the trainer's version and the cache version. What
+//! dataset file's bytes, that of the pretrained weights file (when the run
+//! starts from cached weights), the trainer's version and the cache version. What
 //! only decides *where or how fast* a run executes (devices, thread counts,
 //! results folder, verbosity) is deliberately absent, so moving a sweep to
 //! another machine reuses its cache.
@@ -40,6 +41,11 @@ pub struct KeyInput {
     pub trainer_version: String,
     /// sha256 of the dataset file (or of the synthetic generator's description).
     pub dataset_fingerprint: String,
+    /// sha256 of the converted weights file a run starts from when
+    /// `train.pretrained` names cached weights; absent otherwise, which keeps
+    /// every other key unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_sha256: Option<String>,
     pub run: RunSpec,
 }
 
@@ -49,8 +55,15 @@ impl KeyInput {
             cache_version: CACHE_VERSION,
             trainer_version: TRAINER_VERSION.to_string(),
             dataset_fingerprint,
+            weights_sha256: None,
             run,
         }
+    }
+
+    /// The same inputs with the starting weights' sha256.
+    pub fn with_weights(mut self, weights_sha256: Option<String>) -> Self {
+        self.weights_sha256 = weights_sha256;
+        self
     }
 
     /// The canonical serialisation that is hashed.

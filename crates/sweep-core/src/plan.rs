@@ -19,7 +19,8 @@ use crate::store::{RunStatus, Store};
 #[derive(Debug, Clone, PartialEq)]
 pub enum PlanStatus {
     Store(RunStatus),
-    /// Its dataset file is missing, so it has no key yet.
+    /// Its dataset file (or the pretrained weights it names) is missing, so
+    /// it has no key yet.
     MissingData(String),
 }
 
@@ -75,6 +76,10 @@ impl Plan {
     }
 }
 
+/// The sha256 of the weights a run starts from (none without cached
+/// weights), or why they cannot be used.
+type WeightsPrint = Result<Option<String>, String>;
+
 /// Expands, keys and looks up every run. Datasets are fingerprinted once each.
 pub fn plan(
     exp: &Experiment,
@@ -99,28 +104,49 @@ pub fn plan(
         })
         .collect();
 
+    // Pretrained weights are resolved once per (pretrained, arch): the
+    // first look at a converted file may hash hundreds of megabytes.
+    let mut resolved: HashMap<(String, String), (RunSpec, WeightsPrint)> = HashMap::new();
+    let specs: Vec<(RunSpec, WeightsPrint)> = specs
+        .into_iter()
+        .map(|mut spec| {
+            let id = (format!("{:?}", spec.train.pretrained), spec.arch.clone());
+            let (resolved_spec, weights) = resolved.entry(id).or_insert_with(|| {
+                let mut probe = spec.clone();
+                let weights = fp.weights(&mut probe).map_err(|e| e.to_string());
+                (probe, weights)
+            });
+            spec.train.pretrained = resolved_spec.train.pretrained.clone();
+            (spec, weights.clone())
+        })
+        .collect();
+
     let mut runs: Vec<PlannedRun> = specs
         .into_par_iter()
-        .map(|spec| match &prints[&spec.dataset] {
-            Ok((print, file)) => {
-                let input = KeyInput::new(spec.clone(), print.clone());
-                let key = input.key();
-                let status = PlanStatus::Store(store.status(&key));
-                PlannedRun {
-                    spec,
-                    input: Some(input),
-                    key: Some(key),
-                    data_file: file.clone(),
-                    status,
+        .map(|(spec, weights)| {
+            let why = match (&prints[&spec.dataset], weights) {
+                (Ok((print, file)), Ok(weights)) => {
+                    let input = KeyInput::new(spec.clone(), print.clone()).with_weights(weights);
+                    let key = input.key();
+                    let status = PlanStatus::Store(store.status(&key));
+                    return PlannedRun {
+                        spec,
+                        input: Some(input),
+                        key: Some(key),
+                        data_file: file.clone(),
+                        status,
+                    };
                 }
-            }
-            Err(why) => PlannedRun {
+                (Err(why), _) => why.to_string(),
+                (_, Err(why)) => why,
+            };
+            PlannedRun {
                 spec,
                 input: None,
                 key: None,
                 data_file: None,
-                status: PlanStatus::MissingData(why.to_string()),
-            },
+                status: PlanStatus::MissingData(why),
+            }
         })
         .collect();
 

@@ -36,8 +36,43 @@ pub struct TrainOptions {
     pub threshold: f64,
     /// Train on at most this many training samples (smoke runs); `None` = all.
     pub subset: Option<u32>,
-    /// Optional path to pretrained weights (safetensors or .ot).
-    pub pretrained: Option<String>,
+    /// Weights the run starts from: a file by path, or a `sweep weights`
+    /// catalogue name.
+    pub pretrained: Option<Pretrained>,
+}
+
+/// Where a run's starting weights come from (`train.pretrained`).
+///
+/// A path serialises as the bare string it always did, so keys of runs
+/// that load a file by path are unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Pretrained {
+    /// A safetensors or `.ot` file, as written in the experiment.
+    Path(String),
+    /// A name from `sweep weights list`, converted into the weights cache;
+    /// `imagenet` (the default entry for the run's architecture) until the
+    /// plan resolves it. The converted file's SHA-256 enters the run key.
+    Weights { weights: String },
+}
+
+impl Pretrained {
+    /// The catalogue name, for weights from the cache.
+    pub fn weights_name(&self) -> Option<&str> {
+        match self {
+            Pretrained::Weights { weights } => Some(weights),
+            Pretrained::Path(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Pretrained {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pretrained::Path(path) => f.write_str(path),
+            Pretrained::Weights { weights } => f.write_str(weights),
+        }
+    }
 }
 
 impl Default for TrainOptions {

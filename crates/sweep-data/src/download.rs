@@ -18,6 +18,9 @@
 //!
 //! The expected MD5 is a parameter: `sweep data pull` passes the catalog's
 //! official checksum, tests pass the checksum of the file they serve.
+//! [`download_checked`] takes a [`Checksum`] instead, for files published
+//! with a SHA-256 prefix in their name (torchvision's weights, pulled by
+//! `sweep weights`): the same protocol, another digest.
 //!
 //! Only available with the `download` feature, which brings in the HTTP
 //! client (ureq with rustls).
@@ -30,6 +33,7 @@ use std::time::Duration;
 use ureq::Agent;
 
 use crate::error::DataError;
+use crate::fingerprint::file_fingerprint;
 use crate::verify::{Md5Memo, file_md5, is_md5_hex};
 
 /// Where MedMNIST+ (v3) publishes its files: Zenodo record 10519652.
@@ -56,6 +60,59 @@ pub fn part_path(dest: &Path) -> PathBuf {
     let mut name = dest.as_os_str().to_owned();
     name.push(PART_SUFFIX);
     PathBuf::from(name)
+}
+
+/// What a download's bytes must hash to before they are put in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checksum<'a> {
+    /// The whole MD5, 32 hexadecimal digits (MedMNIST's published sums).
+    Md5(&'a str),
+    /// The first hexadecimal digits (at least 8) of the SHA-256, as
+    /// torchvision puts them in its weight files' names; an empty prefix
+    /// checks nothing (the caller records the full digest instead).
+    Sha256Prefix(&'a str),
+}
+
+impl Checksum<'_> {
+    /// `MD5` or `SHA-256`, for messages.
+    pub fn algorithm(&self) -> &'static str {
+        match self {
+            Checksum::Md5(_) => "MD5",
+            Checksum::Sha256Prefix(_) => "SHA-256",
+        }
+    }
+
+    fn expected(&self) -> String {
+        match self {
+            Checksum::Md5(h) | Checksum::Sha256Prefix(h) => h.to_ascii_lowercase(),
+        }
+    }
+
+    fn check_well_formed(&self) -> Result<(), DownloadError> {
+        match self {
+            Checksum::Md5(h) if !is_md5_hex(h) => Err(DownloadError::BadExpectedMd5(h.to_string())),
+            Checksum::Sha256Prefix(h)
+                if !(h.is_empty()
+                    || (8..=64).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit())) =>
+            {
+                Err(DownloadError::BadExpectedSha256(h.to_string()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The full lower-case digest of `path` in this checksum's algorithm.
+    fn digest(&self, path: &Path) -> Result<String, DataError> {
+        match self {
+            Checksum::Md5(_) => file_md5(path),
+            Checksum::Sha256Prefix(_) => file_fingerprint(path),
+        }
+    }
+
+    /// Whether a full digest satisfies this checksum.
+    fn matches(&self, actual: &str) -> bool {
+        actual.starts_with(&self.expected())
+    }
 }
 
 /// Network settings. Every wait is bounded.
@@ -115,7 +172,8 @@ pub struct Downloaded {
     /// Bytes that were already in the `.part` when this call started and
     /// were kept (0 for a fresh download, or when the server forced a restart).
     pub resumed_from: u64,
-    /// Its MD5 (equal to the expected one, lower case).
+    /// Its MD5 (equal to the expected one, lower case); for a
+    /// [`Checksum::Sha256Prefix`] download, its full SHA-256.
     pub md5: String,
     /// HTTP requests made (1 unless a retry or restart was needed).
     pub requests: u32,
@@ -143,6 +201,10 @@ pub enum DownloadError {
     #[error("expected MD5 `{0}` is not 32 hexadecimal digits")]
     BadExpectedMd5(String),
 
+    /// The expected SHA-256 prefix is not 8 to 64 hexadecimal digits.
+    #[error("expected SHA-256 prefix `{0}` is not 8 to 64 hexadecimal digits")]
+    BadExpectedSha256(String),
+
     /// The server answered with an error status.
     #[error("GET {url}: HTTP {status}{}", reason_suffix(*status))]
     Status { url: String, status: u16 },
@@ -161,13 +223,14 @@ pub enum DownloadError {
     #[error("GET {url}: {detail}")]
     Protocol { url: String, detail: String },
 
-    /// The downloaded bytes do not have the expected MD5. The `.part` has
-    /// been deleted.
+    /// The downloaded bytes do not have the expected checksum (MD5, or a
+    /// SHA-256 prefix). The `.part` has been deleted.
     #[error(
-        "{}: MD5 mismatch: expected {expected}, got {actual} ({bytes} bytes from {url}); the download was deleted",
+        "{}: {algorithm} mismatch: expected {expected}, got {actual} ({bytes} bytes from {url}); the download was deleted",
         path.display()
     )]
     Checksum {
+        algorithm: &'static str,
         path: PathBuf,
         url: String,
         expected: String,
@@ -286,10 +349,20 @@ pub fn download(
     options: &DownloadOptions,
     on_event: &mut dyn FnMut(DownloadEvent<'_>),
 ) -> Result<Downloaded, DownloadError> {
-    if !is_md5_hex(expected_md5) {
-        return Err(DownloadError::BadExpectedMd5(expected_md5.to_string()));
-    }
-    let expected = expected_md5.to_ascii_lowercase();
+    download_checked(url, dest, Checksum::Md5(expected_md5), options, on_event)
+}
+
+/// [`download`], with the bytes checked against `checksum` (an MD5 or a
+/// SHA-256 prefix) before they are renamed to `dest`.
+pub fn download_checked(
+    url: &str,
+    dest: &Path,
+    checksum: Checksum<'_>,
+    options: &DownloadOptions,
+    on_event: &mut dyn FnMut(DownloadEvent<'_>),
+) -> Result<Downloaded, DownloadError> {
+    checksum.check_well_formed()?;
+    let expected = checksum.expected();
     let part = part_path(dest);
     let io_err = |path: &Path, action: &'static str| {
         let path = path.to_path_buf();
@@ -325,7 +398,7 @@ pub fn download(
         file: &mut file,
         kept_from_start: resumed_from,
     };
-    let fetched = session.fetch(options, &expected, on_event);
+    let fetched = session.fetch(options, &checksum, on_event);
     let resumed_from = session.kept_from_start;
     let (bytes, requests) = match fetched {
         Ok(done) => done,
@@ -341,11 +414,14 @@ pub fn download(
 
     on_event(DownloadEvent::Verifying { bytes });
     file.sync_all().map_err(io_err(&part, "flush"))?;
-    let actual = file_md5(&part).map_err(|e| hash_error(&part, "hash", e))?;
-    if actual != expected {
+    let actual = checksum
+        .digest(&part)
+        .map_err(|e| hash_error(&part, "hash", e))?;
+    if !checksum.matches(&actual) {
         drop(file);
         let _ = fs::remove_file(&part);
         return Err(DownloadError::Checksum {
+            algorithm: checksum.algorithm(),
             path: dest.to_path_buf(),
             url: url.to_string(),
             expected,
@@ -426,7 +502,7 @@ impl Session<'_> {
     fn fetch(
         &mut self,
         options: &DownloadOptions,
-        expected_md5: &str,
+        checksum: &Checksum<'_>,
         on_event: &mut dyn FnMut(DownloadEvent<'_>),
     ) -> Result<(u64, u32), DownloadError> {
         let mut requests = 0u32;
@@ -438,7 +514,10 @@ impl Session<'_> {
                 Ok(Attempt::Complete(bytes)) => return Ok((bytes, requests)),
                 Ok(Attempt::RangeRefused) => {
                     let len = self.len()?;
-                    if file_md5(self.part).is_ok_and(|m| m == expected_md5) {
+                    if checksum
+                        .digest(self.part)
+                        .is_ok_and(|m| checksum.matches(&m))
+                    {
                         return Ok((len, requests));
                     }
                     self.truncate()?;
@@ -723,6 +802,7 @@ mod tests {
             "GET u: connection closed after 5 of 10 bytes; 5 bytes kept in /d/x.npz.part (run again to resume)"
         );
         let e = DownloadError::Checksum {
+            algorithm: "MD5",
             path: PathBuf::from("/d/x.npz"),
             url: "u".into(),
             expected: "a".repeat(32),
@@ -731,6 +811,28 @@ mod tests {
         };
         let text = e.to_string();
         assert!(text.contains(&"a".repeat(32)) && text.contains(&"b".repeat(32)));
+        assert!(text.contains("MD5 mismatch"), "{text}");
+    }
+
+    #[test]
+    fn sha256_prefixes_match_the_start_of_the_digest_only() {
+        let prefix = Checksum::Sha256Prefix("BA7816BF");
+        assert_eq!(prefix.algorithm(), "SHA-256");
+        assert!(prefix.check_well_formed().is_ok());
+        assert!(prefix.matches("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+        assert!(
+            !prefix.matches("ca7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
+        assert!(Checksum::Sha256Prefix("").matches("anything"));
+        for bad in ["ba78", "not-hex!", &"a".repeat(65)] {
+            assert!(
+                matches!(
+                    Checksum::Sha256Prefix(bad).check_well_formed(),
+                    Err(DownloadError::BadExpectedSha256(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! * [`verify`]: MD5 checks against the official release.
 //! * `memo`: the size-and-mtime memo of digests both of those keep.
 //! * `download` (feature `download`): resumable, verified downloads.
+//! * [`weights`]: the catalogue and cache folder of pretrained weights.
 //! * [`error`]: the error type naming file, array and expectation.
 
 pub mod atomic;
@@ -34,6 +35,7 @@ pub mod npz_write;
 mod rng;
 pub mod synthetic;
 pub mod verify;
+pub mod weights;
 
 #[cfg(test)]
 mod test_support;

@@ -4,7 +4,8 @@
 //! → [`models`] (laid out by [`memory_format`]) → [`fit`] (loop with [`loss`], [`optim`] (Adam through [`fused_adam`]), [`callbacks`],
 //! [`augment`], per-epoch [`resume`] state) → [`outputs`] + completion marker. [`torch_runtime`] loads
 //! CUDA when present and reports devices; [`host_memory`] tunes the C
-//! allocator for the worker.
+//! allocator for the worker. [`weights_convert`] turns published state
+//! dicts into the zoo's safetensors (`sweep-worker convert-weights`).
 
 pub mod augment;
 pub mod callbacks;
@@ -21,4 +22,5 @@ pub mod outputs;
 pub mod pretrained;
 pub mod resume;
 pub mod torch_runtime;
+pub mod weights_convert;
 pub mod worker;

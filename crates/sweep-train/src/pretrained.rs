@@ -1,6 +1,6 @@
 //! Loading published weights (such as torchvision's ImageNet checkpoints
-//! exported by `scripts/export_torchvision_weights.py`) into a freshly built
-//! model, by variable name.
+//! pulled by `sweep weights pull`, see [`pretrained_file`]) into a freshly
+//! built model, by variable name.
 //!
 //! tch's own `VarStore::load_partial` copies whatever matches, fails on the
 //! first shape difference with libtorch's generic copy error, and converts
@@ -18,6 +18,8 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use sweep_core::train_options::Pretrained;
+use sweep_data::weights::WeightsCache;
 use tch::{Tensor, nn};
 
 /// Layers that are a model's classification head in the architectures whose
@@ -126,6 +128,29 @@ pub fn read_weights(path: &Path) -> Result<Vec<(String, Tensor)>, PretrainedErro
         path: path.to_path_buf(),
         message: e.to_string(),
     })
+}
+
+/// The file `train.pretrained` names: a path as written, or the converted
+/// file of cached weights (`sweep weights`), which must still have the
+/// sha256 the run's key was computed with (`expected_sha256`).
+pub fn pretrained_file(
+    pretrained: &Pretrained,
+    expected_sha256: Option<&str>,
+) -> Result<PathBuf, String> {
+    let name = match pretrained {
+        Pretrained::Path(path) => return Ok(PathBuf::from(path)),
+        Pretrained::Weights { weights } => weights,
+    };
+    let (path, actual) = WeightsCache::from_env()
+        .usable(name)
+        .map_err(|e| e.to_string())?;
+    match expected_sha256 {
+        Some(expected) if expected != actual => Err(format!(
+            "{}: SHA-256 {actual}, but this run's key was computed for {expected}; plan the sweep again",
+            path.display()
+        )),
+        _ => Ok(path),
+    }
 }
 
 /// Whether `name` is a tensor of one of the [`HEAD_LAYERS`].

@@ -237,14 +237,22 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
     };
     let model = models::build(&spec.arch, &vs.root(), &cfg)
         .map_err(|e| fail(FailureKind::InvalidData, e.to_string()))?;
-    if let Some(path) = &spec.train.pretrained {
-        let report = load_pretrained(&mut vs, Path::new(path)).map_err(|e| {
+    if let Some(pretrained) = &spec.train.pretrained {
+        let file = crate::pretrained::pretrained_file(
+            pretrained,
+            spec_file.input.weights_sha256.as_deref(),
+        )
+        .map_err(|e| fail(FailureKind::InvalidData, e))?;
+        let report = load_pretrained(&mut vs, &file).map_err(|e| {
             fail(
                 FailureKind::InvalidData,
-                format!("pretrained weights {path}: {e}"),
+                format!("pretrained weights {}: {e}", file.display()),
             )
         })?;
-        crate::worker_log!("sweep worker: pretrained weights {path}: {report}");
+        crate::worker_log!(
+            "sweep worker: pretrained weights {pretrained} ({}): {report}",
+            file.display()
+        );
     }
     // After the pretrained copy (which keeps a variable's layout either way).
     crate::memory_format::weights_to_channels_last(&vs);

@@ -18,7 +18,10 @@ through `sweep worker`); not meant to be run by hand. Its stdout is a stream
 of JSON events (a failure's reason among them), its log goes to
 RUN_DIR/worker.log. Exit codes: 0 done, 1 failed, 2 usage error; the
 scheduler reads two more: another process holds the run, and stopped on
-request after an epoch (it resumes from there).";
+request after an epoch (it resumes from there).
+
+`sweep-worker convert-weights --arch ARCH --layout LAYOUT SRC DEST` converts
+a state dict for `sweep weights` (which does not link libtorch).";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,6 +33,10 @@ fn main() -> ExitCode {
         [flag] if flag == "-V" || flag == "--version" => {
             println!("sweep-worker {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
+        }
+        [command, rest @ ..] if command == "convert-weights" => {
+            let code = sweep_train::weights_convert::command(rest);
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
         [dir] => {
             let code = sweep_train::worker::main(&PathBuf::from(dir));

@@ -309,7 +309,7 @@ fn listed_json(l: &Listed) -> serde_json::Value {
     value
 }
 
-fn spinner(message: String) -> ProgressBar {
+pub(crate) fn spinner(message: String) -> ProgressBar {
     let bar = ProgressBar::new_spinner();
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg}")
@@ -401,7 +401,7 @@ pub(crate) fn pull_datasets(
     true
 }
 
-fn resumed_text(from: u64) -> String {
+pub(crate) fn resumed_text(from: u64) -> String {
     if from == 0 {
         String::new()
     } else {
@@ -411,7 +411,7 @@ fn resumed_text(from: u64) -> String {
 
 /// Shows one download: a byte bar on a terminal, else a line at start, every
 /// 10 % (or 30 s when the size is unknown), on retries and when verifying.
-struct PullProgress {
+pub(crate) struct PullProgress {
     file: String,
     url: String,
     bar: Option<ProgressBar>,
@@ -419,10 +419,12 @@ struct PullProgress {
     total: Option<u64>,
     last_line: Instant,
     last_tenth: u64,
+    /// The digest checked once the bytes are in (`MD5` unless told).
+    algorithm: &'static str,
 }
 
 impl PullProgress {
-    fn new(file: String, url: String, tty: bool) -> Self {
+    pub(crate) fn new(file: String, url: String, tty: bool) -> Self {
         PullProgress {
             file,
             url,
@@ -431,10 +433,17 @@ impl PullProgress {
             total: None,
             last_line: Instant::now(),
             last_tenth: 0,
+            algorithm: "MD5",
         }
     }
 
-    fn event(&mut self, event: DownloadEvent<'_>) {
+    /// Names another digest in the "checking" messages (`SHA-256`).
+    pub(crate) fn checking(mut self, algorithm: &'static str) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    pub(crate) fn event(&mut self, event: DownloadEvent<'_>) {
         match event {
             DownloadEvent::Started { offset, total } => {
                 self.total = total;
@@ -514,13 +523,20 @@ impl PullProgress {
                 }
             }
             DownloadEvent::Verifying { bytes } => match &self.bar {
-                Some(bar) => bar.set_message(format!("{} (checking MD5)", self.file)),
-                None => eprintln!("{}: checking MD5 of {}", self.file, HumanBytes(bytes)),
+                Some(bar) => {
+                    bar.set_message(format!("{} (checking {})", self.file, self.algorithm))
+                }
+                None => eprintln!(
+                    "{}: checking {} of {}",
+                    self.file,
+                    self.algorithm,
+                    HumanBytes(bytes)
+                ),
             },
         }
     }
 
-    fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }

@@ -7,4 +7,5 @@ pub(crate) mod report;
 pub(crate) mod run;
 pub(crate) mod status;
 pub(crate) mod validate;
+pub(crate) mod weights;
 pub(crate) mod worker;

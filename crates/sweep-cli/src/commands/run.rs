@@ -59,9 +59,50 @@ fn pull_missing(plan: &Plan, base_url: &str) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+/// `--pull`: downloads and converts the pretrained weights that runs of the
+/// plan name but the weights cache lacks (or holds changed). `Ok(true)` when
+/// something was pulled; an error when a pull failed.
+fn pull_missing_weights(plan: &Plan) -> anyhow::Result<bool> {
+    use sweep_data::weights::{WeightsCache, catalog};
+    let entries = catalog::from_env().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let cache = WeightsCache::from_env();
+    let mut missing: Vec<&catalog::WeightsEntry> = Vec::new();
+    for run in &plan.runs {
+        let Some(name) = run
+            .spec
+            .train
+            .pretrained
+            .as_ref()
+            .and_then(|p| p.weights_name())
+        else {
+            continue;
+        };
+        if !matches!(run.status, PlanStatus::MissingData(_)) {
+            continue;
+        }
+        let Ok(entry) = catalog::resolve(&entries, name, &run.spec.arch) else {
+            continue;
+        };
+        if cache.usable(&entry.name).is_err() && !missing.iter().any(|m| m.name == entry.name) {
+            missing.push(entry);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(false);
+    }
+    let mirror = std::env::var(sweep_data::weights::cache::URL_ENV).ok();
+    if !crate::commands::weights::pull_weights(&missing, &cache, mirror.as_deref()) {
+        anyhow::bail!(
+            "--pull: not every pretrained weights file could be pulled; nothing was trained"
+        );
+    }
+    Ok(true)
+}
+
 pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let (exp, mut plan, store) = load_plan(&args.common)?;
-    if args.pull && pull_missing(&plan, &args.base_url)? {
+    // `|`, not `||`: data and weights are both pulled.
+    if args.pull && (pull_missing(&plan, &args.base_url)? | pull_missing_weights(&plan)?) {
         // Plan again: the downloaded files now have fingerprints and keys.
         (_, plan, _) = load_plan(&args.common)?;
     }

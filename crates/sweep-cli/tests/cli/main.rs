@@ -19,3 +19,4 @@ mod html_report;
 mod image_folders;
 mod scheduling;
 mod slurm_backend;
+mod weights_command;

@@ -111,7 +111,7 @@ pub fn lookup(name: &str) -> Option<FieldDef> {
         "input_size" => field!("train.input_size", input_size, false),
         "threshold" => field!("train.threshold", open_unit_interval, false),
         "subset" => field!("train.subset", optional_count, false),
-        "pretrained" => field!("train.pretrained", optional_string, false),
+        "pretrained" => field!("train.pretrained", pretrained, false),
         _ => return None,
     })
 }
@@ -323,6 +323,66 @@ fn optional_string(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
             );
             None
         }
+    }
+}
+
+/// `train.pretrained`: `null` (or `none`), a file path, `imagenet` (the catalogue's
+/// default weights for each run's architecture, resolved when planning) or
+/// `{weights: NAME}` (a name from `sweep weights list`).
+fn pretrained(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    use sweep_data::weights::catalog;
+    if is_off(node) {
+        return Some(Json::Null);
+    }
+    match &node.value {
+        Value::Str(s) if s == catalog::IMAGENET => Some(json!({ "weights": s })),
+        Value::Map(entries) if entries.len() == 1 && entries[0].0.name == "weights" => {
+            let inner = &entries[0].1;
+            let inner_path = format!("{path}.weights");
+            let Some(name) = inner.as_str().filter(|s| !s.is_empty()) else {
+                sink.error(
+                    inner.pos,
+                    &inner_path,
+                    format!("expected a weights name, found {}", describe(inner)),
+                );
+                return None;
+            };
+            let imported = || {
+                sweep_data::weights::WeightsCache::from_env()
+                    .read_record(name)
+                    .is_ok_and(|r| r.is_some())
+            };
+            match catalog::from_env() {
+                Ok(entries)
+                    if name == catalog::IMAGENET
+                        || entries.iter().any(|e| e.name == name)
+                        || imported() =>
+                {
+                    Some(json!({ "weights": name }))
+                }
+                Ok(entries) => {
+                    sink.error(
+                        inner.pos,
+                        &inner_path,
+                        catalog::unknown_name(&entries, name),
+                    );
+                    None
+                }
+                Err(e) => {
+                    sink.error(inner.pos, &inner_path, e.to_string());
+                    None
+                }
+            }
+        }
+        Value::Map(_) => {
+            sink.error(
+                node.pos,
+                path,
+                "expected a path, `imagenet` or {weights: NAME}".to_string(),
+            );
+            None
+        }
+        _ => optional_string(node, path, sink),
     }
 }
 
@@ -860,6 +920,40 @@ mod tests {
             Some(v) if sink.is_empty() => Ok(v),
             _ => Err(sink.diagnostics.into_iter().map(|d| d.message).collect()),
         }
+    }
+
+    #[test]
+    fn pretrained_takes_a_path_imagenet_or_a_weights_name() {
+        assert_eq!(
+            conv("pretrained", "w/r50.safetensors").unwrap(),
+            json!("w/r50.safetensors")
+        );
+        assert_eq!(conv("pretrained", "none").unwrap(), Json::Null);
+        assert_eq!(
+            conv("pretrained", "imagenet").unwrap(),
+            json!({ "weights": "imagenet" })
+        );
+        assert_eq!(
+            conv("pretrained", "{weights: vit_b16_in21k}").unwrap(),
+            json!({ "weights": "vit_b16_in21k" })
+        );
+        let err = conv("pretrained", "{weights: resnet19}").unwrap_err();
+        assert!(
+            err[0].starts_with("unknown weights `resnet19`; known: resnet18_imagenet"),
+            "{err:?}"
+        );
+        let err = conv("pretrained", "{file: x}").unwrap_err();
+        assert!(err[0].contains("{weights: NAME}"), "{err:?}");
+        // The resolved form reads back; a path keeps its old JSON (and keys).
+        let path: crate::train_options::Pretrained =
+            serde_json::from_value(json!("w/r50.safetensors")).unwrap();
+        assert_eq!(
+            path,
+            crate::train_options::Pretrained::Path("w/r50.safetensors".into())
+        );
+        let named: crate::train_options::Pretrained =
+            serde_json::from_value(json!({ "weights": "resnet18_imagenet" })).unwrap();
+        assert_eq!(named.weights_name(), Some("resnet18_imagenet"));
     }
 
     #[test]

@@ -16,4 +16,5 @@ mod models_reference;
 mod pretrained;
 mod registry_matches_spec;
 mod support;
+mod weights_convert;
 mod zoo_reference;
