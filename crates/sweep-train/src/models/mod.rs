@@ -5,9 +5,13 @@
 //! adding one means adding that file and its name to the `registry!` list
 //! below. Models return raw logits: losses and metrics apply sigmoid/softmax.
 
+use sweep_core::train_options::{BatchNormParams, Stem};
 use tch::nn;
 
+mod init;
 mod layers;
+
+pub use init::{governed_by_init_option, initialise, initialise_layers};
 
 /// A built network: `forward_t(images, train)` maps `(N, C, H, W)` float
 /// images to `(N, num_outputs)` logits.
@@ -41,8 +45,9 @@ registry! {
     vit_b16_lora,
 }
 
-/// Shape of the problem a model is built for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Shape of the problem a model is built for, and the layer settings a run
+/// chooses.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ModelConfig {
     /// Image channels: 1 (grey) or 3 (RGB) for MedMNIST.
     pub in_channels: i64,
@@ -50,6 +55,24 @@ pub struct ModelConfig {
     pub num_outputs: i64,
     /// Side of the square input images in pixels (28, 64, 128 or 224).
     pub image_size: i64,
+    /// Momentum and epsilon of every batch norm (`train.batch_norm`).
+    pub batch_norm: BatchNormParams,
+    /// The stem of the ResNets and DenseNets (`train.stem`).
+    pub stem: Stem,
+}
+
+impl ModelConfig {
+    /// A problem shape with the default layer settings (PyTorch's batch
+    /// norm, the automatic stem).
+    pub fn new(in_channels: i64, num_outputs: i64, image_size: i64) -> Self {
+        ModelConfig {
+            in_channels,
+            num_outputs,
+            image_size,
+            batch_norm: BatchNormParams::default(),
+            stem: Stem::Auto,
+        }
+    }
 }
 
 /// Why a model could not be built.
@@ -116,11 +139,7 @@ mod tests {
     use tch::{Device, Kind, Tensor};
 
     fn cfg(in_channels: i64, num_outputs: i64, image_size: i64) -> ModelConfig {
-        ModelConfig {
-            in_channels,
-            num_outputs,
-            image_size,
-        }
+        ModelConfig::new(in_channels, num_outputs, image_size)
     }
 
     fn output_shape(arch: &str, c: &ModelConfig, train: bool) -> Vec<i64> {
