@@ -395,3 +395,35 @@ pub(super) fn densenet(
         global_avg_pool(&xs.apply_t(&norm5, train).relu()).apply(&classifier)
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    /// Momentum in PyTorch's convention and epsilon reach the layer: one
+    /// training step on [0, 1, 2, 3] (mean 1.5, biased variance 1.25,
+    /// unbiased 5/3) from running statistics (0, 1).
+    #[test]
+    fn batch_norm_uses_the_runs_momentum_and_epsilon() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let params = BatchNormParams {
+            momentum: 0.3,
+            eps: 0.5,
+        };
+        let bn = batch_norm(vs.root() / "bn", 1, params);
+        let xs = Tensor::from_slice(&[0.0f32, 1.0, 2.0, 3.0]).view([4, 1, 1, 1]);
+        let ys = xs.apply_t(&bn, true);
+        let top = ys.double_value(&[3, 0, 0, 0]);
+        let want = 1.5 / (1.25f64 + 0.5).sqrt();
+        assert!((top - want).abs() < 1e-5, "{top} vs {want}");
+        let mean = bn.running_mean.double_value(&[0]);
+        let var = bn.running_var.double_value(&[0]);
+        assert!((mean - 0.3 * 1.5).abs() < 1e-6, "running mean {mean}");
+        assert!(
+            (var - (0.7 + 0.3 * 5.0 / 3.0)).abs() < 1e-6,
+            "running var {var}"
+        );
+        assert_eq!(ys.kind(), Kind::Float);
+    }
+}
