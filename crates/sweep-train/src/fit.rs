@@ -170,9 +170,10 @@ impl Trainer<'_> {
         .map_err(|e| e.to_string())
     }
 
-    /// Trains for the configured epochs; keeps the best epoch's weights in
-    /// `checkpoint` and loads them back at the end (unless early stopping
-    /// says not to restore). After every epoch the whole training state is
+    /// Trains for the configured epochs; keeps the best epoch's weights (or,
+    /// with `checkpoint: last`, every epoch's in turn) in `checkpoint` and
+    /// loads them back at the end (unless early stopping says not to
+    /// restore). After every epoch the whole training state is
     /// saved in `resume_dir`, and training continues from there if a saved
     /// state exists. `on_epoch` sees every new record as it is made.
     pub fn fit(

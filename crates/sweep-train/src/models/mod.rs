@@ -208,6 +208,74 @@ mod tests {
         assert_eq!(output_shape("resnet18", &cfg(3, 4, 96), false), [2, 4]);
     }
 
+    /// The variables of `arch` built on the CPU.
+    fn built(arch: &str, c: &ModelConfig) -> nn::VarStore {
+        let vs = nn::VarStore::new(Device::Cpu);
+        build(arch, &vs.root(), c).unwrap();
+        vs
+    }
+
+    /// Eval-mode logits of a fresh `arch` on `xs`.
+    fn logits_of(arch: &str, c: &ModelConfig, xs: &Tensor) -> Tensor {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = build(arch, &vs.root(), c).unwrap();
+        tch::no_grad(|| model.forward_t(xs, false))
+    }
+
+    /// `stem: standard` forces torchvision's stem at any size (so ImageNet
+    /// weights load at 28 px) and `stem: small` the small one above 64 px.
+    #[test]
+    fn stem_choice_overrides_the_size_rule() {
+        let with_stem = |c: ModelConfig, stem| ModelConfig { stem, ..c };
+        let stems = [
+            ("resnet18", "conv1.weight"),
+            ("resnet152", "conv1.weight"),
+            ("densenet121", "features.conv0.weight"),
+        ];
+        for (arch, stem) in stems {
+            let vs = built(arch, &with_stem(cfg(3, 2, 32), Stem::Standard));
+            assert_eq!(vs.variables()[stem].size()[2..], [7, 7], "{arch} standard");
+            let vs = built(arch, &with_stem(cfg(3, 2, 96), Stem::Small));
+            assert_eq!(vs.variables()[stem].size()[2..], [3, 3], "{arch} small");
+        }
+    }
+
+    /// At 28 px the standard stem leaves a ResNet 7 px before `layer1` and
+    /// 1 px in `layer4`: valid logits. A DenseNet's three transitions halve
+    /// the 7 px to nothing, so it needs 29 px (what the spec also refuses).
+    #[test]
+    fn the_standard_stem_at_28px_gives_logits_for_resnets_only() {
+        let standard = |size| ModelConfig {
+            stem: Stem::Standard,
+            ..cfg(3, 14, size)
+        };
+        let xs = Tensor::randn([2, 3, 28, 28], (Kind::Float, Device::Cpu));
+        for arch in ["resnet18", "resnet50", "resnet152"] {
+            let logits = logits_of(arch, &standard(28), &xs);
+            assert_eq!(logits.size(), [2, 14], "{arch}");
+            assert!(
+                logits.isfinite().all().int64_value(&[]) == 1,
+                "{arch}: non-finite logits"
+            );
+        }
+        let min = i64::from(sweep_core::spec::train_semantics::DENSENET_STANDARD_STEM_MIN_SIZE);
+        for arch in ["densenet121", "densenet161", "densenet201"] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let err = build(arch, &vs.root(), &standard(28)).err().unwrap();
+            assert_eq!(
+                err,
+                ModelError::InputTooSmall {
+                    arch,
+                    image_size: 28,
+                    min
+                }
+            );
+            let xs = Tensor::randn([2, 3, min, min], (Kind::Float, Device::Cpu));
+            let logits = logits_of(arch, &standard(min), &xs);
+            assert_eq!(logits.size(), [2, 14], "{arch} at {min} px");
+        }
+    }
+
     #[test]
     fn unknown_arch_lists_the_known_ones() {
         let vs = nn::VarStore::new(Device::Cpu);

@@ -8,7 +8,6 @@
 //! Forward passes stay at 28 to 96 px so the test runs in seconds.
 
 use serde::Deserialize;
-use sweep_core::train_options::Stem;
 use sweep_train::models::{self, ModelConfig, ModelError, vit_b16};
 use tch::{Device, Kind, Tensor, nn};
 
@@ -80,64 +79,6 @@ fn cnn_stems_switch_to_torchvision_above_64px() {
                 "{arch} at {size} px"
             );
         }
-    }
-}
-
-/// `stem: standard` forces torchvision's stem at any size (so ImageNet
-/// weights load at 28 px) and `stem: small` the small one above 64 px.
-#[test]
-fn stem_choice_overrides_the_size_rule() {
-    let with_stem = |c: ModelConfig, stem| ModelConfig { stem, ..c };
-    let stems = [
-        ("resnet18", "conv1.weight"),
-        ("resnet152", "conv1.weight"),
-        ("densenet121", "features.conv0.weight"),
-    ];
-    for (arch, stem) in stems {
-        let (vs, _model) = built(arch, &with_stem(cfg(3, 2, 32), Stem::Standard));
-        assert_eq!(vs.variables()[stem].size()[2..], [7, 7], "{arch} standard");
-        let (vs, _model) = built(arch, &with_stem(cfg(3, 2, 96), Stem::Small));
-        assert_eq!(vs.variables()[stem].size()[2..], [3, 3], "{arch} small");
-    }
-}
-
-/// At 28 px the standard stem leaves a ResNet 7 px before `layer1` and
-/// 1 px in `layer4`: valid logits. A DenseNet's three transitions halve
-/// the 7 px to nothing, so it needs 29 px (what the spec also refuses).
-#[test]
-fn the_standard_stem_at_28px_gives_logits_for_resnets_only() {
-    let standard = |size| ModelConfig {
-        stem: Stem::Standard,
-        ..cfg(3, 14, size)
-    };
-    let xs = Tensor::randn([2, 3, 28, 28], (Kind::Float, Device::Cpu));
-    for arch in ["resnet18", "resnet50", "resnet152"] {
-        let (_vs, model) = built(arch, &standard(28));
-        let logits = tch::no_grad(|| model.forward_t(&xs, false));
-        assert_eq!(logits.size(), [2, 14], "{arch}");
-        assert!(
-            logits.isfinite().all().int64_value(&[]) == 1,
-            "{arch}: non-finite logits"
-        );
-    }
-    let min = i64::from(sweep_core::spec::train_semantics::DENSENET_STANDARD_STEM_MIN_SIZE);
-    for arch in ["densenet121", "densenet161", "densenet201"] {
-        let vs = nn::VarStore::new(Device::Cpu);
-        let err = models::build(arch, &vs.root(), &standard(28))
-            .err()
-            .unwrap();
-        assert_eq!(
-            err,
-            ModelError::InputTooSmall {
-                arch,
-                image_size: 28,
-                min
-            }
-        );
-        let (_vs, model) = built(arch, &standard(min));
-        let xs = Tensor::randn([2, 3, min, min], (Kind::Float, Device::Cpu));
-        let logits = tch::no_grad(|| model.forward_t(&xs, false));
-        assert_eq!(logits.size(), [2, 14], "{arch} at {min} px");
     }
 }
 
