@@ -276,6 +276,34 @@ mod tests {
         }
     }
 
+    /// The spec's list of architectures with a stem choice is exactly the
+    /// set whose layers `stem` changes.
+    #[test]
+    fn the_stem_option_reaches_exactly_the_spec_s_stem_archs() {
+        let shapes = |arch: &str, stem| {
+            let vs = built(
+                arch,
+                &ModelConfig {
+                    stem,
+                    ..cfg(3, 2, 64)
+                },
+            );
+            let mut shapes: Vec<(String, Vec<i64>)> = vs
+                .variables()
+                .into_iter()
+                .map(|(name, t)| (name, t.size()))
+                .collect();
+            shapes.sort();
+            shapes
+        };
+        let with_choice: Vec<&str> = names()
+            .iter()
+            .copied()
+            .filter(|arch| shapes(arch, Stem::Small) != shapes(arch, Stem::Standard))
+            .collect();
+        assert_eq!(with_choice, Stem::ARCHS);
+    }
+
     #[test]
     fn unknown_arch_lists_the_known_ones() {
         let vs = nn::VarStore::new(Device::Cpu);
