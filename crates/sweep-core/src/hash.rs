@@ -29,8 +29,11 @@ pub const CACHE_VERSION: u32 = 1;
 /// History: 2 lays images, activations and conv weights out channels-last
 /// (same maths, another summation order, so not the same bits as 1);
 /// 3 updates Adam/AdamW with libtorch's fused kernel (same rule, rounded
-/// differently from the tensor-by-tensor form).
-pub const TRAINER_VERSION: &str = "3";
+/// differently from the tensor-by-tensor form); 4 starts weights from
+/// PyTorch's default initialisation unless `train.init` says otherwise
+/// (3 always used tch's, now `init: tch`), and `vanilla_cnn` became the
+/// architecture study's 51M-parameter network.
+pub const TRAINER_VERSION: &str = "4";
 
 /// Everything hashed into a key; also stored as `spec.json` beside the
 /// results so "why is this stale?" is answered by diffing two files.

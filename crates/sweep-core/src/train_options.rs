@@ -23,8 +23,9 @@ pub struct TrainOptions {
     pub early_stopping: Option<EarlyStopping>,
     pub reduce_lr_on_plateau: Option<ReduceLrOnPlateau>,
     pub schedule: Schedule,
-    /// Which epoch's weights are kept as "best" (and evaluated on test).
-    pub checkpoint: Monitor,
+    /// Which epoch's weights are kept (and evaluated on test): the last
+    /// one, or the best by a monitored metric.
+    pub checkpoint: Checkpoint,
     pub augmentation: Option<Augmentation>,
     pub normalize: Normalize,
     /// Channels fed to the model: grayscale is replicated to 3 when 3 is asked.
@@ -39,6 +40,15 @@ pub struct TrainOptions {
     /// Weights the run starts from: a file by path, or a `sweep weights`
     /// catalogue name.
     pub pretrained: Option<Pretrained>,
+    /// Whose default initialisation the weights start from.
+    pub init: Init,
+    /// Momentum and epsilon of every batch norm.
+    pub batch_norm: BatchNormParams,
+    /// Whether class weights / `pos_weight` also weigh the validation and
+    /// test loss (`false`: the training loss only, as Keras' `class_weight`).
+    pub weighted_eval_loss: bool,
+    /// The first layers of the ResNets and DenseNets.
+    pub stem: Stem,
 }
 
 /// Where a run's starting weights come from (`train.pretrained`).
@@ -85,10 +95,10 @@ impl Default for TrainOptions {
             early_stopping: None,
             reduce_lr_on_plateau: None,
             schedule: Schedule::Constant,
-            checkpoint: Monitor {
+            checkpoint: Checkpoint::Best(Monitor {
                 metric: MonitorMetric::ValLoss,
                 mode: Mode::Min,
-            },
+            }),
             augmentation: None,
             normalize: Normalize::ZeroOne,
             input_channels: None,
@@ -96,6 +106,10 @@ impl Default for TrainOptions {
             threshold: 0.5,
             subset: None,
             pretrained: None,
+            init: Init::Torch,
+            batch_norm: BatchNormParams::default(),
+            weighted_eval_loss: true,
+            stem: Stem::Auto,
         }
     }
 }
@@ -286,6 +300,41 @@ pub struct Monitor {
     pub mode: Mode,
 }
 
+/// Which epoch's weights a run keeps, tests and saves as `best.safetensors`.
+///
+/// Serialised as the word `"last"` or as a [`Monitor`] object, so the
+/// monitor spellings of earlier files (`checkpoint: val_auc`,
+/// `{metric, mode}`) keep their meaning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Checkpoint {
+    /// The final epoch's weights, whatever the metrics say (a study that
+    /// tested the model it had after its last epoch).
+    Last(LastEpoch),
+    /// The epoch with the best value of a monitored metric.
+    Best(Monitor),
+}
+
+/// The word `last` in [`Checkpoint::Last`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LastEpoch {
+    Last,
+}
+
+impl Checkpoint {
+    /// The checkpoint that keeps the final epoch.
+    pub const LAST: Checkpoint = Checkpoint::Last(LastEpoch::Last);
+
+    /// The monitored metric, unless the last epoch is kept.
+    pub fn monitor(&self) -> Option<&Monitor> {
+        match self {
+            Checkpoint::Last(_) => None,
+            Checkpoint::Best(m) => Some(m),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EarlyStopping {
@@ -311,8 +360,21 @@ pub struct ReduceLrOnPlateau {
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum Schedule {
     Constant,
-    Step { step_size: u32, gamma: f64 },
-    Cosine { t_max: u32, eta_min: f64 },
+    Step {
+        step_size: u32,
+        gamma: f64,
+    },
+    Cosine {
+        t_max: u32,
+        eta_min: f64,
+    },
+    /// The learning rate times `gamma` at each milestone epoch, as PyTorch's
+    /// `MultiStepLR` stepped once per epoch: epoch `e` (counted from 1)
+    /// trains at `lr · gamma^(number of milestones < e)`.
+    Multistep {
+        milestones: Vec<u32>,
+        gamma: f64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -328,8 +390,8 @@ pub struct Augmentation {
     pub hflip: f64,
 }
 
-/// Pixel range fed to the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Pixel values fed to the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Normalize {
     /// `x / 255`.
     #[serde(rename = "0-1")]
@@ -337,6 +399,101 @@ pub enum Normalize {
     /// `x / 127.5 - 1`.
     #[serde(rename = "-1-1")]
     MinusOneOne,
+    /// `(x / 255 - mean[c]) / std[c]` per channel (`normalize: imagenet` is
+    /// written as ImageNet's numbers, so both spellings are one run).
+    #[serde(rename = "mean_std")]
+    MeanStd { mean: Vec<f64>, std: Vec<f64> },
+}
+
+impl Normalize {
+    /// ImageNet's per-channel mean (RGB), as torchvision's pretrained models expect.
+    pub const IMAGENET_MEAN: [f64; 3] = [0.485, 0.456, 0.406];
+    /// ImageNet's per-channel standard deviation (RGB).
+    pub const IMAGENET_STD: [f64; 3] = [0.229, 0.224, 0.225];
+
+    /// How many channels the model input must have, when the option fixes it.
+    pub fn channels(&self) -> Option<usize> {
+        match self {
+            Normalize::MeanStd { mean, .. } => Some(mean.len()),
+            Normalize::ZeroOne | Normalize::MinusOneOne => None,
+        }
+    }
+}
+
+/// Whose default initialisation a model's convolutions, dense layers and
+/// batch norms start from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Init {
+    /// PyTorch's per-layer default: weights and biases uniform in
+    /// `±1/sqrt(fan_in)` (`kaiming_uniform_(a=sqrt(5))`); batch norm 1, 0.
+    Torch,
+    /// Keras' default: Glorot-uniform weights (`±sqrt(6/(fan_in+fan_out))`),
+    /// zero biases; batch norm 1, 0.
+    Keras,
+    /// tch's default, the trainer's only one before this option existed:
+    /// Kaiming-uniform weights (`±sqrt(6/fan_in)`), zero conv biases, dense
+    /// biases in `±1/sqrt(fan_in)`; batch norm 1, 0.
+    Tch,
+}
+
+impl Init {
+    /// Every option, in the order messages list them.
+    pub const ALL: [Init; 3] = [Init::Torch, Init::Keras, Init::Tch];
+
+    /// The name as written in experiment files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Init::Torch => "torch",
+            Init::Keras => "keras",
+            Init::Tch => "tch",
+        }
+    }
+}
+
+/// Batch-norm running-statistics momentum and epsilon, in PyTorch's
+/// convention: `running = (1 - momentum) · running + momentum · batch`
+/// (Keras' `momentum=0.99` is 0.01 here).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchNormParams {
+    pub momentum: f64,
+    pub eps: f64,
+}
+
+impl Default for BatchNormParams {
+    /// PyTorch's (and tch's) defaults.
+    fn default() -> Self {
+        BatchNormParams {
+            momentum: 0.1,
+            eps: 1e-5,
+        }
+    }
+}
+
+/// The first layers of the ResNets and DenseNets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stem {
+    /// `small` up to 64 px, `standard` above.
+    Auto,
+    /// 3x3 stride-1 convolution without max pooling (CIFAR/MedMNIST style).
+    Small,
+    /// torchvision's 7x7 stride-2 convolution and 3x3/2 max pooling, so
+    /// ImageNet weights load at any input size.
+    Standard,
+}
+
+impl Stem {
+    /// Architectures that have a stem to choose.
+    pub const ARCHS: [&'static str; 6] = [
+        "resnet18",
+        "resnet50",
+        "resnet152",
+        "densenet121",
+        "densenet161",
+        "densenet201",
+    ];
 }
 
 /// How multi-class cross-entropy (or binary BCE) weighs classes.

@@ -39,11 +39,7 @@ fn main() {
     tch::set_num_threads(threads);
     tch::manual_seed(0);
     let vs = nn::VarStore::new(device);
-    let cfg = ModelConfig {
-        in_channels: 3,
-        num_outputs: 14,
-        image_size: size,
-    };
+    let cfg = ModelConfig::new(3, 14, size);
     let model = models::build(arch, &vs.root(), &cfg).expect("model builds");
     let (params, trainable) = models::param_count(&vs);
     let mut opt = Optimizer::new(&Spec::default(), &vs, 1e-4);

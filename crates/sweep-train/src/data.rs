@@ -57,7 +57,7 @@ impl MetricLabels {
 }
 
 /// How raw bytes become model input, applied per batch on the device.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Preprocess {
     pub normalize: Normalize,
     /// Replicate a single channel to this many.
@@ -70,8 +70,8 @@ impl Preprocess {
     /// `(B, H, W, C)` u8 → float `(B, C, H, W)` model input, channels-last.
     pub fn apply(&self, batch: &Tensor) -> Tensor {
         let x = nhwc_as_nchw(batch).to_kind(Kind::Float);
-        let x = match self.normalize {
-            Normalize::ZeroOne => x / 255.0,
+        let x = match &self.normalize {
+            Normalize::ZeroOne | Normalize::MeanStd { .. } => x / 255.0,
             Normalize::MinusOneOne => x / 127.5 - 1.0,
         };
         let c = x.size()[1];
@@ -79,6 +79,21 @@ impl Preprocess {
             x.repeat([1, 3, 1, 1])
         } else {
             x
+        };
+        // Per channel, after replication: grey copied to RGB takes ImageNet's
+        // three means as torchvision's transforms would.
+        let x = match &self.normalize {
+            Normalize::MeanStd { mean, std } => {
+                let device = x.device();
+                let per_channel = |v: &[f64]| {
+                    Tensor::from_slice(v)
+                        .to_kind(Kind::Float)
+                        .to_device(device)
+                        .view([1, -1, 1, 1])
+                };
+                (x - per_channel(mean)) / per_channel(std)
+            }
+            Normalize::ZeroOne | Normalize::MinusOneOne => x,
         };
         if x.size()[2] != self.size {
             x.upsample_bilinear2d([self.size, self.size], false, None, None)
@@ -161,13 +176,22 @@ pub fn prepare(
     }
     let task = task_kind(info.task);
     let preprocess = Preprocess {
-        normalize: spec.train.normalize,
+        normalize: spec.train.normalize.clone(),
         channels: spec
             .train
             .input_channels
             .map_or(train.channels as i64, i64::from),
         size: spec.train.input_size.map_or(train.height as i64, i64::from),
     };
+    if let Some(values) = preprocess.normalize.channels()
+        && values as i64 != preprocess.channels
+    {
+        return Err(format!(
+            "train.normalize gives {values} mean/std values but the model input has {} \
+             channel(s) (set train.input_channels to match)",
+            preprocess.channels
+        ));
+    }
     Ok(PreparedData {
         info,
         task,
@@ -394,6 +418,56 @@ mod tests {
             let got: Vec<f32> = Vec::try_from(out.select(1, channel).flatten(0, -1)).unwrap();
             let expected: Vec<f32> = bytes.iter().map(|v: &f32| v / 255.0).collect();
             assert_eq!(got, expected, "channel {channel}");
+        }
+    }
+
+    #[test]
+    fn imagenet_normalisation_is_per_channel_after_grey_replication() {
+        // One grey 2x2 image: 0, 255 / 255, 0.
+        let batch = Tensor::from_slice(&[0u8, 255, 255, 0]).view([1, 2, 2, 1]);
+        let mean = [0.485, 0.456, 0.406];
+        let std = [0.229, 0.224, 0.225];
+        let out = Preprocess {
+            normalize: Normalize::MeanStd {
+                mean: mean.to_vec(),
+                std: std.to_vec(),
+            },
+            channels: 3,
+            size: 2,
+        }
+        .apply(&batch);
+        assert_eq!(out.size(), vec![1, 3, 2, 2]);
+        for c in 0..3 {
+            let got: Vec<f32> = Vec::try_from(out.select(1, c as i64).flatten(0, -1)).unwrap();
+            let (dark, light) = ((0.0 - mean[c]) / std[c], (1.0 - mean[c]) / std[c]);
+            let want = [dark, light, light, dark];
+            for (g, w) in got.iter().zip(want) {
+                assert!((f64::from(*g) - w).abs() < 1e-5, "channel {c}: {g} vs {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn per_channel_normalisation_keeps_rgb_channels_last() {
+        let pixels: Vec<u8> = (1..=12).map(|v| v * 20).collect();
+        let batch = Tensor::from_slice(&pixels).view([1, 2, 2, 3]);
+        let out = Preprocess {
+            normalize: Normalize::MeanStd {
+                mean: vec![0.5, 0.25, 0.0],
+                std: vec![0.5, 0.25, 2.0],
+            },
+            channels: 3,
+            size: 2,
+        }
+        .apply(&batch);
+        assert!(crate::memory_format::is_channels_last(&out));
+        let blue: Vec<f32> = Vec::try_from(out.select(1, 2).flatten(0, -1)).unwrap();
+        let want: Vec<f32> = [60.0f32, 120.0, 180.0, 240.0]
+            .iter()
+            .map(|v| v / 255.0 / 2.0)
+            .collect();
+        for (g, w) in blue.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-6, "{blue:?} vs {want:?}");
         }
     }
 }

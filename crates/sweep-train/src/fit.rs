@@ -1,5 +1,6 @@
 //! The training loop: epochs of shuffled mini-batches gathered on the device,
-//! whole-epoch metrics, callbacks, and the best checkpoint.
+//! whole-epoch metrics, callbacks, and the kept checkpoint (the best epoch by
+//! a monitored metric, or with `checkpoint: last` the final one).
 //!
 //! Metrics are always computed over a whole split's predictions (never
 //! averaged per batch): training metrics from the logits produced while
@@ -10,7 +11,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use sweep_core::train_options::{MonitorMetric, TrainOptions};
+use sweep_core::train_options::{Mode, MonitorMetric, TrainOptions};
 use sweep_data::atomic::write_atomic_via_path;
 use sweep_metrics::metric_summary::{MetricSummary, evaluate_with_threshold};
 use tch::{Device, Kind, Tensor, nn};
@@ -162,7 +163,10 @@ impl Trainer<'_> {
             start += len;
         }
         let logits = Tensor::cat(&chunks, 0);
-        let loss = self.loss.compute(&logits, &split.targets).double_value(&[]);
+        let loss = self
+            .loss
+            .evaluate(&logits, &split.targets)
+            .double_value(&[]);
         Predictions {
             loss,
             probs: to_host(&self.loss.probabilities(&logits)),
@@ -182,9 +186,10 @@ impl Trainer<'_> {
         .map_err(|e| e.to_string())
     }
 
-    /// Trains for the configured epochs; keeps the best epoch's weights in
-    /// `checkpoint` and loads them back at the end (unless early stopping
-    /// says not to restore). After every epoch the whole training state is
+    /// Trains for the configured epochs; keeps the best epoch's weights (or,
+    /// with `checkpoint: last`, every epoch's in turn) in `checkpoint` and
+    /// loads them back at the end (unless early stopping says not to
+    /// restore). After every epoch the whole training state is
     /// saved in `resume_dir`, and training continues from there if a saved
     /// state exists. `on_epoch` sees every new record as it is made.
     pub fn fit(
@@ -207,7 +212,7 @@ impl Trainer<'_> {
             epoch: 0,
             step: 0,
             history: Vec::new(),
-            best: Best::new(opts.checkpoint.mode, 0.0),
+            best: Best::new(opts.checkpoint.monitor().map_or(Mode::Max, |m| m.mode), 0.0),
             stopper: opts.early_stopping.as_ref().map(EarlyStopper::new),
             plateau: opts
                 .reduce_lr_on_plateau
@@ -280,11 +285,15 @@ impl Trainer<'_> {
                 val: SplitScores::from(val.loss, &val_metrics),
                 seconds: epoch_start.elapsed().as_secs_f64(),
             };
-            if state
-                .best
-                .update(epoch, record.metric(opts.checkpoint.metric))
-                || !checkpoint.exists()
-            {
+            let keep = match opts.checkpoint.monitor() {
+                Some(m) => state.best.update(epoch, record.metric(m.metric)),
+                // `checkpoint: last`: every epoch replaces the kept weights.
+                None => {
+                    state.best.epoch = Some(epoch);
+                    true
+                }
+            };
+            if keep || !checkpoint.exists() {
                 save_atomic(self.vs, checkpoint).map_err(torch)?;
                 checkpoint_val = Some((epoch, val));
             } else {

@@ -10,6 +10,10 @@
 //!   0/1 (binary).
 //! * Multi-class: cross-entropy with `balanced` = `n / (k · count_c)` or an
 //!   explicit list. A class absent from the training fold gets weight 0.
+//!
+//! Validation and test losses ([`Loss::evaluate`]) use the same weights
+//! unless `train.weighted_eval_loss` is false: then they are the plain
+//! unweighted loss, as Keras reports `val_loss` under `class_weight`.
 
 use serde::Serialize;
 use sweep_core::train_options::{ClassWeighting, PosWeight};
@@ -30,6 +34,8 @@ pub struct Loss {
     pos_weight: Option<Tensor>,
     /// Multi-class: `(k,)`. Sigmoid: `(2, L)` rows = weight of label value 0 / 1.
     class_weight: Option<Tensor>,
+    /// Whether [`Loss::evaluate`] applies the weights too.
+    weighted_eval: bool,
     pub resolved: ResolvedWeights,
 }
 
@@ -79,6 +85,7 @@ impl Loss {
                     task,
                     pos_weight: None,
                     class_weight: weights.as_deref().map(to_tensor),
+                    weighted_eval: true,
                     resolved,
                 }
             }
@@ -135,24 +142,39 @@ impl Loss {
                     class_weight: cw
                         .as_deref()
                         .map(|w| to_tensor(w).view([2, num_outputs as i64])),
+                    weighted_eval: true,
                     resolved,
                 }
             }
         }
     }
 
-    /// Mean loss of `logits` against `targets`.
+    /// The same loss, with validation and test losses weighted (`true`,
+    /// the default) or not (`false`, `train.weighted_eval_loss: false`).
+    pub fn with_weighted_eval(mut self, weighted: bool) -> Loss {
+        self.weighted_eval = weighted;
+        self
+    }
+
+    /// Mean training loss of `logits` against `targets`.
     pub fn compute(&self, logits: &Tensor, targets: &Tensor) -> Tensor {
+        self.weighted(logits, targets, true)
+    }
+
+    /// Mean validation/test loss: weighted only when `weighted_eval_loss` is on.
+    pub fn evaluate(&self, logits: &Tensor, targets: &Tensor) -> Tensor {
+        self.weighted(logits, targets, self.weighted_eval)
+    }
+
+    fn weighted(&self, logits: &Tensor, targets: &Tensor, use_weights: bool) -> Tensor {
+        let class_weight = self.class_weight.as_ref().filter(|_| use_weights);
+        let pos_weight = self.pos_weight.as_ref().filter(|_| use_weights);
         match self.task {
-            TaskKind::MultiClass => logits.cross_entropy_loss(
-                targets,
-                self.class_weight.as_ref(),
-                Reduction::Mean,
-                -100,
-                0.0,
-            ),
+            TaskKind::MultiClass => {
+                logits.cross_entropy_loss(targets, class_weight, Reduction::Mean, -100, 0.0)
+            }
             _ => {
-                let element_weight = self.class_weight.as_ref().map(|w| {
+                let element_weight = class_weight.map(|w| {
                     // w[0] where the label is 0, w[1] where it is 1.
                     let neg = w.get(0).unsqueeze(0);
                     let pos = w.get(1).unsqueeze(0);
@@ -161,7 +183,7 @@ impl Loss {
                 logits.binary_cross_entropy_with_logits(
                     targets,
                     element_weight.as_ref(),
-                    self.pos_weight.as_ref(),
+                    pos_weight,
                     Reduction::Mean,
                 )
             }
@@ -230,5 +252,43 @@ mod tests {
         let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
         let want = (-(10.0 * sig(0.3).ln()) - (1.0 - sig(-1.2)).ln()) / 2.0;
         assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+        assert!((l.evaluate(&logits, &targets).double_value(&[]) - got).abs() < 1e-7);
+        let unweighted = l.with_weighted_eval(false);
+        let plain = (-sig(0.3).ln() - (1.0 - sig(-1.2)).ln()) / 2.0;
+        let eval = unweighted.evaluate(&logits, &targets).double_value(&[]);
+        assert!((eval - plain).abs() < 1e-5, "{eval} vs {plain}");
+        let train = unweighted.compute(&logits, &targets).double_value(&[]);
+        assert!(
+            (train - want).abs() < 1e-5,
+            "training stays weighted: {train}"
+        );
+    }
+
+    #[test]
+    fn unweighted_eval_loss_drops_multiclass_class_weights() {
+        let logits = Tensor::from_slice(&[2.0f32, 0.5, -1.0, 0.1, 0.3, 1.5]).view([2, 3]);
+        let targets = Tensor::from_slice(&[0i64, 2]);
+        let loss = |weighted| {
+            Loss::new(
+                TaskKind::MultiClass,
+                3,
+                &[0, 0, 0, 1, 2, 2],
+                1,
+                &ClassWeighting::Balanced,
+                &PosWeight::None,
+                Device::Cpu,
+            )
+            .with_weighted_eval(weighted)
+        };
+        let ce = |i: usize, row: [f64; 3]| {
+            let z: f64 = row.iter().map(|v| v.exp()).sum();
+            z.ln() - row[i]
+        };
+        let (a, b) = (ce(0, [2.0, 0.5, -1.0]), ce(2, [0.1, 0.3, 1.5]));
+        // balanced weights 6/(3·3) = 2/3 for class 0, 6/(3·2) = 1 for class 2.
+        let weighted = (2.0 / 3.0 * a + b) / (2.0 / 3.0 + 1.0);
+        let got = |w: bool| loss(w).evaluate(&logits, &targets).double_value(&[]);
+        assert!((got(true) - weighted).abs() < 1e-5, "{}", got(true));
+        assert!((got(false) - (a + b) / 2.0).abs() < 1e-5, "{}", got(false));
     }
 }

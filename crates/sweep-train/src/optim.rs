@@ -169,6 +169,10 @@ impl Optimizer {
 
 /// Learning rate for `epoch` (1-based) under a fixed schedule, starting at `base`.
 /// ReduceLROnPlateau multiplies on top of this (see `callbacks`).
+///
+/// Multi-step follows PyTorch's `MultiStepLR` stepped after every epoch:
+/// after `done` steps the rate is `base · gamma^(milestones ≤ done)`, so a
+/// milestone `m` first applies to epoch `m + 1` (1-based).
 pub fn scheduled_lr(schedule: &Schedule, base: f64, epoch: u32) -> f64 {
     let done = f64::from(epoch.saturating_sub(1));
     match schedule {
@@ -181,6 +185,13 @@ pub fn scheduled_lr(schedule: &Schedule, base: f64, epoch: u32) -> f64 {
             eta_min
                 + (base - eta_min) * (1.0 + (std::f64::consts::PI * t / f64::from(*t_max)).cos())
                     / 2.0
+        }
+        Schedule::Multistep { milestones, gamma } => {
+            let passed = milestones
+                .iter()
+                .filter(|&&m| m <= epoch.saturating_sub(1))
+                .count();
+            base * gamma.powi(passed as i32)
         }
     }
 }
@@ -354,5 +365,25 @@ mod tests {
         assert!((scheduled_lr(&cos, 1.0, 1) - 1.0).abs() < 1e-12);
         assert!((scheduled_lr(&cos, 1.0, 3) - 0.5).abs() < 1e-12);
         assert!(scheduled_lr(&cos, 1.0, 5).abs() < 1e-12);
+    }
+
+    /// The rates of `torch.optim.lr_scheduler.MultiStepLR(opt, [3, 5], 0.1)`
+    /// with `scheduler.step()` after each epoch, as PyTorch 2.13 prints
+    /// `optimizer.param_groups[0]["lr"]` at the start of epochs 1..=7.
+    #[test]
+    fn multistep_matches_pytorch_stepped_per_epoch() {
+        let multistep = Schedule::Multistep {
+            milestones: vec![3, 5],
+            gamma: 0.1,
+        };
+        let lrs: Vec<f64> = (1..=7).map(|e| scheduled_lr(&multistep, 1.0, e)).collect();
+        let pytorch = [1.0, 1.0, 1.0, 0.1, 0.1, 0.01, 0.01];
+        for (epoch, (got, want)) in lrs.iter().zip(pytorch).enumerate() {
+            assert!(
+                (got - want).abs() < 1e-12,
+                "epoch {}: {got} vs {want}",
+                epoch + 1
+            );
+        }
     }
 }

@@ -67,7 +67,7 @@ pub enum ConvertError {
 }
 
 /// What a conversion did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Converted {
     /// Tensors written.
     pub tensors: usize,
@@ -304,11 +304,7 @@ fn implied_config(named: &BTreeMap<String, Tensor>) -> ModelConfig {
         _ if kernel == 3 => crate::models::resnet18::SMALL_INPUT_MAX,
         _ => 224,
     };
-    ModelConfig {
-        in_channels,
-        num_outputs,
-        image_size,
-    }
+    ModelConfig::new(in_channels, num_outputs, image_size)
 }
 
 /// Checks every tensor against `arch` built for the file's configuration;

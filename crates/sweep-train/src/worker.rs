@@ -17,6 +17,7 @@ use sweep_core::protocol::lease::{Acquire, Lease};
 use sweep_core::store::{
     CHECKPOINT_FILE, FailureKind, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE, Store,
 };
+use sweep_core::train_options::MonitorMetric;
 use tch::{Device, nn};
 
 use crate::data::{PreparedData, prepare};
@@ -28,6 +29,7 @@ use crate::pretrained::load_pretrained;
 use crate::torch_runtime;
 
 /// A failure with its category.
+#[derive(Debug)]
 pub struct WorkerError {
     pub kind: FailureKind,
     pub message: String,
@@ -220,7 +222,11 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         .unwrap_or(1)
         .max(1);
     tch::set_num_threads(threads);
-    tch::set_num_interop_threads(1);
+    // libtorch accepts the inter-op thread count once per process, before
+    // any parallel work; a worker process trains one run, and a process that
+    // trains several in turn (the trainer's own tests) keeps the first.
+    static INTEROP_THREADS: std::sync::Once = std::sync::Once::new();
+    INTEROP_THREADS.call_once(|| tch::set_num_interop_threads(1));
     let device = device_from_env(&report)?;
     tch::manual_seed(spec.seed as i64);
     if let Device::Cuda(_) = device {
@@ -231,12 +237,17 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         .map_err(|e| fail(FailureKind::InvalidData, e))?;
     let mut vs = nn::VarStore::new(device);
     let cfg = ModelConfig {
-        in_channels: data.preprocess.channels,
-        num_outputs: data.num_outputs as i64,
-        image_size: data.preprocess.size,
+        batch_norm: spec.train.batch_norm,
+        stem: spec.train.stem,
+        ..ModelConfig::new(
+            data.preprocess.channels,
+            data.num_outputs as i64,
+            data.preprocess.size,
+        )
     };
     let model = models::build(&spec.arch, &vs.root(), &cfg)
         .map_err(|e| fail(FailureKind::InvalidData, e.to_string()))?;
+    models::initialise(&vs, &spec.arch, spec.train.init);
     if let Some(pretrained) = &spec.train.pretrained {
         let file = crate::pretrained::pretrained_file(
             pretrained,
@@ -265,7 +276,8 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         &spec.class_weighting,
         &spec.pos_weight,
         device,
-    );
+    )
+    .with_weighted_eval(spec.train.weighted_eval_loss);
     emit(&WorkerEvent::Started {
         key: key.clone(),
         device: device_name(device),
@@ -289,7 +301,13 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         seed: spec.seed,
         stop: &stop,
     };
-    let monitor = spec.train.checkpoint.metric;
+    // The progress line shows the checkpoint's metric; with `checkpoint:
+    // last` there is none, and it shows the validation loss.
+    let monitor = spec
+        .train
+        .checkpoint
+        .monitor()
+        .map_or(MonitorMetric::ValLoss, |m| m.metric);
     let mut grown: Option<GrownThreads> = None;
     let fit = trainer
         .fit(spec.lr, &checkpoint, dir, |r| {

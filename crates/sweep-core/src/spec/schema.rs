@@ -11,7 +11,9 @@ use serde_json::{Map, Value as Json, json};
 use super::context::Context;
 use super::diagnostic::{Sink, suggestion};
 use super::node::{Node, Value};
-use crate::train_options::{MonitorMetric, TrainOptions};
+use std::str::FromStr;
+
+use crate::train_options::{Init, MonitorMetric, Normalize, Stem, TrainOptions};
 
 /// Converts one YAML node at `path` into canonical JSON, reporting problems.
 pub type Convert = fn(&Node, &str, &mut Sink) -> Option<Json>;
@@ -112,6 +114,16 @@ pub fn lookup(name: &str) -> Option<FieldDef> {
         "threshold" => field!("train.threshold", open_unit_interval, false),
         "subset" => field!("train.subset", optional_count, false),
         "pretrained" => field!("train.pretrained", pretrained, false),
+        "init" => field!("train.init", init, false),
+        "batch_norm" => field!("train.batch_norm", batch_norm, false),
+        "batch_norm.momentum" => field!(
+            "train.batch_norm.momentum",
+            open_unit_interval_closed_right,
+            false
+        ),
+        "batch_norm.eps" => field!("train.batch_norm.eps", positive, false),
+        "weighted_eval_loss" => field!("train.weighted_eval_loss", boolean, false),
+        "stem" => field!("train.stem", stem, false),
         _ => return None,
     })
 }
@@ -133,6 +145,10 @@ pub const TRAIN_KEYS: &[&str] = &[
     "threshold",
     "subset",
     "pretrained",
+    "init",
+    "batch_norm",
+    "weighted_eval_loss",
+    "stem",
 ];
 
 /// Names accepted as grid axes besides the train options.
@@ -224,6 +240,16 @@ fn open_unit_interval(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> 
         sink,
         |v| v > 0.0 && v < 1.0,
         "a number in (0, 1)",
+    )
+}
+
+fn open_unit_interval_closed_right(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    checked(
+        node,
+        path,
+        sink,
+        |v| v > 0.0 && v <= 1.0,
+        "a number in (0, 1]",
     )
 }
 
@@ -766,12 +792,16 @@ fn schedule(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
                     &[("t_max", count_1), ("eta_min", non_negative)],
                 )
                 .map(|o| json!({ "cosine": o })),
+                "multistep" => {
+                    multistep(inner, &inner_path, sink).map(|o| json!({ "multistep": o }))
+                }
                 other => {
                     sink.error(
                         key.pos,
                         &inner_path,
                         format!(
-                            "unknown schedule `{other}`; expected `constant`, `step` or `cosine`"
+                            "unknown schedule `{other}`; expected `constant`, `step`, `cosine` or `multistep`{}",
+                            suggestion(other, ["step", "cosine", "multistep"])
                         ),
                     );
                     None
@@ -783,7 +813,7 @@ fn schedule(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
                 node.pos,
                 path,
                 format!(
-                    "expected `constant`, {{step: {{step_size, gamma}}}} or {{cosine: {{t_max, eta_min}}}}, found {}",
+                    "expected `constant`, {{step: {{step_size, gamma}}}}, {{cosine: {{t_max, eta_min}}}} or {{multistep: {{milestones, gamma}}}}, found {}",
                     describe(node)
                 ),
             );
@@ -792,8 +822,78 @@ fn schedule(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
     }
 }
 
+/// `{milestones: [50, 75], gamma: 0.1}`: milestones are required, at least
+/// 1 and strictly increasing (whether they fall before `epochs` is checked
+/// once the run is resolved, since `epochs` may be a grid axis).
+fn multistep(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    let obj = object(
+        node,
+        path,
+        sink,
+        json!({ "gamma": 0.1 }),
+        &[("milestones", milestones), ("gamma", open_unit_interval)],
+    )?;
+    if obj.get("milestones").is_none() {
+        sink.error(
+            node.pos,
+            format!("{path}.milestones"),
+            "missing required key `milestones` (epochs after which the learning rate is multiplied by gamma)",
+        );
+        return None;
+    }
+    Some(json!({ "milestones": obj["milestones"], "gamma": obj["gamma"] }))
+}
+
+fn milestones(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    let Value::Seq(items) = &node.value else {
+        sink.error(
+            node.pos,
+            path,
+            format!(
+                "expected a list of epochs such as [50, 75], found {}",
+                describe(node)
+            ),
+        );
+        return None;
+    };
+    if items.is_empty() {
+        sink.error(node.pos, path, "expected at least one milestone epoch");
+        return None;
+    }
+    let mut out: Vec<i64> = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        let item_path = format!("{path}[{i}]");
+        let Some(v) = integer(item, &item_path, sink, 1, 10_000_000).and_then(|v| v.as_i64())
+        else {
+            ok = false;
+            continue;
+        };
+        if let Some(&prev) = out.last()
+            && v <= prev
+        {
+            sink.error(
+                item.pos,
+                &item_path,
+                format!("milestones must be strictly increasing: {v} follows {prev}"),
+            );
+            ok = false;
+        }
+        out.push(v);
+    }
+    ok.then(|| json!(out))
+}
+
 fn checkpoint(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
-    if node.as_str().is_some() {
+    if node.as_str() == Some("last") {
+        return Some(json!("last"));
+    }
+    if let Some(word) = node.as_str() {
+        if MonitorMetric::from_str(word).is_err() {
+            let names = MonitorMetric::ALL.map(MonitorMetric::as_str);
+            let options: Vec<&str> = std::iter::once("last").chain(names).collect();
+            one_of(node, path, sink, &options)?;
+        }
         let metric = metric_name(node, path, sink)?;
         let mode = natural_mode(metric.as_str().unwrap_or_default());
         return Some(json!({ "metric": metric, "mode": mode }));
@@ -858,20 +958,142 @@ fn augmentation(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
 fn normalize(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
     // Accept the range spelt a few natural ways; store one canonical word.
     match node.as_str() {
-        Some("0-1" | "[0,1]" | "[0, 1]" | "zero_one") => Some(json!("0-1")),
-        Some("-1-1" | "[-1,1]" | "[-1, 1]" | "minus_one_one") => Some(json!("-1-1")),
-        _ => {
-            sink.error(
-                node.pos,
-                path,
-                format!(
-                    "expected `0-1` or `-1-1` (pixel range), found {}",
-                    describe(node)
-                ),
-            );
-            None
+        Some("0-1" | "[0,1]" | "[0, 1]" | "zero_one") => return Some(json!("0-1")),
+        Some("-1-1" | "[-1,1]" | "[-1, 1]" | "minus_one_one") => return Some(json!("-1-1")),
+        Some("imagenet") => {
+            return Some(mean_std(
+                &Normalize::IMAGENET_MEAN,
+                &Normalize::IMAGENET_STD,
+            ));
         }
+        _ => {}
     }
+    if let Value::Map(_) = node.value {
+        return normalize_mean_std(node, path, sink);
+    }
+    let hint = node
+        .as_str()
+        .map(|s| suggestion(s, ["0-1", "-1-1", "imagenet"]))
+        .unwrap_or_default();
+    sink.error(
+        node.pos,
+        path,
+        format!(
+            "expected `0-1`, `-1-1` (pixel range), `imagenet` or {{mean: [..], std: [..]}} (per channel), found {}{hint}",
+            describe(node)
+        ),
+    );
+    None
+}
+
+fn mean_std(mean: &[f64], std: &[f64]) -> Json {
+    json!({ "mean_std": { "mean": mean, "std": std } })
+}
+
+/// `{mean: [..], std: [..]}`: one value per channel (1 or 3), the same
+/// count in both, every std > 0.
+fn normalize_mean_std(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    let obj = object(
+        node,
+        path,
+        sink,
+        json!({}),
+        &[
+            ("mean", |n, p, s| channel_values(n, p, s, false)),
+            ("std", |n, p, s| channel_values(n, p, s, true)),
+        ],
+    )?;
+    let (Some(mean), Some(std)) = (obj.get("mean"), obj.get("std")) else {
+        let missing = if obj.get("mean").is_none() {
+            "mean"
+        } else {
+            "std"
+        };
+        sink.error(
+            node.pos,
+            format!("{path}.{missing}"),
+            format!("missing required key `{missing}` (one value per channel)"),
+        );
+        return None;
+    };
+    let (m, s) = (
+        mean.as_array().map_or(0, Vec::len),
+        std.as_array().map_or(0, Vec::len),
+    );
+    if m != s {
+        sink.error(
+            node.pos,
+            path,
+            format!("mean has {m} values but std has {s}; give one of each per channel"),
+        );
+        return None;
+    }
+    Some(json!({ "mean_std": { "mean": mean, "std": std } }))
+}
+
+/// One value per channel (1 or 3 of them); standard deviations must be > 0.
+fn channel_values(n: &Node, p: &str, s: &mut Sink, positive_only: bool) -> Option<Json> {
+    let Value::Seq(items) = &n.value else {
+        s.error(
+            n.pos,
+            p,
+            format!(
+                "expected a list with one number per channel, found {}",
+                describe(n)
+            ),
+        );
+        return None;
+    };
+    if items.len() != 1 && items.len() != 3 {
+        s.error(
+            n.pos,
+            p,
+            format!(
+                "expected 1 or 3 values (one per channel), found {}",
+                items.len()
+            ),
+        );
+        return None;
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let ip = format!("{p}[{i}]");
+        let v = if positive_only {
+            checked(item, &ip, s, |v| v > 0.0, "a standard deviation > 0")
+        } else {
+            number(item, &ip, s).map(|v| json!(v))
+        };
+        out.push(v?);
+    }
+    Some(Json::Array(out))
+}
+
+fn init(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    let names = Init::ALL.map(Init::as_str);
+    one_of(node, path, sink, &names).map(Json::String)
+}
+
+fn stem(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    let options = [Stem::Auto, Stem::Small, Stem::Standard].map(|s| {
+        serde_json::to_value(s)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+    });
+    let names: Vec<&str> = options.iter().flatten().map(String::as_str).collect();
+    one_of(node, path, sink, &names).map(Json::String)
+}
+
+fn batch_norm(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    object(
+        node,
+        path,
+        sink,
+        default_train()["batch_norm"].clone(),
+        &[
+            ("momentum", open_unit_interval_closed_right),
+            ("eps", positive),
+        ],
+    )
 }
 
 fn input_channels(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {

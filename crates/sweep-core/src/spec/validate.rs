@@ -107,6 +107,9 @@ pub fn load_str(text: &str, path: &Path) -> Result<Experiment, SpecErrors> {
         && sink.is_empty()
     {
         crate::expand::check(exp, &mut sink);
+        if sink.is_empty() {
+            super::train_semantics::check(exp, &root, &mut sink);
+        }
     }
     let mut diagnostics = sink.diagnostics;
     diagnostics.sort_by_key(|d| d.pos);

@@ -46,7 +46,7 @@ fn order_is_nested_loops_with_last_axis_fastest() {
     // Every default is filled in.
     assert_eq!(r[0].train.epochs, 3);
     assert_eq!(r[0].train.batch_size, 128);
-    assert_eq!(r[0].train.checkpoint.metric, "val_loss");
+    assert_eq!(r[0].train.checkpoint.monitor().unwrap().metric, "val_loss");
 }
 
 #[test]
@@ -203,8 +203,8 @@ fn pinned_keys_snapshot() {
 }
 
 const PINNED: [&str; 2] = [
-    "532065ad1bc6b4feaba84474d46010939bff00f2fd49bbb49e075804b95c613f",
-    "2b6783e1c140c9dd5e4ada2d71d9e7aa7cf2c2bb68a146449b3116d126f854df",
+    "ee4e39aa15c2d35b2b9494e4252c78d61d2e222636061b0b38ad4c6e441e0a6d",
+    "c9f416006fb0922fb3911fbb6785058fd0c7b43a928255c50f0233fad2ca9c60",
 ];
 
 #[test]

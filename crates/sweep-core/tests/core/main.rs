@@ -12,3 +12,4 @@ mod expand_and_hash;
 mod fuzz_corpus;
 mod gpu_packing;
 mod invalid_specs;
+mod train_semantics;

@@ -16,11 +16,11 @@ pub fn build(p: &nn::Path, cfg: &ModelConfig) -> Result<Model, ModelError> {
     // Two 2x2 pools must leave at least one pixel.
     require_size("chest_cnn", cfg, 4)?;
     let conv1 = conv3x3(p / "conv1", cfg.in_channels, 32, 1);
-    let bn1 = batch_norm(p / "bn1", 32);
+    let bn1 = batch_norm(p / "bn1", 32, cfg.batch_norm);
     let conv2 = conv3x3(p / "conv2", 32, 64, 1);
-    let bn2 = batch_norm(p / "bn2", 64);
+    let bn2 = batch_norm(p / "bn2", 64, cfg.batch_norm);
     let conv3 = conv3x3(p / "conv3", 64, 128, 1);
-    let bn3 = batch_norm(p / "bn3", 128);
+    let bn3 = batch_norm(p / "bn3", 128, cfg.batch_norm);
     let fc1 = linear(p / "fc1", 128, 128);
     let fc2 = linear(p / "fc2", 128, 128);
     let fc3 = linear(p / "fc3", 128, cfg.num_outputs);

@@ -4,16 +4,20 @@
 //! is initialised the same way, and a fix to a block reaches every member of
 //! its family.
 //!
-//! Initialisation: batch norm as PyTorch and Keras (scale 1, shift 0);
-//! convolutions and dense layers keep tch's defaults, Kaiming-uniform weights
-//! with the ReLU gain (bound `sqrt(6 / fan_in)`), zero conv biases and dense
-//! biases uniform in `±1 / sqrt(fan_in)`. That is neither PyTorch's default
-//! (weight bound `1 / sqrt(fan_in)`, conv biases drawn) nor Keras's
-//! (Glorot-uniform, zero biases), and the reference studies used both
-//! frameworks. `bench/models.py` (`init_like_tch`) reproduces it for the
-//! PyTorch comparisons. Changing it changes results: bump
+//! Initialisation: the constructors here draw tch's defaults (batch norm
+//! with scale 1 and shift 0; convolutions and dense layers Kaiming-uniform
+//! with the ReLU gain, bound `sqrt(6 / fan_in)`, zero conv biases, dense
+//! biases uniform in `±1 / sqrt(fan_in)`), which `train.init: tch` keeps.
+//! `train.init: torch` (the default) and `keras` redraw them afterwards in
+//! [`super::init`]. `bench/models.py` (`init_like_tch`) reproduces tch's
+//! for the PyTorch comparisons. Changing any of it changes results: bump
 //! `TRAINER_VERSION`.
+//!
+//! Every batch norm takes its momentum and epsilon from
+//! [`ModelConfig::batch_norm`] (`train.batch_norm`).
 
+use sweep_core::spec::train_semantics::DENSENET_STANDARD_STEM_MIN_SIZE;
+use sweep_core::train_options::{BatchNormParams, Stem as StemChoice};
 use tch::{Tensor, nn};
 
 use super::{Model, ModelConfig, ModelError};
@@ -45,11 +49,14 @@ pub(super) fn conv_no_bias(
     nn::conv2d(p, c_in, c_out, kernel, cfg)
 }
 
-/// Batch norm initialised like PyTorch/Keras (scale 1, shift 0); tch's own
-/// default draws the scale uniformly from [0, 1).
-pub(super) fn batch_norm(p: nn::Path, channels: i64) -> nn::BatchNorm {
+/// Batch norm initialised like PyTorch/Keras (scale 1, shift 0; tch's own
+/// default draws the scale uniformly from [0, 1)), with the run's momentum
+/// and epsilon.
+pub(super) fn batch_norm(p: nn::Path, channels: i64, params: BatchNormParams) -> nn::BatchNorm {
     let cfg = nn::BatchNormConfig {
         ws_init: nn::Init::Const(1.0),
+        momentum: params.momentum,
+        eps: params.eps,
         ..Default::default()
     };
     nn::batch_norm2d(p, channels, cfg)
@@ -95,18 +102,31 @@ pub(super) fn require_size(
     Ok(())
 }
 
-/// Largest image side that gets the small-input [`Stem`].
+/// Largest image side that gets the small-input [`Stem`] under `stem: auto`.
 pub const SMALL_INPUT_MAX: i64 = 64;
+
+/// Whether `cfg` asks for the small stem: `stem: small`, or `auto` at
+/// `image_size <= SMALL_INPUT_MAX`.
+pub(super) fn small_stem(cfg: &ModelConfig) -> bool {
+    match cfg.stem {
+        StemChoice::Auto => cfg.image_size <= SMALL_INPUT_MAX,
+        StemChoice::Small => true,
+        StemChoice::Standard => false,
+    }
+}
 
 /// The ImageNet-CNN stem of the ResNets and DenseNets: convolution, batch
 /// norm, ReLU and a 3x3/2 max pool.
 ///
-/// For `image_size <= SMALL_INPUT_MAX` the convolution is 3x3 with stride 1
-/// and there is no max pool, as in the usual CIFAR/MedMNIST variants: the
-/// standard 7x7/2 convolution plus max pool would shrink a 28 px image to
-/// 7 px before the first block, leaving 1 px (ResNet) or nothing (DenseNet,
-/// whose transitions halve three more times) for the last stage. Above that
-/// size the stem is torchvision's, so ImageNet weights fit it.
+/// Under `stem: auto`, for `image_size <= SMALL_INPUT_MAX` the convolution
+/// is 3x3 with stride 1 and there is no max pool, as in the usual
+/// CIFAR/MedMNIST variants: the standard 7x7/2 convolution plus max pool
+/// would shrink a 28 px image to 7 px before the first block, leaving 1 px
+/// (ResNet) or nothing (DenseNet, whose transitions halve three more times)
+/// for the last stage. Above that size the stem is torchvision's, so
+/// ImageNet weights fit it. `stem: standard` and `stem: small` force one or
+/// the other at any size (the standard one at 28 px is how an ImageNet
+/// ResNet is fine-tuned on 28 px images).
 pub(super) struct Stem {
     conv: nn::Conv2D,
     bn: nn::BatchNorm,
@@ -115,22 +135,16 @@ pub(super) struct Stem {
 
 impl Stem {
     /// A stem with its convolution under `conv` and its batch norm under `bn`.
-    pub(super) fn new(
-        conv: nn::Path,
-        bn: nn::Path,
-        c_in: i64,
-        c_out: i64,
-        image_size: i64,
-    ) -> Self {
-        let small_input = image_size <= SMALL_INPUT_MAX;
+    pub(super) fn new(conv: nn::Path, bn: nn::Path, c_out: i64, cfg: &ModelConfig) -> Self {
+        let small_input = small_stem(cfg);
         let conv = if small_input {
-            conv_no_bias(conv, c_in, c_out, 3, 1, 1)
+            conv_no_bias(conv, cfg.in_channels, c_out, 3, 1, 1)
         } else {
-            conv_no_bias(conv, c_in, c_out, 7, 2, 3)
+            conv_no_bias(conv, cfg.in_channels, c_out, 7, 2, 3)
         };
         Stem {
             conv,
-            bn: batch_norm(bn, c_out),
+            bn: batch_norm(bn, c_out, cfg.batch_norm),
             max_pool: !small_input,
         }
     }
@@ -172,9 +186,8 @@ impl Residual {
 fn residual_block(
     p: nn::Path,
     kind: Residual,
-    c_in: i64,
-    width: i64,
-    stride: i64,
+    (c_in, width, stride): (i64, i64, i64),
+    bn: BatchNormParams,
 ) -> nn::FuncT<'static> {
     let c_out = width * kind.expansion();
     // (input channels, output channels, kernel, stride) along the main branch.
@@ -192,7 +205,7 @@ fn residual_block(
         .map(|(i, (ci, co, k, s))| {
             (
                 conv_no_bias(&p / format!("conv{}", i + 1), ci, co, k, s, k / 2),
-                batch_norm(&p / format!("bn{}", i + 1), co),
+                batch_norm(&p / format!("bn{}", i + 1), co, bn),
             )
         })
         .collect();
@@ -200,7 +213,7 @@ fn residual_block(
         let ds = &p / "downsample";
         (
             conv_no_bias(&ds / "0", c_in, c_out, 1, stride, 0),
-            batch_norm(&ds / "1", c_out),
+            batch_norm(&ds / "1", c_out, bn),
         )
     });
     // The ReLUs and the skip addition work in place on batch-norm outputs,
@@ -229,7 +242,7 @@ fn residual_block(
 /// first block of stages 2–4 halves the resolution), global average pooling
 /// and `fc` with `cfg.num_outputs` units.
 pub(super) fn resnet(p: &nn::Path, cfg: &ModelConfig, kind: Residual, depths: [usize; 4]) -> Model {
-    let stem = Stem::new(p / "conv1", p / "bn1", cfg.in_channels, 64, cfg.image_size);
+    let stem = Stem::new(p / "conv1", p / "bn1", 64, cfg);
     let mut layers = nn::seq_t();
     let mut c_in = 64;
     for (i, &blocks) in depths.iter().enumerate() {
@@ -237,7 +250,8 @@ pub(super) fn resnet(p: &nn::Path, cfg: &ModelConfig, kind: Residual, depths: [u
         let stage = p / format!("layer{}", i + 1);
         for b in 0..blocks {
             let stride = if i > 0 && b == 0 { 2 } else { 1 };
-            layers = layers.add(residual_block(&stage / b, kind, c_in, width, stride));
+            let shape = (c_in, width, stride);
+            layers = layers.add(residual_block(&stage / b, kind, shape, cfg.batch_norm));
             c_in = width * kind.expansion();
         }
     }
@@ -274,12 +288,12 @@ struct DenseLayer {
 }
 
 impl DenseLayer {
-    fn new(p: nn::Path, c_in: i64, growth: i64) -> Self {
+    fn new(p: nn::Path, c_in: i64, growth: i64, bn: BatchNormParams) -> Self {
         let width = DENSE_BN_SIZE * growth;
         DenseLayer {
-            norm1: batch_norm(&p / "norm1", c_in),
+            norm1: batch_norm(&p / "norm1", c_in, bn),
             conv1: conv_no_bias(&p / "conv1", c_in, width, 1, 1, 0),
-            norm2: batch_norm(&p / "norm2", width),
+            norm2: batch_norm(&p / "norm2", width, bn),
             conv2: conv_no_bias(&p / "conv2", width, growth, 3, 1, 1),
         }
     }
@@ -340,17 +354,13 @@ pub(super) fn densenet(
     arch: &'static str,
     shape: DenseNetShape,
 ) -> Result<Model, ModelError> {
-    if cfg.image_size <= SMALL_INPUT_MAX {
+    if small_stem(cfg) {
         require_size(arch, cfg, DENSENET_MIN_SIZE)?;
+    } else {
+        require_size(arch, cfg, i64::from(DENSENET_STANDARD_STEM_MIN_SIZE))?;
     }
     let f = p / "features";
-    let stem = Stem::new(
-        &f / "conv0",
-        &f / "norm0",
-        cfg.in_channels,
-        shape.init_features,
-        cfg.image_size,
-    );
+    let stem = Stem::new(&f / "conv0", &f / "norm0", shape.init_features, cfg);
     let mut channels = shape.init_features;
     let mut stages = Vec::new();
     let last = shape.block_layers.len() - 1;
@@ -359,14 +369,15 @@ pub(super) fn densenet(
         let layers = (0..n)
             .map(|j| {
                 let c_in = channels + j as i64 * shape.growth;
-                DenseLayer::new(&block / format!("denselayer{}", j + 1), c_in, shape.growth)
+                let name = format!("denselayer{}", j + 1);
+                DenseLayer::new(&block / name, c_in, shape.growth, cfg.batch_norm)
             })
             .collect();
         channels += n as i64 * shape.growth;
         let transition = (i < last).then(|| {
             let t = &f / format!("transition{}", i + 1);
             let transition = Transition {
-                norm: batch_norm(&t / "norm", channels),
+                norm: batch_norm(&t / "norm", channels, cfg.batch_norm),
                 conv: conv_no_bias(&t / "conv", channels, channels / 2, 1, 1, 0),
             };
             channels /= 2;
@@ -374,7 +385,7 @@ pub(super) fn densenet(
         });
         stages.push(DenseStage { layers, transition });
     }
-    let norm5 = batch_norm(&f / "norm5", channels);
+    let norm5 = batch_norm(&f / "norm5", channels, cfg.batch_norm);
     let classifier = linear(p / "classifier", channels, cfg.num_outputs);
     Ok(Box::new(nn::func_t(move |xs, train| {
         let mut xs = stem.forward_t(xs, train);
@@ -383,4 +394,36 @@ pub(super) fn densenet(
         }
         global_avg_pool(&xs.apply_t(&norm5, train).relu()).apply(&classifier)
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    /// Momentum in PyTorch's convention and epsilon reach the layer: one
+    /// training step on [0, 1, 2, 3] (mean 1.5, biased variance 1.25,
+    /// unbiased 5/3) from running statistics (0, 1).
+    #[test]
+    fn batch_norm_uses_the_runs_momentum_and_epsilon() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let params = BatchNormParams {
+            momentum: 0.3,
+            eps: 0.5,
+        };
+        let bn = batch_norm(vs.root() / "bn", 1, params);
+        let xs = Tensor::from_slice(&[0.0f32, 1.0, 2.0, 3.0]).view([4, 1, 1, 1]);
+        let ys = xs.apply_t(&bn, true);
+        let top = ys.double_value(&[3, 0, 0, 0]);
+        let want = 1.5 / (1.25f64 + 0.5).sqrt();
+        assert!((top - want).abs() < 1e-5, "{top} vs {want}");
+        let mean = bn.running_mean.double_value(&[0]);
+        let var = bn.running_var.double_value(&[0]);
+        assert!((mean - 0.3 * 1.5).abs() < 1e-6, "running mean {mean}");
+        assert!(
+            (var - (0.7 + 0.3 * 5.0 / 3.0)).abs() < 1e-6,
+            "running var {var}"
+        );
+        assert_eq!(ys.kind(), Kind::Float);
+    }
 }

@@ -5,9 +5,13 @@
 //! adding one means adding that file and its name to the `registry!` list
 //! below. Models return raw logits: losses and metrics apply sigmoid/softmax.
 
+use sweep_core::train_options::{BatchNormParams, Stem};
 use tch::nn;
 
+mod init;
 mod layers;
+
+pub use init::{governed_by_init_option, initialise, initialise_layers};
 
 /// A built network: `forward_t(images, train)` maps `(N, C, H, W)` float
 /// images to `(N, num_outputs)` logits.
@@ -41,8 +45,9 @@ registry! {
     vit_b16_lora,
 }
 
-/// Shape of the problem a model is built for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Shape of the problem a model is built for, and the layer settings a run
+/// chooses.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ModelConfig {
     /// Image channels: 1 (grey) or 3 (RGB) for MedMNIST.
     pub in_channels: i64,
@@ -50,6 +55,24 @@ pub struct ModelConfig {
     pub num_outputs: i64,
     /// Side of the square input images in pixels (28, 64, 128 or 224).
     pub image_size: i64,
+    /// Momentum and epsilon of every batch norm (`train.batch_norm`).
+    pub batch_norm: BatchNormParams,
+    /// The stem of the ResNets and DenseNets (`train.stem`).
+    pub stem: Stem,
+}
+
+impl ModelConfig {
+    /// A problem shape with the default layer settings (PyTorch's batch
+    /// norm, the automatic stem).
+    pub fn new(in_channels: i64, num_outputs: i64, image_size: i64) -> Self {
+        ModelConfig {
+            in_channels,
+            num_outputs,
+            image_size,
+            batch_norm: BatchNormParams::default(),
+            stem: Stem::Auto,
+        }
+    }
 }
 
 /// Why a model could not be built.
@@ -116,11 +139,7 @@ mod tests {
     use tch::{Device, Kind, Tensor};
 
     fn cfg(in_channels: i64, num_outputs: i64, image_size: i64) -> ModelConfig {
-        ModelConfig {
-            in_channels,
-            num_outputs,
-            image_size,
-        }
+        ModelConfig::new(in_channels, num_outputs, image_size)
     }
 
     fn output_shape(arch: &str, c: &ModelConfig, train: bool) -> Vec<i64> {
@@ -187,6 +206,102 @@ mod tests {
         assert_eq!(output_shape("vanilla_cnn", &cfg(1, 3, 64), false), [2, 3]);
         assert_eq!(output_shape("resnet18", &cfg(1, 3, 64), false), [2, 3]);
         assert_eq!(output_shape("resnet18", &cfg(3, 4, 96), false), [2, 4]);
+    }
+
+    /// The variables of `arch` built on the CPU.
+    fn built(arch: &str, c: &ModelConfig) -> nn::VarStore {
+        let vs = nn::VarStore::new(Device::Cpu);
+        build(arch, &vs.root(), c).unwrap();
+        vs
+    }
+
+    /// Eval-mode logits of a fresh `arch` on `xs`.
+    fn logits_of(arch: &str, c: &ModelConfig, xs: &Tensor) -> Tensor {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = build(arch, &vs.root(), c).unwrap();
+        tch::no_grad(|| model.forward_t(xs, false))
+    }
+
+    /// `stem: standard` forces torchvision's stem at any size (so ImageNet
+    /// weights load at 28 px) and `stem: small` the small one above 64 px.
+    #[test]
+    fn stem_choice_overrides_the_size_rule() {
+        let with_stem = |c: ModelConfig, stem| ModelConfig { stem, ..c };
+        let stems = [
+            ("resnet18", "conv1.weight"),
+            ("resnet152", "conv1.weight"),
+            ("densenet121", "features.conv0.weight"),
+        ];
+        for (arch, stem) in stems {
+            let vs = built(arch, &with_stem(cfg(3, 2, 32), Stem::Standard));
+            assert_eq!(vs.variables()[stem].size()[2..], [7, 7], "{arch} standard");
+            let vs = built(arch, &with_stem(cfg(3, 2, 96), Stem::Small));
+            assert_eq!(vs.variables()[stem].size()[2..], [3, 3], "{arch} small");
+        }
+    }
+
+    /// At 28 px the standard stem leaves a ResNet 7 px before `layer1` and
+    /// 1 px in `layer4`: valid logits. A DenseNet's three transitions halve
+    /// the 7 px to nothing, so it needs 29 px (what the spec also refuses).
+    #[test]
+    fn the_standard_stem_at_28px_gives_logits_for_resnets_only() {
+        let standard = |size| ModelConfig {
+            stem: Stem::Standard,
+            ..cfg(3, 14, size)
+        };
+        let xs = Tensor::randn([2, 3, 28, 28], (Kind::Float, Device::Cpu));
+        for arch in ["resnet18", "resnet50", "resnet152"] {
+            let logits = logits_of(arch, &standard(28), &xs);
+            assert_eq!(logits.size(), [2, 14], "{arch}");
+            assert!(
+                logits.isfinite().all().int64_value(&[]) == 1,
+                "{arch}: non-finite logits"
+            );
+        }
+        let min = i64::from(sweep_core::spec::train_semantics::DENSENET_STANDARD_STEM_MIN_SIZE);
+        for arch in ["densenet121", "densenet161", "densenet201"] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let err = build(arch, &vs.root(), &standard(28)).err().unwrap();
+            assert_eq!(
+                err,
+                ModelError::InputTooSmall {
+                    arch,
+                    image_size: 28,
+                    min
+                }
+            );
+            let xs = Tensor::randn([2, 3, min, min], (Kind::Float, Device::Cpu));
+            let logits = logits_of(arch, &standard(min), &xs);
+            assert_eq!(logits.size(), [2, 14], "{arch} at {min} px");
+        }
+    }
+
+    /// The spec's list of architectures with a stem choice is exactly the
+    /// set whose layers `stem` changes.
+    #[test]
+    fn the_stem_option_reaches_exactly_the_spec_s_stem_archs() {
+        let shapes = |arch: &str, stem| {
+            let vs = built(
+                arch,
+                &ModelConfig {
+                    stem,
+                    ..cfg(3, 2, 64)
+                },
+            );
+            let mut shapes: Vec<(String, Vec<i64>)> = vs
+                .variables()
+                .into_iter()
+                .map(|(name, t)| (name, t.size()))
+                .collect();
+            shapes.sort();
+            shapes
+        };
+        let with_choice: Vec<&str> = names()
+            .iter()
+            .copied()
+            .filter(|arch| shapes(arch, Stem::Small) != shapes(arch, Stem::Standard))
+            .collect();
+        assert_eq!(with_choice, Stem::ARCHS);
     }
 
     #[test]

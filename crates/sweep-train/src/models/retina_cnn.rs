@@ -18,7 +18,7 @@ pub fn build(p: &nn::Path, cfg: &ModelConfig) -> Result<Model, ModelError> {
     let mut blocks = Vec::with_capacity(WIDTHS.len());
     for (i, &width) in WIDTHS.iter().enumerate() {
         let conv = conv3x3(p / format!("conv{}", i + 1), c_in, width, 1);
-        let bn = batch_norm(p / format!("bn{}", i + 1), width);
+        let bn = batch_norm(p / format!("bn{}", i + 1), width, cfg.batch_norm);
         blocks.push((conv, bn));
         c_in = width;
     }

@@ -20,6 +20,10 @@
 //! The same builder, given a [`Lora`] configuration, makes `vit_b16_lora`:
 //! low-rank adapters on the query and value projections of every layer, all
 //! other weights frozen except the head.
+//!
+//! `train.init` does not apply here: the weights start from the
+//! initialisation of torchvision's `vit_b_16`, the reference this model
+//! mirrors, whatever the option says (`models::init`).
 
 use tch::{Tensor, nn};
 

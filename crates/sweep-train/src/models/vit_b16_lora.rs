@@ -20,6 +20,10 @@
 //! [`load_pretrained`](crate::pretrained::load_pretrained) fills the frozen
 //! base and reports the adapters as missing; they keep their initialisation
 //! (`B` zero), so training starts from the pretrained model's function.
+//!
+//! `train.init` does not apply here: the base keeps `vit_b16`'s
+//! torchvision initialisation and the adapters LoRA's (`A` like a default
+//! linear layer, `B` zero), whatever the option says (`models::init`).
 
 use tch::nn;
 

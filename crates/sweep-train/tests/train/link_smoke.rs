@@ -14,11 +14,7 @@ fn chest_cnn_loss_goes_down_under_adam() {
     tch::manual_seed(0);
 
     let vs = nn::VarStore::new(Device::Cpu);
-    let cfg = ModelConfig {
-        in_channels: 1,
-        num_outputs: 3,
-        image_size: 28,
-    };
+    let cfg = ModelConfig::new(1, 3, 28);
     let model = models::build("chest_cnn", &vs.root(), &cfg).unwrap();
     let mut opt = nn::Adam::default().build(&vs, 1e-3).unwrap();
 

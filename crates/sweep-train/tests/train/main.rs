@@ -3,7 +3,10 @@
 //! `support`.
 //!
 //! `augment_seed.rs` is a separate binary (see Cargo.toml): it needs torch's
-//! process-wide generator to itself.
+//! process-wide generator to itself. So are `init.rs`, which draws every
+//! zoo architecture's weights many times over and would change what the
+//! seeded tests here draw, and `semantics_runs.rs`, whose runs set
+//! libtorch's process-wide inter-op thread count.
 
 #![allow(
     clippy::unwrap_used,

@@ -46,11 +46,7 @@ fn fixture_covers_every_registered_architecture() {
 #[test]
 fn parameters_match_the_pytorch_definitions() {
     for e in fixture().entries {
-        let cfg = ModelConfig {
-            in_channels: e.in_channels,
-            num_outputs: e.num_outputs,
-            image_size: e.image_size,
-        };
+        let cfg = ModelConfig::new(e.in_channels, e.num_outputs, e.image_size);
         let label = format!("{} {cfg:?}", e.arch);
         let vs = nn::VarStore::new(Device::Cpu);
         let _model = models::build(&e.arch, &vs.root(), &cfg).unwrap();
@@ -77,11 +73,7 @@ fn parameters_match_the_pytorch_definitions() {
 #[test]
 fn resnet18_standard_stem_is_torchvision_sized() {
     let vs = nn::VarStore::new(Device::Cpu);
-    let cfg = ModelConfig {
-        in_channels: 3,
-        num_outputs: 1000,
-        image_size: 224,
-    };
+    let cfg = ModelConfig::new(3, 1000, 224);
     let _model = models::build("resnet18", &vs.root(), &cfg).unwrap();
     assert_eq!(models::param_count(&vs), (11_689_512, 11_689_512));
     let vars = vs.variables();

@@ -146,9 +146,9 @@ fn other_shape_differences_fail_naming_the_tensor_and_both_shapes() {
             "head whose input width differs",
             ("vanilla_cnn", cfg(1, 2, 28)),
             ("vanilla_cnn", cfg(1, 2, 32)),
-            "fc.weight",
-            vec![2, 128 * 32 * 32],
-            vec![2, 128 * 28 * 28],
+            "fc1.weight",
+            vec![512, 128 * 4 * 4],
+            vec![512, 128 * 3 * 3],
         ),
     ];
     for (what, (saved_arch, saved_cfg), (arch, c), tensor, model_shape, file_shape) in cases {

@@ -6,11 +6,7 @@ use tch::{Device, nn};
 
 /// A model configuration from its three numbers.
 pub(crate) fn cfg(in_channels: i64, num_outputs: i64, image_size: i64) -> ModelConfig {
-    ModelConfig {
-        in_channels,
-        num_outputs,
-        image_size,
-    }
+    ModelConfig::new(in_channels, num_outputs, image_size)
 }
 
 /// `arch` built on the CPU with fresh weights, with the store that holds them.
