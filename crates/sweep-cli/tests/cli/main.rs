@@ -19,4 +19,5 @@ mod html_report;
 mod image_folders;
 mod scheduling;
 mod slurm_backend;
+mod studies;
 mod weights_command;
