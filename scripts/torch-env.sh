@@ -19,13 +19,15 @@
 # built from the generated tree of scripts/torch-toolchain, whose cargo goes
 # first on PATH and whose build folder becomes CARGO_TARGET_DIR). Any other
 # version is refused with the list. With neither variable set, the default
-# venv (torch 2.13.0 under ~/.cache/sweep/) is created when missing.
+# venv (torch 2.13.0 under ~/.cache/sweep/) is created when missing;
+# SWEEP_TORCH_VERSION=2.11.0 makes that default torch-2.11.0-venv instead
+# (what scripts/torch-versions and scripts/gpu-check --prepare use).
 #
 # Exports: SWEEP_TORCH_PYTHON (the interpreter), SWEEP_TORCH_FOUND (its torch
 # version, e.g. 2.11.0+cu130), SWEEP_TORCH_LIB (its torch/lib), and for the
 # build LIBTORCH_USE_PYTORCH with `python3` on PATH being that interpreter.
 
-SWEEP_TORCH_VERSION="2.13.0"
+: "${SWEEP_TORCH_VERSION:=2.13.0}"
 SWEEP_TORCH_SUPPORTED="2.11.x, 2.13.x"
 sweep_torch_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -68,6 +70,10 @@ sweep_torch_create_venv() {
 
 sweep_torch_setup() {
   local python found series tree
+  case "$SWEEP_TORCH_VERSION" in
+    2.11.*|2.13.*) ;;
+    *) sweep_torch_fail "SWEEP_TORCH_VERSION=$SWEEP_TORCH_VERSION is not supported (supported: $SWEEP_TORCH_SUPPORTED)"; return 1 ;;
+  esac
   if [ -n "${SWEEP_TORCH_PYTHON:-}" ]; then
     python="$(command -v "$SWEEP_TORCH_PYTHON" 2>/dev/null)" ||
       { sweep_torch_fail "SWEEP_TORCH_PYTHON=$SWEEP_TORCH_PYTHON: no such interpreter"; return 1; }
