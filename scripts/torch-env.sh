@@ -33,7 +33,7 @@ sweep_torch_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 sweep_torch_fail() {
   echo "sweep: $*" >&2
-  return 1 2>/dev/null || exit 1
+  return 1
 }
 
 # The version of torch an interpreter imports, or nothing.
