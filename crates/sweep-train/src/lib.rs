@@ -20,5 +20,6 @@ pub mod optim;
 pub mod outputs;
 pub mod pretrained;
 pub mod resume;
+pub mod tch_release;
 pub mod torch_runtime;
 pub mod worker;
