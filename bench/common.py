@@ -49,6 +49,11 @@ def parse_args(description, memory_format="contiguous"):
     p.add_argument("--input-channels", type=int, help="replicate grey images to this many channels")
     p.add_argument("--num-classes", type=int, help="override the class count inferred from labels")
     p.add_argument(
+        "--input-size",
+        type=int,
+        help="resize every batch to this side, bilinearly on the device (sweep's input_size)",
+    )
+    p.add_argument(
         "--init",
         choices=["sweep", "pytorch"],
         default="sweep",
@@ -69,7 +74,7 @@ def build_model(args, in_channels, num_outputs, image_size):
     import models
     import torch
 
-    model = models.build(args.arch, in_channels, num_outputs, image_size)
+    model = models.build(args.arch, in_channels, num_outputs, args.input_size or image_size)
     model = models.init_like_tch(model) if args.init == "sweep" else model
     if args.memory_format == "channels_last":
         model = model.to(memory_format=torch.channels_last)
@@ -77,9 +82,15 @@ def build_model(args, in_channels, num_outputs, image_size):
 
 
 def layout(batch, args):
-    """A float (N, C, H, W) batch in the --memory-format layout."""
+    """A float (N, C, H, W) batch, resized to --input-size as sweep's data.rs
+    does (bilinear, corners not aligned), in the --memory-format layout."""
     import torch
 
+    size = getattr(args, "input_size", None)
+    if size and tuple(batch.shape[-2:]) != (size, size):
+        batch = torch.nn.functional.interpolate(
+            batch, size=(size, size), mode="bilinear", align_corners=False
+        )
     if args.memory_format == "channels_last":
         return batch.contiguous(memory_format=torch.channels_last)
     return batch

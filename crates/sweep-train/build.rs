@@ -17,6 +17,8 @@
 //! * publishes the link arguments as `links` metadata (`DEP_SWEEP_TORCH_*`),
 //!   because `cargo::rustc-link-arg` only reaches this package's own targets.
 //!   `crates/sweep-cli/build.rs` re-emits them for the `sweep` binary;
+//! * sets the `sweep_tch_0_24` cfg when that libtorch is 2.11.x, which
+//!   `scripts/torch-toolchain` builds with tch 0.24 (see `src/tch_release.rs`);
 //! * compiles `cpp/fused_adam.cpp` (libtorch's fused Adam kernel, which tch
 //!   does not wrap; see `src/fused_adam.rs`) against the headers beside that
 //!   directory (`../include`), with the C++ ABI the PyTorch wheel uses
@@ -55,6 +57,10 @@ fn main() {
         );
     };
     compile_fused_adam(&lib_dir);
+    println!("cargo::rustc-check-cfg=cfg(sweep_tch_0_24)");
+    if torch_version(&lib_dir).is_some_and(|v| v.starts_with("2.11.")) {
+        println!("cargo::rustc-cfg=sweep_tch_0_24");
+    }
     let dir = lib_dir.display().to_string();
     println!("cargo::rustc-env=SWEEP_TORCH_LIB_DIR={dir}");
 
@@ -102,6 +108,16 @@ fn compile_fused_adam(lib_dir: &Path) {
         .flag(include.display().to_string())
         .define("_GLIBCXX_USE_CXX11_ABI", abi.as_str())
         .compile("sweep_fused_adam");
+}
+
+/// `__version__` from the wheel's `torch/version.py` beside `lib/`.
+fn torch_version(lib_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(lib_dir.parent()?.join("version.py")).ok()?;
+    text.lines().find_map(|line| {
+        let value = line.strip_prefix("__version__")?.trim_start();
+        let value = value.strip_prefix('=')?.trim();
+        Some(value.trim_matches(|c| c == '\'' || c == '"').to_owned())
+    })
 }
 
 fn torch_lib_dir() -> Option<PathBuf> {

@@ -21,6 +21,7 @@ pub mod optim;
 pub mod outputs;
 pub mod pretrained;
 pub mod resume;
+pub mod tch_release;
 pub mod torch_runtime;
 pub mod weights_convert;
 pub mod worker;

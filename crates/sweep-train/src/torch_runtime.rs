@@ -244,7 +244,13 @@ mod tests {
     fn device_report_is_consistent_and_serialises() {
         let report = device_report();
         assert_eq!(report.cuda_available, report.cuda_device_count > 0);
-        assert!(report.torch_version.starts_with("2.13.0"), "{report:?}");
+        // One of the releases sweep builds against (docs/torch-versions.md).
+        assert!(
+            ["2.11.", "2.13."]
+                .iter()
+                .any(|v| report.torch_version.starts_with(v)),
+            "{report:?}"
+        );
         if report.cudnn.is_some() {
             assert!(report.cuda_available);
         }

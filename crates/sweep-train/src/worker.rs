@@ -391,7 +391,7 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         versions: Versions {
             sweep: env!("CARGO_PKG_VERSION").into(),
             torch: report.torch_version.clone(),
-            tch: "0.26".into(),
+            tch: crate::tch_release::TCH_VERSION.into(),
         },
     };
     let io = |e: std::io::Error| fail(FailureKind::Crashed, format!("writing results: {e}"));
