@@ -284,7 +284,10 @@ fn check_flattened_monitors(spec: &RunSpec, anchor: Pos, sink: &mut Sink) {
     }
     let train = &spec.train;
     let monitors = [
-        ("train.checkpoint", train.checkpoint.monitor().map(|m| m.metric)),
+        (
+            "train.checkpoint",
+            train.checkpoint.monitor().map(|m| m.metric),
+        ),
         (
             "train.early_stopping.monitor",
             train.early_stopping.as_ref().map(|e| e.monitor.metric),
