@@ -225,7 +225,7 @@ fn misuse_is_reported_at_the_field() {
         ),
         (
             "  checkpoint: lats\n",
-            "t.yaml:8:15: train.checkpoint: unknown value `lats`; expected one of `last`, `train_loss`, `train_accuracy`, `train_auc`, `train_sensitivity`, `train_specificity`, `val_loss`, `val_accuracy`, `val_auc`, `val_sensitivity`, `val_specificity`, `val_f1`, `val_balanced_accuracy`; did you mean `last`?",
+            "t.yaml:8:15: train.checkpoint: unknown value `lats`; expected one of `last`, `train_loss`, `train_accuracy`, `train_auc`, `train_sensitivity`, `train_specificity`, `val_loss`, `val_accuracy`, `val_auc`, `val_sensitivity`, `val_specificity`, `val_f1`, `val_balanced_accuracy`, `val_flat_auc`, `val_flat_accuracy`, `val_flat_f1_weighted`; did you mean `last`?",
         ),
         (
             "  weighted_eval_loss: 0\n",
