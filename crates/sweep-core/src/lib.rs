@@ -36,5 +36,6 @@ pub mod select;
 pub mod slurm;
 pub mod spec;
 pub mod store;
+pub mod superseded;
 pub mod train_options;
 pub mod triage;

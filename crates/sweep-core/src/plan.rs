@@ -14,6 +14,7 @@ use crate::fingerprints::{Fingerprint, FingerprintError, Fingerprints};
 use crate::hash::{KeyInput, RunKey};
 use crate::run_spec::RunSpec;
 use crate::store::{RunStatus, Store};
+use crate::superseded::SupersededRuns;
 
 /// Whether a planned run can be looked up in the store at all.
 #[derive(Debug, Clone, PartialEq)]
@@ -150,6 +151,8 @@ pub fn plan(
         })
         .collect();
 
+    mark_superseded(&mut runs, store);
+
     let before = runs.len();
     let mut seen = HashSet::new();
     runs.retain(|r| match &r.key {
@@ -161,5 +164,21 @@ pub fn plan(
         data_root: data_root.to_path_buf(),
         duplicates: before - runs.len(),
         runs,
+    }
+}
+
+/// Runs that are not done here but were finished by another trainer version
+/// are stale, naming that version (see [`crate::superseded`]). The results
+/// folder is only scanned when some run is pending.
+fn mark_superseded(runs: &mut [PlannedRun], store: &Store) {
+    let pending = PlanStatus::Store(RunStatus::Pending);
+    if !runs.iter().any(|r| r.status == pending) {
+        return;
+    }
+    let older = SupersededRuns::scan(store.root());
+    for run in runs.iter_mut().filter(|r| r.status == pending) {
+        if let Some(why) = run.input.as_ref().and_then(|input| older.reason(input)) {
+            run.status = PlanStatus::Store(RunStatus::Stale(why));
+        }
     }
 }

@@ -299,9 +299,9 @@ impl Fingerprints for Fixed {
 
 /// A run finished by trainer version 3 keeps its folder and numbers, but
 /// its key is not the key of the same spec under this trainer: the plan
-/// lists the run as not done (so `sweep status` and `sweep report` never
-/// show version-3 numbers as this trainer's), and the old folder is left
-/// alone.
+/// lists the run as stale, naming the version that finished it (so `sweep
+/// status` and `sweep report` never show version-3 numbers as this
+/// trainer's, nor the run as never run), and the old folder is left alone.
 #[test]
 fn results_of_trainer_version_3_are_never_taken_for_this_version() {
     assert_eq!(TRAINER_VERSION, "4");
@@ -335,10 +335,28 @@ fn results_of_trainer_version_3_are_never_taken_for_this_version() {
 
     let replanned = plan(&exp, Default::default(), tmp.path(), &store, &Fixed);
     assert_eq!(replanned.runs.len(), 1);
+    let PlanStatus::Store(RunStatus::Stale(why)) = &replanned.runs[0].status else {
+        panic!("expected stale, got {:?}", replanned.runs[0].status);
+    };
     assert_eq!(
-        replanned.runs[0].status,
-        PlanStatus::Store(RunStatus::Pending)
+        why,
+        &format!(
+            "finished by trainer version 3 ({}); this is version 4",
+            &old_key.as_str()[..12]
+        )
     );
     assert_eq!(store.status(&old_key), RunStatus::Done);
+
+    // A version-3 run of another configuration stands for nothing here.
+    let other = load_str(
+        &BASE.replace("epochs: 10", "epochs: 11"),
+        Path::new("t.yaml"),
+    )
+    .unwrap();
+    let elsewhere = plan(&other, Default::default(), tmp.path(), &store, &Fixed);
+    assert_eq!(
+        elsewhere.runs[0].status,
+        PlanStatus::Store(RunStatus::Pending)
+    );
     assert_eq!(std::fs::read(dir.join(SPEC_FILE)).unwrap(), v3);
 }
