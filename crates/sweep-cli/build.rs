@@ -7,7 +7,9 @@
 //! publishes the arguments as `links` metadata and this script, run because
 //! sweep-cli depends on sweep-train directly, re-emits them for the worker
 //! only: the `sweep` binary does not use sweep-train, so rustc does not link
-//! libtorch into it, and it must not be forced to load it either.
+//! libtorch into it, and it must not be forced to load it either. The
+//! end-to-end test binary (`tests/cli`) gets them too: it builds the zoo's
+//! models to make stand-ins for published weights.
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
@@ -21,6 +23,7 @@ fn main() {
         println!("cargo::rerun-if-env-changed={key}");
         if let Ok(arg) = std::env::var(&key) {
             println!("cargo::rustc-link-arg-bin=sweep-worker={arg}");
+            println!("cargo::rustc-link-arg-tests={arg}");
         }
     }
 }

@@ -13,6 +13,12 @@
 //! the file lacks (LoRA adapters, say) keep their initialisation and are
 //! listed, as are tensors of the file the model has no use for. The model
 //! keeps its own precision and device, and frozen variables stay frozen.
+//!
+//! ViT weights published for 224 px fit the zoo's ViT at other sizes once
+//! its position embeddings and patch projection are resampled
+//! ([`resample`]); that is done here too, and reported like the head.
+
+pub mod resample;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -38,6 +44,16 @@ pub struct SkippedTensor {
     pub file_shape: Vec<i64>,
 }
 
+/// A tensor of the file resampled to the model's shape ([`resample`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResampledTensor {
+    pub name: String,
+    /// Shape in the model, which the copy has.
+    pub model_shape: Vec<i64>,
+    /// Shape in the file.
+    pub file_shape: Vec<i64>,
+}
+
 /// What [`load_pretrained`] did; every list is sorted by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadReport {
@@ -46,6 +62,9 @@ pub struct LoadReport {
     /// Head tensors whose class count differs; they keep the values the
     /// model was built with.
     pub skipped_head: Vec<SkippedTensor>,
+    /// ViT tensors made for another image size, resampled to the model's
+    /// and copied (not in `loaded`).
+    pub resampled: Vec<ResampledTensor>,
     /// Model variables the file lacks; they keep the values the model was
     /// built with.
     pub missing: Vec<String>,
@@ -67,6 +86,18 @@ impl fmt::Display for LoadReport {
                 f,
                 "; class count differs, head re-initialised: {}",
                 skipped.join(", ")
+            )?;
+        }
+        if !self.resampled.is_empty() {
+            let resampled: Vec<String> = self
+                .resampled
+                .iter()
+                .map(|r| format!("{} {:?} (file {:?})", r.name, r.model_shape, r.file_shape))
+                .collect();
+            write!(
+                f,
+                "; resampled to the model's image size: {}",
+                resampled.join(", ")
             )?;
         }
         for (what, names) in [
@@ -153,6 +184,16 @@ pub fn pretrained_file(
     }
 }
 
+/// The file's tensor `name` resampled to `model_shape`, when it is a ViT
+/// tensor that depends on the image size ([`resample`]).
+fn resampled_for_model(name: &str, file: &Tensor, model_shape: &[i64]) -> Option<Tensor> {
+    match name {
+        resample::POSITION_EMBEDDING => resample::resample_position_embedding(file, model_shape),
+        resample::PATCH_PROJECTION => resample::resample_patch_projection(file, model_shape),
+        _ => None,
+    }
+}
+
 /// Whether `name` is a tensor of one of the [`HEAD_LAYERS`].
 fn is_head(name: &str) -> bool {
     HEAD_LAYERS.iter().any(|layer| {
@@ -171,7 +212,7 @@ pub fn load_pretrained(vs: &mut nn::VarStore, path: &Path) -> Result<LoadReport,
     variables.sort_by(|a, b| a.0.cmp(&b.0));
 
     let mut report = LoadReport::default();
-    let mut copies = Vec::new();
+    let mut copies: Vec<(&String, &Tensor, Tensor)> = Vec::new();
     for (name, var) in &variables {
         let Some(src) = file.get(name) else {
             report.missing.push(name.clone());
@@ -180,7 +221,14 @@ pub fn load_pretrained(vs: &mut nn::VarStore, path: &Path) -> Result<LoadReport,
         let (model_shape, file_shape) = (var.size(), src.size());
         if model_shape == file_shape {
             report.loaded.push(name.clone());
-            copies.push((name, var, src));
+            copies.push((name, var, src.shallow_clone()));
+        } else if let Some(resampled) = resampled_for_model(name, src, &model_shape) {
+            report.resampled.push(ResampledTensor {
+                name: name.clone(),
+                model_shape,
+                file_shape,
+            });
+            copies.push((name, var, resampled));
         } else if is_head(name)
             && !model_shape.is_empty()
             && model_shape.len() == file_shape.len()
@@ -199,7 +247,7 @@ pub fn load_pretrained(vs: &mut nn::VarStore, path: &Path) -> Result<LoadReport,
             });
         }
     }
-    if report.loaded.is_empty() && report.skipped_head.is_empty() {
+    if report.loaded.is_empty() && report.skipped_head.is_empty() && report.resampled.is_empty() {
         let mut file_names: Vec<&String> = file.keys().collect();
         file_names.sort();
         return Err(PretrainedError::NothingMatches {
@@ -224,7 +272,7 @@ pub fn load_pretrained(vs: &mut nn::VarStore, path: &Path) -> Result<LoadReport,
         for (name, var, src) in copies {
             // `copy_` converts to the variable's own kind and device.
             var.shallow_clone()
-                .f_copy_(src)
+                .f_copy_(&src)
                 .map_err(|e| PretrainedError::Copy {
                     name: name.clone(),
                     message: e.to_string(),

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::{skip, sweep_with_env as sweep, text};
+use crate::generated_weights::generated_weights;
 
 fn write(dir: &Path, name: &str, yaml: &str) -> PathBuf {
     let p = dir.join(name);
@@ -221,20 +222,50 @@ fn trains_on_real_breastmnist_when_available() {
     assert_eq!(history.lines().count(), 4, "header + 3 epochs:\n{history}");
 }
 
+/// Every `worker.log` under `dir`, with its text.
+fn worker_logs(dir: &Path) -> Vec<(PathBuf, String)> {
+    let Ok(listing) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut logs = Vec::new();
+    for entry in listing.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            logs.extend(worker_logs(&path));
+        } else if path.file_name().is_some_and(|n| n == "worker.log") {
+            logs.push((path.clone(), std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    logs
+}
+
+/// The worker log of the run that loaded the weights `name`.
+fn log_loading(logs: &[(PathBuf, String)], name: &str) -> String {
+    let line = format!("pretrained weights {name} (");
+    logs.iter()
+        .find(|(_, text)| text.contains(&line))
+        .map(|(_, text)| text.clone())
+        .unwrap_or_else(|| panic!("no run loaded `{name}`; logs: {logs:#?}"))
+}
+
 /// Every shipped reference-study experiment runs end to end in its smoke
-/// form, on generated look-alikes of its datasets.
+/// form, on generated look-alikes of its datasets and, for the studies that
+/// fine-tune published weights, generated weights of the same shapes
+/// (`generated_weights`).
 #[test]
 fn every_example_experiment_runs_in_smoke_form() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
     let tmp = tempfile::tempdir().unwrap();
+    let weights = generated_weights();
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     files.sort();
-    for file in files {
+    for file in &files {
         let results = tmp.path().join(file.file_stem().unwrap());
+        let started = std::time::Instant::now();
         let out = sweep(
             &[
                 "run",
@@ -244,10 +275,38 @@ fn every_example_experiment_runs_in_smoke_form() {
                 "--results",
                 results.to_str().unwrap(),
             ],
-            &[],
+            &weights.env(),
         );
         assert!(out.status.success(), "{}: {}", file.display(), text(&out));
+        eprintln!(
+            "{}: {:.1} s",
+            file.file_name().unwrap().to_string_lossy(),
+            started.elapsed().as_secs_f64()
+        );
     }
+    eprintln!("weights generated in {:.1} s", weights.took.as_secs_f64());
+
+    // The pretrained runs really start from the files: ResNet-18 at 28 px
+    // with torchvision's stem takes every tensor but the 1000-class head.
+    let resnet = log_loading(
+        &worker_logs(&tmp.path().join("chestmnist_resnet18")),
+        "resnet18_imagenet",
+    );
+    assert!(
+        resnet.contains("loaded 100 tensors; class count differs, head re-initialised: fc.bias [14] (file [1000]), fc.weight [14, 512] (file [1000, 512])"),
+        "{resnet}"
+    );
+    // ViT-B/16 made at 224 px, run at the smoke's 32 px: 4 px patches and an
+    // 8x8 grid, so the patch kernel and position embeddings are resampled.
+    let vit = log_loading(
+        &worker_logs(&tmp.path().join("chestmnist_architectures")),
+        "vit_b16_in21k",
+    );
+    assert!(
+        vit.contains("head re-initialised: heads.head.bias [14] (file [1000]), heads.head.weight [14, 768] (file [1000, 768])")
+            && vit.contains("resampled to the model's image size: conv_proj.weight [768, 3, 4, 4] (file [768, 3, 16, 16]), encoder.pos_embedding [1, 65, 768] (file [1, 197, 768])"),
+        "{vit}"
+    );
 }
 
 #[test]

@@ -13,9 +13,8 @@
 //! single 16 px patch. The image side must be a multiple of the patch size.
 //! At 224 px with 3 channels and 1000 classes this is torchvision's
 //! `vit_b_16` exactly (86,567,656 parameters); other sizes change only the
-//! patch projection and the number of position embeddings, so ImageNet
-//! weights fit from 224 px only (the export script can resample the
-//! position embeddings for 128 px).
+//! patch projection and the number of position embeddings, which loading
+//! published 224 px weights resamples (`pretrained::resample`).
 //!
 //! The same builder, given a [`Lora`] configuration, makes `vit_b16_lora`:
 //! low-rank adapters on the query and value projections of every layer, all

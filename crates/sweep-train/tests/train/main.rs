@@ -19,5 +19,6 @@ mod models_reference;
 mod pretrained;
 mod registry_matches_spec;
 mod support;
+mod vit_resample;
 mod weights_convert;
 mod zoo_reference;

@@ -42,7 +42,7 @@ impl Drop for TempDir {
 }
 
 /// The venv's python with torch, or `None` (the test recorded as skipped).
-fn torch_python() -> Option<PathBuf> {
+pub(crate) fn torch_python() -> Option<PathBuf> {
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_default();
