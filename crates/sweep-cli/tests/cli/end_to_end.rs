@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::common::{skip, sweep_with_env as sweep, text};
 use crate::generated_weights::generated_weights;
+use crate::studies::{assert_study_table, study_columns};
 
 fn write(dir: &Path, name: &str, yaml: &str) -> PathBuf {
     let p = dir.join(name);
@@ -251,7 +252,8 @@ fn log_loading(logs: &[(PathBuf, String)], name: &str) -> String {
 /// Every shipped reference-study experiment runs end to end in its smoke
 /// form, on generated look-alikes of its datasets and, for the studies that
 /// fine-tune published weights, generated weights of the same shapes
-/// (`generated_weights`).
+/// (`generated_weights`); each study's report then has its study's table
+/// columns (`studies.rs`).
 #[test]
 fn every_example_experiment_runs_in_smoke_form() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
@@ -283,6 +285,10 @@ fn every_example_experiment_runs_in_smoke_form() {
             file.file_name().unwrap().to_string_lossy(),
             started.elapsed().as_secs_f64()
         );
+        let stem = file.file_stem().unwrap().to_string_lossy();
+        if let Some(columns) = study_columns(&stem) {
+            assert_study_table(file, &results, columns, &weights.env());
+        }
     }
     eprintln!("weights generated in {:.1} s", weights.took.as_secs_f64());
 
