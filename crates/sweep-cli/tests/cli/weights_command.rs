@@ -15,7 +15,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::common;
+#[path = "../../../sweep-train/tests/train/torch_python.rs"]
+mod torch_finder;
 use common::text;
+use torch_finder::{NO_TORCH, find_torch_python};
+
+/// The venv's python with torch, or `None` (the test recorded as skipped).
+fn torch_python() -> Option<PathBuf> {
+    find_torch_python().or_else(|| {
+        common::skip(NO_TORCH);
+        None
+    })
+}
 
 /// Serves `body` for any path ending in `file_name` (honouring `Range:
 /// bytes=N-`), 404 for anything else. With `drop_first`, the first answer
@@ -82,30 +93,6 @@ fn serve(
         }
     });
     (base, offsets)
-}
-
-/// The venv's python with torch, or `None` (the test recorded as skipped).
-fn torch_python() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(venv) = std::env::var_os("SWEEP_TORCH_VENV") {
-        candidates.push(Path::new(&venv).join("bin/python"));
-    }
-    candidates.push(home.join(".cache/sweep/torch-2.13.0-venv/bin/python"));
-    candidates.push(PathBuf::from("python3"));
-    for python in candidates {
-        let ok = std::process::Command::new(&python)
-            .args(["-c", "import torch"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if ok {
-            return Some(python);
-        }
-    }
-    common::skip("no python with torch (the venv of scripts/torch-env.sh) to make test weights");
-    None
 }
 
 /// Runs `scripts/make_test_weights.py KIND` into `dir`.

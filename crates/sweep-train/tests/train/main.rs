@@ -19,6 +19,7 @@ mod models_reference;
 mod pretrained;
 mod registry_matches_spec;
 mod support;
+mod torch_python;
 mod vit_resample;
 mod weights_convert;
 mod zoo_reference;

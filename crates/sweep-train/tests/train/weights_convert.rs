@@ -6,9 +6,6 @@
 //! layout (query/key/value packed into torchvision's `in_proj`). Without a
 //! python that imports torch the tests are recorded as skipped, with why.
 
-#[path = "../../../sweep-data/src/test_support/skip.rs"]
-mod skip_record;
-
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -18,6 +15,18 @@ use sweep_train::weights_convert::{ConvertError, convert};
 use tch::{Kind, Tensor};
 
 use crate::support::{built, cfg};
+use crate::torch_python::{NO_TORCH, find_torch_python};
+
+#[path = "../../../sweep-data/src/test_support/skip.rs"]
+mod skip_record;
+
+/// The venv's python with torch, or `None` (the test recorded as skipped).
+pub(crate) fn torch_python() -> Option<std::path::PathBuf> {
+    find_torch_python().or_else(|| {
+        skip_record::skip(NO_TORCH);
+        None
+    })
+}
 
 /// A fresh directory under the system temp dir, removed on drop.
 struct TempDir(PathBuf);
@@ -39,32 +48,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// The venv's python with torch, or `None` (the test recorded as skipped).
-pub(crate) fn torch_python() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(venv) = std::env::var_os("SWEEP_TORCH_VENV") {
-        candidates.push(Path::new(&venv).join("bin/python"));
-    }
-    candidates.push(home.join(".cache/sweep/torch-2.13.0-venv/bin/python"));
-    candidates.push(PathBuf::from("python3"));
-    for python in candidates {
-        let ok = std::process::Command::new(&python)
-            .args(["-c", "import torch"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if ok {
-            return Some(python);
-        }
-    }
-    skip_record::skip(
-        "no python with torch (the venv of scripts/torch-env.sh) to make test weights",
-    );
-    None
 }
 
 #[derive(Deserialize)]
