@@ -558,6 +558,13 @@ def preflight(check):
             facts["nvidia_smi"] = smi.stdout.strip().splitlines()
             if smi.returncode != 0 or not smi.stdout.strip():
                 problems.append(f"nvidia-smi -L lists no GPU: {tail(smi.stdout + smi.stderr)}")
+            # The driver labels every figure (a driver update can move them).
+            query = subprocess.run(["nvidia-smi", "-i", check.gpu_index,
+                                    "--query-gpu=driver_version,memory.total", "--format=csv,noheader"],
+                                   capture_output=True, text=True, timeout=60)
+            if query.returncode == 0 and query.stdout.strip():
+                driver, _, total = query.stdout.strip().splitlines()[0].partition(",")
+                facts["driver"], facts["gpu_memory_total"] = driver.strip(), total.strip()
         cuda_lib = Path(lib or "") / "libtorch_cuda.so"
         if not cuda_lib.is_file():
             problems.append(f"{cuda_lib} missing: this torch is a CPU-only build")
@@ -621,7 +628,8 @@ def write_report(check, facts, problems, parts, started, wall):
     (check.out / "gpu-check.json").write_text(json.dumps(data, indent=2) + "\n")
     md = [f"# sweep GPU check, {started}", "",
           f"Device `{check.device}`{' (dry run: small subsets)' if check.quick else ''}; "
-          f"{facts.get('gpu', 'no GPU')}; torch {facts.get('torch', '?')}; "
+          f"{facts.get('gpu', 'no GPU')}"
+          f"{', driver ' + facts['driver'] if 'driver' in facts else ''}; torch {facts.get('torch', '?')}; "
           f"{data['machine'].get('cpu') or ''}, {data['machine']['cores']} cores; {wall:.0f} s in all.", ""]
     if problems:
         md += ["**Preflight failed; no part ran:**", ""] + [f"* {p}" for p in problems] + [""]
