@@ -17,7 +17,7 @@ use sweep_core::triage::{Triage, TriageOptions, Verdict, triage};
 
 use crate::cli::StatusArgs;
 use crate::commands::plan::load_plan;
-use crate::commands::run::run_label;
+use crate::commands::run::labelled_runs;
 
 /// `job 12_3 RUNNING on node7` / `job 12_3 PENDING (Priority)`.
 fn describe(view: &RunView) -> String {
@@ -102,11 +102,7 @@ pub(crate) fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     if let Some(view) = &slurm {
         plan.refresh(&store, &view.recorded);
     }
-    let triage = triage(
-        plan.runs.iter().map(|r| (r, run_label(r))),
-        &store,
-        &TriageOptions::default(),
-    );
+    let triage = triage(labelled_runs(&plan), &store, &TriageOptions::default());
     let Sorted {
         done,
         pending,
