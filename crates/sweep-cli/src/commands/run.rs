@@ -24,6 +24,7 @@ use sweep_core::triage::{Triage, TriageOptions, triage};
 use crate::cli::{Backend, RunArgs};
 use crate::commands::plan::load_plan;
 use crate::progress;
+use crate::progress::failures::{Failed, failure_lines};
 
 /// Every run of `plan` with its label: dataset, architecture, learning rate,
 /// every other field that varies among the plan's runs, fold and seed
@@ -362,19 +363,26 @@ fn print_local_summary(
         summary.not_run.len(),
         started.elapsed().as_secs_f64(),
     );
-    for (job, kind, message) in &summary.failed {
-        eprintln!(
-            "  failed: {} {}: {kind}: {message} (log: {})",
+    // Runs failing for one reason are listed under it once.
+    let trained_failures = summary.failed.iter().map(|(job, kind, message)| Failed {
+        run: format!(
+            "{} {} (log: {})",
             job.spec.key.short(),
             job.label,
             store
                 .run_dir(&job.spec.key)
                 .join(sweep_core::store::LOG_FILE)
                 .display()
-        );
-    }
-    for (label, why) in &skipped {
-        eprintln!("  failed: {label}: {why}");
+        ),
+        reason: format!("{kind}: {message}"),
+    });
+    let skipped_failures = skipped.iter().map(|(label, why)| Failed {
+        run: label.clone(),
+        reason: why.clone(),
+    });
+    let failed: Vec<Failed> = trained_failures.chain(skipped_failures).collect();
+    for line in failure_lines(&failed) {
+        eprintln!("{line}");
     }
     if summary.interrupted {
         eprintln!("  interrupted: run the same command again to continue");
