@@ -1,6 +1,7 @@
 //! Runs are told apart by every field that varies among them, in `sweep
 //! plan`, in `sweep run`'s failure lines and in `sweep status`; and a reason
-//! shared by several failed runs is printed once, with their count.
+//! shared by several failed runs is printed once, with their count, by
+//! `sweep run` and `sweep status` alike.
 //!
 //! The experiments name ChestMNIST files that an empty data folder lacks, so
 //! every run fails with the same missing-data advice before any training.
@@ -64,6 +65,21 @@ fn runs_differing_in_one_field_are_labelled_apart_and_one_reason_is_printed_once
     // The advice is printed once, not once per run.
     let advice = grouped[0].trim_start_matches("  failed (4 runs): ");
     assert_eq!(out.matches(advice).count(), 1, "{out}");
+
+    // `sweep status` groups the same way.
+    let status = sweep(&[&["status", file.as_str()][..], &common].concat());
+    let out = text(&status);
+    assert!(status.status.success(), "{out}");
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.starts_with("  failed (4 runs): no data: "))
+            .count(),
+        1,
+        "{out}"
+    );
+    for label in labels {
+        assert!(out.lines().any(|l| l.trim() == label), "{label} in:\n{out}");
+    }
 
     // `sweep plan` shows the field no fixed column shows.
     let plan = sweep(&[&["plan", file.as_str()][..], &common].concat());
