@@ -49,8 +49,21 @@ sys.exit(0 if torch.__version__.split("+")[0] == sys.argv[1] else 1)
 PY
 }
 
+# pip's own output says what it downloads and how big each file is. On a
+# terminal it also draws a progress bar per file; elsewhere (CI logs) the bars
+# are off and the "Downloading <file> (<size>)" lines remain. Either way it
+# goes to stderr, so `scripts/sweep ... > out` keeps sweep's output clean.
+sweep_torch_pip() {
+  local progress=off
+  [ -t 2 ] && progress=on
+  "$SWEEP_TORCH_VENV/bin/python" -m pip install --progress-bar "$progress" --disable-pip-version-check "$@" >&2
+}
+
 sweep_torch_create_venv() {
-  echo "sweep: installing torch==${SWEEP_TORCH_VERSION} into ${SWEEP_TORCH_VENV} (one time, ~5 GB)" >&2
+  echo "sweep: first-time set-up: a Python virtualenv with PyTorch for the training worker" >&2
+  echo "sweep:   where: ${SWEEP_TORCH_VENV} (shared by every clone; SWEEP_TORCH_VENV moves it)" >&2
+  echo "sweep:   what:  torch==${SWEEP_TORCH_VERSION} from PyPI with the NVIDIA CUDA libraries it depends on, numpy, scikit-learn, scipy" >&2
+  echo "sweep:   size:  about 5 GB to download and install, once; a few minutes on a fast connection" >&2
   command -v python3 >/dev/null || { sweep_torch_fail "python3 is required"; return 1; }
   if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
     echo "sweep: python3 venv support missing; installing python3-venv" >&2
@@ -62,10 +75,11 @@ sweep_torch_create_venv() {
   rm -rf "$SWEEP_TORCH_VENV"
   mkdir -p "$(dirname "$SWEEP_TORCH_VENV")"
   python3 -m venv "$SWEEP_TORCH_VENV" &&
-    "$SWEEP_TORCH_VENV/bin/python" -m pip install --quiet --upgrade pip &&
-    "$SWEEP_TORCH_VENV/bin/python" -m pip install --quiet "torch==${SWEEP_TORCH_VERSION}" numpy scikit-learn scipy ||
+    sweep_torch_pip --quiet --upgrade pip &&
+    sweep_torch_pip "torch==${SWEEP_TORCH_VERSION}" numpy scikit-learn scipy ||
     { sweep_torch_fail "torch install failed"; return 1; }
   sweep_torch_ready || { sweep_torch_fail "torch in ${SWEEP_TORCH_VENV} does not import"; return 1; }
+  echo "sweep: PyTorch is ready in ${SWEEP_TORCH_VENV}" >&2
 }
 
 sweep_torch_setup() {

@@ -119,7 +119,9 @@ pub(crate) struct RunArgs {
     /// Only runs with FIELD=VALUE, the value read as the experiment file reads
     /// it (lr=1e-3 matches 0.001; fold counts from 1), e.g. --only arch=resnet18
     /// --only fold=1. Repeatable: different fields must all hold, a repeated
-    /// field accepts any of its values. The same rules as `report --where`.
+    /// field accepts any of its values; one argument may hold several,
+    /// comma-separated (--only arch=resnet18,fold=1). The same rules as
+    /// `report --where`.
     #[arg(long, value_name = "FIELD=VALUE")]
     pub only: Vec<String>,
     /// Retries after a crash, out-of-memory or timeout (divergence and bad data are never retried).
@@ -256,10 +258,11 @@ pub(crate) struct ReportArgs {
     /// Keep only runs with FIELD=VALUE, the value read as the experiment file
     /// reads it (lr=1e-3 matches 0.001; fold counts from 1). Repeatable:
     /// different fields must all hold, a repeated field accepts any of its
-    /// values. The same rules as `run --only`.
+    /// values; one argument may hold several, comma-separated. The same rules
+    /// as `run --only`.
     #[arg(long = "where", value_name = "FIELD=VALUE")]
     pub filters: Vec<String>,
-    /// Compare every row with the row matching FIELD=VALUE (paired t, Wilcoxon, Holm; DeLong on test AUC).
+    /// Compare every row with the row matching FIELD=VALUE (paired t, Wilcoxon, Holm; DeLong on test AUC). Name the row by several fields with commas or by repeating the flag: --baseline lr=1e-3,pos_weight=none.
     #[arg(long, value_name = "FIELD=VALUE")]
     pub baseline: Vec<String>,
     /// Per-class TN/FP/FN/TP, accuracy, sensitivity, specificity, AUC and classification report for one configuration (choose it with --where or --key).

@@ -16,7 +16,8 @@
 //! * [`store`] defines the results folder and what "done" means.
 //! * [`plan`] joins the three: every run, its key, its status;
 //!   [`decode_folders`] decodes the image folders its pending runs need.
-//! * [`triage`] decides what `sweep run` does with each run of a plan.
+//! * [`triage`] decides what `sweep run` does with each run of a plan;
+//!   [`run_label`] names each run by the fields that vary among them.
 //! * [`select`] reads `FIELD=VALUE` conditions (`run --only`, `report
 //!   --where`) against the [`run_view`] of each run.
 //! * [`scheduler`] runs pending runs across GPU/CPU slots, one worker process
@@ -27,8 +28,10 @@ pub mod expand;
 pub mod experiment;
 pub mod fingerprints;
 pub mod hash;
+pub mod notation;
 pub mod plan;
 pub mod protocol;
+pub mod run_label;
 pub mod run_spec;
 pub mod run_view;
 pub mod scheduler;

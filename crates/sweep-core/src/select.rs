@@ -18,6 +18,10 @@
 //! * Conditions on different fields must all hold; repeating a field accepts
 //!   any of its values (`--only arch=resnet18 --only arch=chest_cnn` keeps
 //!   both architectures).
+//! * One argument may hold several conditions separated by commas
+//!   (`--baseline lr=1e-3,pos_weight=none` is `--baseline lr=1e-3
+//!   --baseline pos_weight=none`). A comma starts a new condition only when
+//!   `FIELD=` follows it, so a value may still contain commas.
 
 use std::fmt;
 use std::str::FromStr;
@@ -52,6 +56,37 @@ impl FromStr for FieldCondition {
             _ => Err(SelectError::NotFieldValue(s.to_string())),
         }
     }
+}
+
+impl FieldCondition {
+    /// One command-line argument as its conditions: `lr=1e-3,pos_weight=none`
+    /// is two, `lr=1e-3` one. A comma followed by text without `FIELD=`
+    /// stays in the value before it.
+    pub fn parse_list(text: &str) -> Result<Vec<FieldCondition>, SelectError> {
+        let mut parts: Vec<&str> = Vec::new();
+        let mut start = 0;
+        for (i, _) in text.match_indices(',') {
+            if starts_with_field_name(&text[i + 1..]) {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+        }
+        parts.push(&text[start..]);
+        parts.into_iter().map(str::parse).collect()
+    }
+}
+
+/// Whether `text` opens with `FIELD=` (a dotted name, then `=`).
+fn starts_with_field_name(text: &str) -> bool {
+    let Some((name, _)) = text.split_once('=') else {
+        return false;
+    };
+    let name = name.trim();
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
 }
 
 impl fmt::Display for FieldCondition {
@@ -135,10 +170,10 @@ impl Selector {
         exp: &Experiment,
         specs: impl IntoIterator<Item = &'a RunSpec>,
     ) -> Result<Selector, SelectError> {
-        let conditions = texts
-            .iter()
-            .map(|t| t.parse())
-            .collect::<Result<Vec<FieldCondition>, _>>()?;
+        let mut conditions = Vec::new();
+        for text in texts {
+            conditions.extend(FieldCondition::parse_list(text)?);
+        }
         let views: Vec<Json> = specs.into_iter().map(view).collect();
         let refs: Vec<&Json> = views.iter().collect();
         Selector::compile(&conditions, &refs, &Context::of_experiment(exp))
@@ -314,6 +349,47 @@ mod tests {
             SelectError::NotFieldValue("lr".into()).to_string(),
             "`lr` is not FIELD=VALUE"
         );
+    }
+
+    #[test]
+    fn one_argument_may_hold_several_conditions() {
+        let list = |text: &str| -> Vec<String> {
+            FieldCondition::parse_list(text)
+                .unwrap()
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        assert_eq!(
+            list("lr=1e-3,pos_weight=none"),
+            ["lr=1e-3", "pos_weight=none"]
+        );
+        assert_eq!(
+            list("lr=1e-3, optimizer.weight_decay = 0"),
+            ["lr=1e-3", "optimizer.weight_decay=0"]
+        );
+        assert_eq!(list("lr=1e-3"), ["lr=1e-3"]);
+        // A comma not followed by FIELD= belongs to the value.
+        assert_eq!(list("input_size=[1,2],lr=1"), ["input_size=[1,2]", "lr=1"]);
+        assert_eq!(list("lr=1e-3,=2"), ["lr=1e-3,=2"]);
+        assert_eq!(
+            FieldCondition::parse_list("lr"),
+            Err(SelectError::NotFieldValue("lr".into()))
+        );
+        assert_eq!(
+            keep_list("arch=chest_cnn,lr=1e-3"),
+            keep(&["arch=chest_cnn", "lr=1e-3"])
+        );
+    }
+
+    fn keep_list(text: &str) -> Vec<usize> {
+        let vs = views();
+        let refs: Vec<&Json> = vs.iter().collect();
+        let conditions = FieldCondition::parse_list(text).unwrap();
+        let selector = Selector::compile(&conditions, &refs, &Context::default()).unwrap();
+        (0..vs.len())
+            .filter(|&i| selector.matches(&vs[i]))
+            .collect()
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! Fields with one value across every run are not columns but caption
 //! entries ("dataset = chestmnist, epochs = 10, …"). Rows keep the order in
 //! which their first run appears in the plan, which is the expansion order.
+//! The values of a column are written in one [`Notation`].
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -18,6 +19,7 @@ use crate::error::ReportError;
 use sweep_core::spec::schema::train_defaults;
 
 use crate::filter::unknown_field;
+use sweep_core::notation::Notation;
 use sweep_core::run_view::{Field, display, flatten, resolve, same_value};
 
 /// A field with one value in every run.
@@ -167,14 +169,19 @@ pub(crate) fn group(views: &[&Value], group_by: &[String]) -> Result<Grouping, R
     } else {
         row_fields.clone()
     };
-    let row_values = rows
+    // One notation per column: `1e-3` above `1e-4`, never `0.001` above `1e-4`.
+    let column_texts: Vec<Vec<String>> = columns
         .iter()
-        .map(|members| {
-            columns
+        .map(|f| {
+            let values: Vec<Option<&Value>> = rows
                 .iter()
-                .map(|f| f.get(views[members[0]]).map_or("—".into(), display))
-                .collect()
+                .map(|members| f.get(views[members[0]]))
+                .collect();
+            Notation::display_column(&values, "—")
         })
+        .collect();
+    let row_values = (0..rows.len())
+        .map(|r| column_texts.iter().map(|texts| texts[r].clone()).collect())
         .collect();
 
     let outside: Vec<&Field> = all
@@ -250,6 +257,14 @@ mod tests {
 
     fn views(patches: &[&str]) -> Vec<Value> {
         patches.iter().map(|p| view(&spec(p))).collect()
+    }
+
+    #[test]
+    fn a_column_reads_in_one_notation() {
+        let vs = views(&[r#"{"lr": 0.001}"#, r#"{"lr": 0.0001}"#, r#"{"lr": 0.0003}"#]);
+        let refs: Vec<&Value> = vs.iter().collect();
+        let g = group(&refs, &[]).unwrap();
+        assert_eq!(g.row_values, vec![vec!["1e-3"], vec!["1e-4"], vec!["3e-4"]]);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use crate::columns::Unit;
 use crate::compare::Comparison;
 use crate::document::{Align, Cell, Doc, Records, Section, csv_number};
-use crate::format::{DASH, best_flags, p_with_holm, signed, stat_cell};
+use crate::format::{ColumnFormat, DASH, best_flags, p_with_holm, signed, stat_cell};
 use crate::query::RenderOptions;
 use crate::render::sealed::Tabular;
 use crate::report_table::Report;
@@ -50,13 +50,19 @@ fn main_table(report: &Report, opts: &RenderOptions) -> Section {
     header.extend(report.metrics.iter().map(|m| m.label.clone()));
     let mut align = vec![Align::Left; report.columns.len()];
     align.extend(std::iter::repeat_n(Align::Right, 1 + report.metrics.len()));
+    let formats: Vec<ColumnFormat> = (0..report.metrics.len())
+        .map(|m| {
+            let means: Vec<Option<f64>> = report.rows.iter().map(|r| r.stats[m].mean).collect();
+            ColumnFormat::of_column(report.metrics[m].unit, d, &means)
+        })
+        .collect();
     let best: Vec<Vec<bool>> = report
         .metrics
         .iter()
         .enumerate()
         .map(|(m, info)| {
             let means: Vec<Option<f64>> = report.rows.iter().map(|r| r.stats[m].mean).collect();
-            best_flags(&means, info.better, info.unit, d)
+            best_flags(&means, info.better, formats[m])
         })
         .collect();
     let show_std: Vec<bool> = (0..report.metrics.len())
@@ -73,9 +79,9 @@ fn main_table(report: &Report, opts: &RenderOptions) -> Section {
             } else {
                 format!("{}/{}", row.runs_loaded, row.runs_planned)
             }));
-            for (m, info) in report.metrics.iter().enumerate() {
+            for m in 0..report.metrics.len() {
                 cells.push(Cell {
-                    text: stat_cell(&row.stats[m], info.unit, d, show_std[m], row.runs_loaded),
+                    text: stat_cell(&row.stats[m], formats[m], show_std[m], row.runs_loaded),
                     best: best[m][i],
                 });
             }
@@ -441,7 +447,7 @@ mod tests {
             "defaults stay out of the caption: {md}"
         );
         assert!(
-            md.contains("| 0.1 | 1/2 | 0.600 ± — | 0.900 ± — | 1000 |"),
+            md.contains("| 0.1 | 1/2 | 0.600 ± — | 0.900 ± — | 1,000 |"),
             "{md}"
         );
         assert!(
@@ -456,7 +462,7 @@ mod tests {
         let md = render(&r, Format::Markdown, &opts(3, false));
         // Highest AUC and lowest loss are lr 0.01's; params have no direction.
         assert!(
-            md.contains("| 0.01 | 2 | **0.810 ± 0.014** | **0.420 ± 0.028** | 1000 |"),
+            md.contains("| 0.01 | 2 | **0.810 ± 0.014** | **0.420 ± 0.028** | 1,000 |"),
             "{md}"
         );
         let tex = render(&r, Format::Latex, &opts(3, false));

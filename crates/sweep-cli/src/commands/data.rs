@@ -159,9 +159,13 @@ fn parse_names(names: &[String]) -> anyhow::Result<Vec<DatasetRef>> {
 
 // ------------------------------------------------------------------- list
 
+/// One row of `sweep data list`: a file under the name `grid.dataset`
+/// takes (`pathmnist_64`), its image size, facts and local state.
 #[derive(Tabled)]
 struct Row {
     name: String,
+    /// Image side in pixels (28, 64, 128 or 224).
+    px: u32,
     task: String,
     classes: usize,
     #[tabled(rename = "ch")]
@@ -171,7 +175,9 @@ struct Row {
     test: usize,
     licence: &'static str,
     state: String,
-    size: String,
+    /// The file's size on disk.
+    #[tabled(rename = "file size")]
+    file_size: String,
 }
 
 /// One file's facts and local state, for the table and the JSON.
@@ -233,26 +239,10 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let rows = listed.iter().map(|l| {
-        let info = l.dataset.info;
-        Row {
-            name: l.dataset.to_string(),
-            task: info.task.to_string(),
-            classes: info.num_classes(),
-            channels: info.channels,
-            train: info.splits[0],
-            val: info.splits[1],
-            test: info.splits[2],
-            licence: info.license,
-            state: l.state_label().to_string(),
-            size: match (l.bytes, l.part_bytes) {
-                (Some(b), _) => HumanBytes(b).to_string(),
-                (None, Some(p)) => format!("{} partial", HumanBytes(p)),
-                (None, None) => "-".to_string(),
-            },
-        }
-    });
-    println!("{}", Table::new(rows).with(Style::sharp()));
+    println!(
+        "{}",
+        Table::new(listed.iter().map(listed_row)).with(Style::sharp())
+    );
     let count = |label: &str| listed.iter().filter(|l| l.state_label() == label).count();
     println!(
         "{}: {} verified, {} present, {} corrupt, {} missing",
@@ -281,6 +271,27 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
         println!("note: `partial` downloads resume with `sweep data pull NAME`");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn listed_row(l: &Listed) -> Row {
+    let info = l.dataset.info;
+    Row {
+        name: l.dataset.to_string(),
+        px: l.dataset.size,
+        task: info.task.to_string(),
+        classes: info.num_classes(),
+        channels: info.channels,
+        train: info.splits[0],
+        val: info.splits[1],
+        test: info.splits[2],
+        licence: info.license,
+        state: l.state_label().to_string(),
+        file_size: match (l.bytes, l.part_bytes) {
+            (Some(b), _) => HumanBytes(b).to_string(),
+            (None, Some(p)) => format!("{} partial", HumanBytes(p)),
+            (None, None) => "-".to_string(),
+        },
+    }
 }
 
 fn listed_json(l: &Listed) -> serde_json::Value {
@@ -665,6 +676,38 @@ mod tests {
         assert_eq!(tenths(200, 100), 10);
         assert_eq!(tenths(5, 0), 10);
         assert_eq!(tenths(u64::MAX, u64::MAX), 10);
+    }
+
+    #[test]
+    fn list_rows_name_each_file_as_grid_dataset_does_with_its_image_size() {
+        let rows: Vec<(String, u32)> = every_file()
+            .into_iter()
+            .filter(|d| d.info.name == "pathmnist")
+            .map(|dataset| {
+                let row = listed_row(&Listed {
+                    path: PathBuf::from(dataset.file_name()),
+                    dataset,
+                    state: Ok(LocalState::Missing),
+                    bytes: None,
+                    part_bytes: None,
+                });
+                (row.name, row.px)
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("pathmnist".to_string(), 28),
+                ("pathmnist_64".to_string(), 64),
+                ("pathmnist_128".to_string(), 128),
+                ("pathmnist_224".to_string(), 224),
+            ]
+        );
+        // Each name is one `grid.dataset` accepts, for that very file.
+        for (name, px) in &rows {
+            let parsed = DatasetRef::parse(name).unwrap();
+            assert_eq!((parsed.info.name, parsed.size), ("pathmnist", *px));
+        }
     }
 
     #[test]

@@ -7,14 +7,15 @@ use anyhow::Context;
 use sweep_core::expand::Variant;
 use sweep_core::experiment::Experiment;
 use sweep_core::plan::{Plan, plan};
-use sweep_core::run_spec::format_number;
+use sweep_core::run_label::RunLabels;
 use sweep_core::store::Store;
 use sweep_core::triage::{TriageOptions, Verdict, triage};
-use tabled::settings::Style;
+use tabled::settings::location::ByColumnName;
+use tabled::settings::{Remove, Style};
 use tabled::{Table, Tabled};
 
 use crate::cli::{Common, PlanArgs};
-use crate::commands::run::run_label;
+use crate::commands::run::labelled_runs;
 use sweep_core::fingerprints::DataFingerprints;
 
 /// Loads the experiment and plans it against the results folder.
@@ -46,6 +47,9 @@ struct Row {
     pos_weight: String,
     fold: String,
     seed: u64,
+    /// The other fields that vary among the plan's runs (`batch_size=64`).
+    #[tabled(rename = "also varies")]
+    others: String,
     status: String,
 }
 
@@ -61,11 +65,7 @@ fn next_step(verdict: &Verdict) -> &'static str {
 
 pub(crate) fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let (exp, plan, store) = load_plan(&args.common)?;
-    let triage = triage(
-        plan.runs.iter().map(|r| (r, run_label(r))),
-        &store,
-        &TriageOptions::default(),
-    );
+    let triage = triage(labelled_runs(&plan), &store, &TriageOptions::default());
     if args.json {
         let runs: Vec<serde_json::Value> = triage
             .runs
@@ -94,18 +94,29 @@ pub(crate) fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let rows = plan.runs.iter().map(|r| Row {
-        key: r.key.as_ref().map_or("-".into(), |k| k.short().to_string()),
-        dataset: r.spec.dataset.clone(),
-        arch: r.spec.arch.clone(),
-        lr: format_number(r.spec.lr),
-        weighting: r.spec.weighting_label(),
-        pos_weight: r.spec.pos_weight_label(),
-        fold: r.spec.fold_label(),
-        seed: r.spec.seed,
-        status: r.status.label().to_string(),
-    });
-    println!("{}", Table::new(rows).with(Style::sharp()));
+    let labels = RunLabels::new(plan.runs.iter().map(|r| &r.spec));
+    let rows: Vec<Row> = plan
+        .runs
+        .iter()
+        .map(|r| Row {
+            key: r.key.as_ref().map_or("-".into(), |k| k.short().to_string()),
+            dataset: r.spec.dataset.clone(),
+            arch: r.spec.arch.clone(),
+            lr: labels.lr(&r.spec),
+            weighting: r.spec.weighting_label(),
+            pos_weight: r.spec.pos_weight_label(),
+            fold: r.spec.fold_label(),
+            seed: r.spec.seed,
+            others: labels.other_fields(&r.spec, &["class_weighting", "pos_weight"]),
+            status: r.status.label().to_string(),
+        })
+        .collect();
+    let no_others = rows.iter().all(|r| r.others.is_empty());
+    let mut table = Table::new(rows);
+    if no_others {
+        table.with(Remove::column(ByColumnName::new("also varies")));
+    }
+    println!("{}", table.with(Style::sharp()));
     println!(
         "{}: {} runs — {} done, {} pending, {} failed, {} stale, {} without data{}",
         exp.name,

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use sweep_core::plan::PlannedRun;
+use sweep_core::select::FieldCondition;
 use sweep_core::store::Store;
 use sweep_report::{
     ExperimentSource, Format, HtmlOptions, RenderOptions, ReportOptions, Selection, Split,
@@ -103,15 +104,14 @@ pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_assignments<T>(items: &[String], flag: &str) -> anyhow::Result<Vec<T>>
-where
-    T: std::str::FromStr,
-    T::Err: std::fmt::Display,
-{
-    items
-        .iter()
-        .map(|s| s.parse().map_err(|e| anyhow::anyhow!("{flag} {s}: {e}")))
-        .collect()
+/// `--where` / `--baseline` arguments as conditions; one argument may hold
+/// several, comma-separated (`lr=1e-3,pos_weight=none`).
+fn parse_assignments(items: &[String], flag: &str) -> anyhow::Result<Vec<FieldCondition>> {
+    let mut out = Vec::new();
+    for s in items {
+        out.extend(FieldCondition::parse_list(s).map_err(|e| anyhow::anyhow!("{flag} {s}: {e}"))?);
+    }
+    Ok(out)
 }
 
 /// `--format html`: writes `out/index.html` and `out/figures/`.

@@ -11,7 +11,7 @@ use sweep_core::decode_folders::{DecodeNotice, decode_pending};
 use sweep_core::experiment::{Devices, Experiment};
 use sweep_core::hash::RunKey;
 use sweep_core::plan::{Plan, PlanStatus, PlannedRun};
-use sweep_core::run_spec::format_number;
+use sweep_core::run_label::RunLabels;
 use sweep_core::scheduler::gpu_memory::GpuMemoryProbe;
 use sweep_core::scheduler::{
     self, GpuPacking, Job, Reporter, RetryPolicy, ScheduleOptions, Slot, SlotRequest, Summary,
@@ -24,17 +24,15 @@ use sweep_core::triage::{Triage, TriageOptions, triage};
 use crate::cli::{Backend, RunArgs};
 use crate::commands::plan::load_plan;
 use crate::progress;
+use crate::progress::failures::{Failed, failure_lines};
 
-/// `breastmnist chest_cnn lr=0.001 fold 1/3 seed 0`.
-pub(crate) fn run_label(run: &PlannedRun) -> String {
-    format!(
-        "{} {} lr={} fold {} seed {}",
-        run.spec.dataset,
-        run.spec.arch,
-        format_number(run.spec.lr),
-        run.spec.fold_label(),
-        run.spec.seed
-    )
+/// Every run of `plan` with its label: dataset, architecture, learning rate,
+/// every other field that varies among the plan's runs, fold and seed
+/// (`breastmnist chest_cnn lr=0.001 class_weighting=balanced fold 1/3 seed 0`;
+/// see [`RunLabels`]).
+pub(crate) fn labelled_runs(plan: &Plan) -> impl Iterator<Item = (&PlannedRun, String)> {
+    let labels = RunLabels::new(plan.runs.iter().map(|r| &r.spec));
+    plan.runs.iter().map(move |r| (r, labels.label(&r.spec)))
 }
 
 /// `--pull`: downloads the MedMNIST files that runs of the plan lack.
@@ -123,11 +121,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let selector = Selector::for_experiment(&args.only, &exp, plan.runs.iter().map(|r| &r.spec))
         .map_err(|e| anyhow::anyhow!("--only {e}"))?;
-    let runs = plan
-        .runs
-        .iter()
-        .filter(|r| selector.matches_run(&r.spec))
-        .map(|r| (r, run_label(r)));
+    let runs = labelled_runs(&plan).filter(|(r, _)| selector.matches_run(&r.spec));
     let options = TriageOptions {
         force: args.force,
         retry_failed: args.retry_failed,
@@ -369,19 +363,26 @@ fn print_local_summary(
         summary.not_run.len(),
         started.elapsed().as_secs_f64(),
     );
-    for (job, kind, message) in &summary.failed {
-        eprintln!(
-            "  failed: {} {}: {kind}: {message} (log: {})",
+    // Runs failing for one reason are listed under it once.
+    let trained_failures = summary.failed.iter().map(|(job, kind, message)| Failed {
+        run: format!(
+            "{} {} (log: {})",
             job.spec.key.short(),
             job.label,
             store
                 .run_dir(&job.spec.key)
                 .join(sweep_core::store::LOG_FILE)
                 .display()
-        );
-    }
-    for (label, why) in &skipped {
-        eprintln!("  failed: {label}: {why}");
+        ),
+        reason: format!("{kind}: {message}"),
+    });
+    let skipped_failures = skipped.iter().map(|(label, why)| Failed {
+        run: label.clone(),
+        reason: why.clone(),
+    });
+    let failed: Vec<Failed> = trained_failures.chain(skipped_failures).collect();
+    for line in failure_lines(&failed) {
+        eprintln!("{line}");
     }
     if summary.interrupted {
         eprintln!("  interrupted: run the same command again to continue");

@@ -17,7 +17,8 @@ use sweep_core::triage::{Triage, TriageOptions, Verdict, triage};
 
 use crate::cli::StatusArgs;
 use crate::commands::plan::load_plan;
-use crate::commands::run::run_label;
+use crate::commands::run::labelled_runs;
+use crate::progress::failures::{Failed, failure_lines};
 
 /// `job 12_3 RUNNING on node7` / `job 12_3 PENDING (Priority)`.
 fn describe(view: &RunView) -> String {
@@ -41,7 +42,8 @@ struct Sorted {
     pending: usize,
     running: Vec<String>,
     queued: Vec<String>,
-    failed: Vec<String>,
+    /// Printed grouped by reason (see [`failure_lines`]).
+    failed: Vec<Failed>,
     ended: Vec<String>,
 }
 
@@ -71,11 +73,14 @@ fn sort(triage: &Triage, slurm: Option<&StatusView>) -> Sorted {
                 s.queued
                     .push(format!("{short} {label} (slurm {})", describe(v)));
             }
-            (Verdict::Failed { failure, .. }, _) => s.failed.push(format!(
-                "{short} {label}: {}: {}{note}",
-                failure.kind, failure.message
-            )),
-            (Verdict::NoData(why), _) => s.failed.push(format!("{label}: no data: {why}")),
+            (Verdict::Failed { failure, .. }, _) => s.failed.push(Failed {
+                run: format!("{short} {label}"),
+                reason: format!("{}: {}{note}", failure.kind, failure.message),
+            }),
+            (Verdict::NoData(why), _) => s.failed.push(Failed {
+                run: label.clone(),
+                reason: format!("no data: {why}"),
+            }),
             (_, slurm_state) => {
                 s.pending += 1;
                 if let Some((v, r)) = slurm_state {
@@ -102,11 +107,7 @@ pub(crate) fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     if let Some(view) = &slurm {
         plan.refresh(&store, &view.recorded);
     }
-    let triage = triage(
-        plan.runs.iter().map(|r| (r, run_label(r))),
-        &store,
-        &TriageOptions::default(),
-    );
+    let triage = triage(labelled_runs(&plan), &store, &TriageOptions::default());
     let Sorted {
         done,
         pending,
@@ -133,8 +134,9 @@ pub(crate) fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     for line in &queued {
         println!("  queued:  {line}");
     }
-    for line in &failed {
-        println!("  failed:  {line}");
+    // Runs failing for one reason are listed under it once.
+    for line in failure_lines(&failed) {
+        println!("{line}");
     }
     for line in &ended {
         println!("  ended:   {line}");

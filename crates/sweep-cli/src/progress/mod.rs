@@ -6,10 +6,12 @@
 //! * [`lines`] — plain timestamped lines (CI, logs, pipes).
 //! * [`json`] — one JSON object per event on stdout (`--json`).
 //! * [`slurm`] — the text of the Slurm backend's own events.
+//! * [`failures`] — the closing failure lines, one per distinct reason.
 //!
 //! `sweep run --backend slurm` reports the same run events, plus its own
 //! (`SlurmEvent`), to the same reporters.
 
+pub(crate) mod failures;
 pub(crate) mod json;
 pub(crate) mod lines;
 pub(crate) mod slurm;

@@ -4,13 +4,22 @@
 
 use sweep_core::protocol::events::{SkippedRun, SlurmEvent};
 
+use super::failures::{Failed, failure_lines};
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// One line per run, or per reason shared by several runs.
 fn failed_lines(runs: &[SkippedRun]) -> impl Iterator<Item = String> + '_ {
-    runs.iter()
-        .map(|r| format!("  failed: {}: {}", r.run, r.reason))
+    let failed: Vec<Failed> = runs
+        .iter()
+        .map(|r| Failed {
+            run: r.run.clone(),
+            reason: r.reason.clone(),
+        })
+        .collect();
+    failure_lines(&failed).into_iter()
 }
 
 /// The lines an event prints, in order.

@@ -10,7 +10,7 @@ use sweep_metrics::TaskKind;
 use crate::aggregate::Stat;
 use crate::columns::Unit;
 use crate::document::{Align, Cell, Doc, Section};
-use crate::format::stat_cell;
+use crate::format::{ColumnFormat, stat_cell};
 use crate::html::ExperimentSource;
 use crate::html::escape::escape;
 use crate::html::figures::{AllFigures, CURVE_METRICS, DatasetFigures, Drawn};
@@ -251,7 +251,12 @@ fn figure(out: &mut String, drawn: &Drawn, span: Span) {
 }
 
 fn score(stat: &Stat, decimals: usize) -> String {
-    stat_cell(stat, Unit::Score, decimals, stat.n > 1, stat.n)
+    stat_cell(
+        stat,
+        ColumnFormat::of_column(Unit::Score, decimals, &[]),
+        stat.n > 1,
+        stat.n,
+    )
 }
 
 fn task_name(task: Option<TaskKind>) -> String {

@@ -2,9 +2,17 @@
 //! `\midrule`, `\bottomrule`), the caption in `\caption`, notes in a
 //! footnote-size paragraph below, the best value per column in bold.
 //!
-//! Needs `\usepackage{booktabs}`. Text is escaped so that field values such
-//! as `chest_cnn`, `100%` or `{a: 1}` compile; "±", "—", "Δ", "−" and "×"
-//! become their LaTeX spellings.
+//! A table wider than the text (the default report has a dozen columns) is
+//! scaled down to `\linewidth` with graphicx's `\resizebox`; one that fits
+//! keeps its natural size, as the width argument is
+//! `\ifdim\width>\linewidth\linewidth\else\width\fi`. Scaling was chosen
+//! over `tabularx` (which would wrap the numbers) and `adjustbox` (which is
+//! not in a minimal TeX installation): it keeps every cell on one line and
+//! needs only `graphicx`, which every TeX distribution has.
+//!
+//! Needs `\usepackage{booktabs}` and `\usepackage{graphicx}`. Text is
+//! escaped so that field values such as `chest_cnn`, `100%` or `{a: 1}`
+//! compile; "±", "—", "Δ", "−" and "×" become their LaTeX spellings.
 
 use crate::document::{Align, Doc};
 
@@ -43,8 +51,9 @@ pub(crate) fn escape(text: &str) -> String {
 }
 
 pub(super) fn render(doc: &Doc) -> String {
-    let mut out =
-        String::from("% requires \\usepackage{booktabs}\n\\begin{table}[htbp]\n  \\centering\n");
+    let mut out = String::from(
+        "% requires \\usepackage{booktabs} and \\usepackage{graphicx}\n\\begin{table}[htbp]\n  \\centering\n",
+    );
     let title = match (&doc.title, &doc.caption) {
         (Some(t), Some(c)) => Some(format!("{}. {}", escape(t), escape(c))),
         (Some(t), None) => Some(escape(t)),
@@ -69,6 +78,10 @@ pub(super) fn render(doc: &Doc) -> String {
             .iter()
             .map(|a| if *a == Align::Left { 'l' } else { 'r' })
             .collect();
+        // Shrunk to the text width when wider, else at its natural size.
+        out.push_str(
+            "  \\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n",
+        );
         out.push_str(&format!("  \\begin{{tabular}}{{{spec}}}\n    \\toprule\n"));
         let header: Vec<String> = s.header.iter().map(|h| escape(h)).collect();
         out.push_str(&format!("    {} \\\\\n    \\midrule\n", header.join(" & ")));
@@ -86,7 +99,7 @@ pub(super) fn render(doc: &Doc) -> String {
                 .collect();
             out.push_str(&format!("    {} \\\\\n", cells.join(" & ")));
         }
-        out.push_str("    \\bottomrule\n  \\end{tabular}\n");
+        out.push_str("    \\bottomrule\n  \\end{tabular}}\n");
     }
     if !doc.notes.is_empty() {
         out.push_str("  \\par\\smallskip\\footnotesize\n");

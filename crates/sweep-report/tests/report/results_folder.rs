@@ -75,7 +75,7 @@ fn summary(y: &[usize], p: &[f64]) -> MetricSummary {
     evaluate(TaskKind::MultiClass, &Labels::Classes(y), p, CLASSES).unwrap()
 }
 
-struct Written {
+pub(crate) struct Written {
     val: MetricSummary,
     test_y: Vec<usize>,
     test_p: Vec<f64>,
@@ -83,7 +83,7 @@ struct Written {
 }
 
 /// Writes a finished run the way the trainer does.
-fn write_done(store: &Store, run: &PlannedRun, seed: u64, strength: f64) -> Written {
+pub(crate) fn write_done(store: &Store, run: &PlannedRun, seed: u64, strength: f64) -> Written {
     let key = run.key.as_ref().unwrap();
     let dir = store.run_dir(key);
     std::fs::create_dir_all(&dir).unwrap();
