@@ -255,3 +255,148 @@ fn changed_since(key: &RunKey, diff: &[Difference]) -> String {
         reasons.join("; ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::PlannedRun;
+    use crate::store::{FailureKind, METRICS_FILE, SpecFile, write_atomic};
+    use crate::train_options::{ClassWeighting, Folds, PosWeight, TrainOptions};
+
+    fn spec(seed: u64) -> RunSpec {
+        RunSpec {
+            dataset: "breastmnist".into(),
+            arch: "small_cnn".into(),
+            lr: 1e-3,
+            class_weighting: ClassWeighting::None,
+            pos_weight: PosWeight::None,
+            folds: Folds::None,
+            fold: None,
+            seed,
+            train: TrainOptions::default(),
+            image_folder: None,
+        }
+    }
+
+    /// A run folder of `seed` on data `print`, finished or failed.
+    fn folder(store: &Store, seed: u64, print: &str, finished: bool) -> RunKey {
+        let input = KeyInput::new(spec(seed), print.repeat(64));
+        let key = input.key();
+        let dir = store
+            .prepare(&SpecFile {
+                key: key.clone(),
+                input,
+                data_file: None,
+                experiments: vec!["x".into()],
+            })
+            .unwrap();
+        if finished {
+            write_atomic(&dir.join(METRICS_FILE), b"{}").unwrap();
+            Store::complete(&dir, &key, &[METRICS_FILE]).unwrap();
+        } else {
+            Store::fail(&dir, FailureKind::Diverged, "loss is NaN").unwrap();
+        }
+        key
+    }
+
+    fn no_data(seed: u64) -> PlannedRun {
+        PlannedRun {
+            spec: spec(seed),
+            input: None,
+            key: None,
+            data_file: None,
+            status: PlanStatus::MissingData("breastmnist.npz not found".into()),
+        }
+    }
+
+    fn with_data(store: &Store, seed: u64, print: &str) -> PlannedRun {
+        let input = KeyInput::new(spec(seed), print.repeat(64));
+        let key = input.key();
+        PlannedRun {
+            spec: spec(seed),
+            status: PlanStatus::Store(store.status(&key)),
+            input: Some(input),
+            key: Some(key),
+            data_file: None,
+        }
+    }
+
+    fn plan(runs: Vec<PlannedRun>) -> Plan {
+        Plan {
+            experiment: "x".into(),
+            data_root: PathBuf::from("/absent"),
+            runs,
+            duplicates: 0,
+        }
+    }
+
+    #[test]
+    fn runs_without_data_take_the_keys_their_folders_recorded() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::new(tmp.path());
+        let done = folder(&store, 0, "a", true);
+        let failed = folder(&store, 1, "a", false);
+        let none = HashSet::new();
+
+        let mut p = plan(vec![no_data(0), no_data(1), no_data(2)]);
+        resolve(&mut p, &store, Adopt::FinishedOrFailed, &none);
+        assert_eq!(p.runs[0].key.as_ref(), Some(&done));
+        assert_eq!(p.runs[0].status, PlanStatus::Store(RunStatus::Done));
+        assert_eq!(p.runs[1].key.as_ref(), Some(&failed));
+        assert_eq!(p.runs[1].status.label(), "failed");
+        assert_eq!(p.runs[2].status.label(), "no-data", "never ran");
+
+        // `sweep run` adopts only finished runs.
+        let mut p = plan(vec![no_data(0), no_data(1)]);
+        resolve(&mut p, &store, Adopt::Finished, &none);
+        assert_eq!(p.runs[0].key.as_ref(), Some(&done));
+        assert_eq!(p.runs[1].status.label(), "no-data");
+    }
+
+    #[test]
+    fn of_two_runs_on_different_data_the_preferred_then_the_newest_is_taken() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::new(tmp.path());
+        let old = folder(&store, 0, "a", true);
+        let new = folder(&store, 0, "b", true);
+        // The first finished long ago.
+        fs::File::options()
+            .write(true)
+            .open(store.run_dir(&old).join(COMPLETE_FILE))
+            .unwrap()
+            .set_modified(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000))
+            .unwrap();
+        let mut p = plan(vec![no_data(0)]);
+        resolve(&mut p, &store, Adopt::FinishedOrFailed, &HashSet::new());
+        assert_eq!(p.runs[0].key.as_ref(), Some(&new));
+        let mut p = plan(vec![no_data(0)]);
+        resolve(
+            &mut p,
+            &store,
+            Adopt::FinishedOrFailed,
+            &HashSet::from([old.clone()]),
+        );
+        assert_eq!(p.runs[0].key.as_ref(), Some(&old));
+    }
+
+    #[test]
+    fn a_run_whose_data_changed_since_it_finished_is_stale_and_says_why() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::new(tmp.path());
+        let done = folder(&store, 0, "a", true);
+        let mut p = plan(vec![with_data(&store, 0, "b"), with_data(&store, 1, "b")]);
+        resolve(&mut p, &store, Adopt::FinishedOrFailed, &HashSet::new());
+        assert_eq!(
+            p.runs[0].status,
+            PlanStatus::Store(RunStatus::Stale(format!(
+                "changed since {} finished: data breastmnist.npz sha256 changed (aaaaaaaa → bbbbbbbb)",
+                done.short()
+            )))
+        );
+        assert_eq!(p.runs[1].status.label(), "pending", "nothing ran it");
+        // Unchanged data: done, as always.
+        let mut p = plan(vec![with_data(&store, 0, "a")]);
+        resolve(&mut p, &store, Adopt::FinishedOrFailed, &HashSet::new());
+        assert!(p.runs[0].status.is_done());
+    }
+}
