@@ -84,7 +84,7 @@ pub(crate) struct Common {
     pub data_dir: Option<PathBuf>,
     /// Override a value of the experiment file: PATH=VALUE, the value read
     /// as YAML, e.g. --set train.epochs=50 --set grid.lr=[1e-3,3e-4]
-    /// --set train.pos_weight=none. Repeatable; later ones win. The result
+    /// --set train.batch_size=64. Repeatable; later ones win. The result
     /// is checked like the file, and caches and reports like any experiment.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
@@ -305,7 +305,7 @@ pub(crate) struct ReportArgs {
     pub decimals: usize,
     /// Override a value of the experiment file: PATH=VALUE, the value read
     /// as YAML, e.g. --set train.epochs=50 --set grid.lr=[1e-3,3e-4]
-    /// --set train.pos_weight=none. Repeatable; later ones win. The result
+    /// --set train.batch_size=64. Repeatable; later ones win. The result
     /// is checked like the file, and caches and reports like any experiment.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
@@ -345,7 +345,7 @@ pub(crate) struct ExplainArgs {
     pub data_dir: Option<PathBuf>,
     /// Override a value of the experiment file: PATH=VALUE, the value read
     /// as YAML, e.g. --set train.epochs=50 --set grid.lr=[1e-3,3e-4]
-    /// --set train.pos_weight=none. Repeatable; later ones win. The result
+    /// --set train.batch_size=64. Repeatable; later ones win. The result
     /// is checked like the file, and caches and reports like any experiment.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
