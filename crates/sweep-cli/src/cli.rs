@@ -10,6 +10,9 @@ Examples:
   sweep plan experiments/chestmnist_cnn.yaml  list runs, their keys and status
   sweep run experiments/smoke.yaml            train every pending run
   sweep run experiments/smoke.yaml --smoke    the tiny CI version of each run
+  sweep run experiments/x.yaml --set train.epochs=50   override a value of the file
+  sweep report --table                        every experiment run into ./results
+  sweep explain experiments/x.yaml            why each run is pending or stale
 
 Data: MedMNIST .npz files are read from the experiment's `data.root`, else
 $SWEEP_DATA_DIR, else ~/.cache/sweep/medmnist. `synthetic:<name>` datasets
@@ -46,6 +49,8 @@ pub(crate) enum Command {
     Report(ReportArgs),
     /// What is done, running (and by which process), failed and pending.
     Status(StatusArgs),
+    /// Why runs are pending or stale: what differs from the nearest finished run.
+    Explain(ExplainArgs),
     /// Cancel the Slurm jobs that `sweep run --backend slurm` submitted for an experiment.
     Cancel(CancelArgs),
     /// List, download and verify MedMNIST files.
@@ -77,6 +82,12 @@ pub(crate) struct Common {
     /// Data folder, overriding the experiment's `data.root` and $SWEEP_DATA_DIR.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Override a value of the experiment file: PATH=VALUE, the value read
+    /// as YAML, e.g. --set train.epochs=50 --set grid.lr=[1e-3,3e-4]
+    /// --set train.batch_size=64. Repeatable; later ones win. The result
+    /// is checked like the file, and caches and reports like any experiment.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -216,7 +227,10 @@ pub(crate) struct StatusArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
+  sweep report --table                                              every experiment `sweep run` ran into ./results, newest first
+  sweep report --experiment chest_ablation --format md              one of them, as Markdown
   sweep report experiments/chestmnist_cnn.yaml                      comparison table (mean ± std over folds/seeds)
+  sweep report experiments/x.yaml --set train.epochs=50             the runs of the file with a value overridden
   sweep report experiments/x.yaml --format latex > table.tex        booktabs table for a paper
   sweep report experiments/x.yaml --metrics val_auc,test_auc --group-by arch
   sweep report experiments/x.yaml --where lr=1e-3 --baseline arch=chest_cnn
@@ -225,11 +239,20 @@ pub(crate) struct StatusArgs {
   sweep report experiments/chestmnist_cnn.yaml --per-class --flatten --where lr=1e-3   report on y.ravel()
   sweep report experiments/chestmnist_cnn.yaml --metrics test_flat_auc,test_flat_accuracy,test_flat_f1_weighted
   sweep report experiments/x.yaml --prevalence
-  sweep report experiments/x.yaml --format html --out report/      page with figures; open report/index.html")]
+  sweep report experiments/x.yaml --format html --out report/      page with figures; open report/index.html
+
+Reports never need the dataset files: runs whose data is absent are matched
+to the runs the results folder recorded, so a results folder copied to
+another machine reports the same table. Where the data is present and has
+changed since a run finished, that run shows as stale.")]
 pub(crate) struct ReportArgs {
-    /// Experiment files whose runs to compare (their runs share one results folder).
-    #[arg(required = true)]
+    /// Experiment files whose runs to compare (their runs share one results
+    /// folder). Without any: every experiment `sweep run` has run into the
+    /// results folder (recorded in results/.experiments/), newest first.
     pub files: Vec<PathBuf>,
+    /// Without FILE: only the recorded experiment of this name.
+    #[arg(long, value_name = "NAME", conflicts_with = "files")]
+    pub experiment: Option<String>,
     /// Report on the `--smoke` variant of the runs.
     #[arg(long)]
     pub smoke: bool,
@@ -283,4 +306,50 @@ pub(crate) struct ReportArgs {
     /// Decimals for scores and losses.
     #[arg(long, default_value_t = 4)]
     pub decimals: usize,
+    /// Override a value of the experiment file: PATH=VALUE, the value read
+    /// as YAML, e.g. --set train.epochs=50 --set grid.lr=[1e-3,3e-4]
+    /// --set train.batch_size=64. Repeatable; later ones win. The result
+    /// is checked like the file, and caches and reports like any experiment.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sweep explain experiments/x.yaml                       every run that is not done, and why
+  sweep explain experiments/x.yaml --only arch=resnet18  some of them
+  sweep explain experiments/x.yaml --set grid.lr=3e-4    what overriding a value would change
+  sweep explain 3f9a2c                                   one run, by (a prefix of) its key
+
+Each reason is one field of the hashed inputs (see results/<key>/spec.json)
+that differs from the nearest finished run in the results folder (the one
+differing in the fewest fields, of the same experiment first):
+  lr 0.001 → 3e-4
+  train.epochs 10 → 50
+  data breastmnist.npz sha256 changed (4f2a91c0 → 0be17d3e)
+  trainer version 3 → 4")]
+pub(crate) struct ExplainArgs {
+    /// An experiment file, or a run key (a prefix of at least 4 digits is enough).
+    pub target: String,
+    /// With a file: only runs with FIELD=VALUE (the rules of `run --only`).
+    #[arg(long, value_name = "FIELD=VALUE")]
+    pub only: Vec<String>,
+    /// Explain the `--smoke` variant of the runs.
+    #[arg(long)]
+    pub smoke: bool,
+    /// Explain the `--synthetic` variant of the runs.
+    #[arg(long)]
+    pub synthetic: bool,
+    /// Results folder.
+    #[arg(long, default_value = sweep_core::store::DEFAULT_RESULTS_DIR, env = "SWEEP_RESULTS_DIR")]
+    pub results: PathBuf,
+    /// Data folder, overriding the experiment's `data.root` and $SWEEP_DATA_DIR.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Override a value of the experiment file: PATH=VALUE, the value read
+    /// as YAML, e.g. --set train.epochs=50 --set grid.lr=[1e-3,3e-4]
+    /// --set train.batch_size=64. Repeatable; later ones win. The result
+    /// is checked like the file, and caches and reports like any experiment.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
 }

@@ -16,6 +16,9 @@
 //! * [`store`] defines the results folder and what "done" means.
 //! * [`plan`] joins the three: every run, its key, its status;
 //!   [`decode_folders`] decodes the image folders its pending runs need.
+//! * [`recorded`] keeps what `sweep run` planned in the results folder;
+//!   [`run_folders`] reads what each run folder recorded, so reports need
+//!   no data, and [`explain`] says why two runs' keys differ.
 //! * [`triage`] decides what `sweep run` does with each run of a plan;
 //!   [`run_label`] names each run by the fields that vary among them.
 //! * [`select`] reads `FIELD=VALUE` conditions (`run --only`, `report
@@ -26,11 +29,14 @@
 pub mod decode_folders;
 pub mod expand;
 pub mod experiment;
+pub mod explain;
 pub mod fingerprints;
 pub mod hash;
 pub mod notation;
 pub mod plan;
 pub mod protocol;
+pub mod recorded;
+pub mod run_folders;
 pub mod run_label;
 pub mod run_spec;
 pub mod run_view;

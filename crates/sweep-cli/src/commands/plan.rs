@@ -1,12 +1,15 @@
 //! `sweep plan`: the runs of an experiment, their keys and cache status, and
 //! what `sweep run` would do with them (the same triage it applies).
 
+use std::collections::HashSet;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use sweep_core::expand::Variant;
 use sweep_core::experiment::Experiment;
+use sweep_core::hash::RunKey;
 use sweep_core::plan::{Plan, plan};
+use sweep_core::run_folders::{self, Adopt};
 use sweep_core::run_label::RunLabels;
 use sweep_core::store::Store;
 use sweep_core::triage::{TriageOptions, Verdict, triage};
@@ -20,7 +23,29 @@ use sweep_core::fingerprints::DataFingerprints;
 
 /// Loads the experiment and plans it against the results folder.
 pub(crate) fn load_plan(common: &Common) -> anyhow::Result<(Experiment, Plan, Store)> {
-    let exp = sweep_core::spec::load(&common.file).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (exp, _) = load_experiment(common)?;
+    let (plan, store) = plan_experiment(&exp, common, Adopt::FinishedOrFailed, &HashSet::new());
+    Ok((exp, plan, store))
+}
+
+/// Reads `common.file` with the `--set` overrides applied (the one loader
+/// of every command that takes an experiment file); also returns the
+/// file's text as read.
+pub(crate) fn load_experiment(common: &Common) -> anyhow::Result<(Experiment, String)> {
+    sweep_core::spec::load_with_overrides(&common.file, &common.set)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Plans `exp` against the results folder. Runs whose data is missing take
+/// their keys from the runs that the results folder recorded (`adopt`
+/// says which; `prefer`: keys to choose first), and runs whose data changed
+/// since they finished are stale ([`sweep_core::run_folders`]).
+pub(crate) fn plan_experiment(
+    exp: &Experiment,
+    common: &Common,
+    adopt: Adopt,
+    prefer: &HashSet<RunKey>,
+) -> (Plan, Store) {
     let data_root = common
         .data_dir
         .clone()
@@ -33,8 +58,9 @@ pub(crate) fn load_plan(common: &Common) -> anyhow::Result<(Experiment, Plan, St
         smoke: common.smoke,
         synthetic: common.synthetic,
     };
-    let plan = plan(&exp, variant, &data_root, &store, &fp);
-    Ok((exp, plan, store))
+    let mut plan = plan(exp, variant, &data_root, &store, &fp);
+    run_folders::resolve(&mut plan, &store, adopt, prefer);
+    (plan, store)
 }
 
 #[derive(Tabled)]

@@ -2,15 +2,19 @@
 //! rest to a backend (local worker processes or one Slurm job array), and
 //! summarise.
 
+use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use sweep_core::decode_folders::{DecodeNotice, decode_pending};
+use sweep_core::expand::Variant;
 use sweep_core::experiment::{Devices, Experiment};
 use sweep_core::hash::RunKey;
 use sweep_core::plan::{Plan, PlanStatus, PlannedRun};
+use sweep_core::recorded::ExperimentRecord;
+use sweep_core::run_folders::Adopt;
 use sweep_core::run_label::RunLabels;
 use sweep_core::scheduler::gpu_memory::GpuMemoryProbe;
 use sweep_core::scheduler::{
@@ -21,8 +25,8 @@ use sweep_core::slurm::{self, SlurmOptions, SlurmReporter};
 use sweep_core::store::Store;
 use sweep_core::triage::{Triage, TriageOptions, triage};
 
-use crate::cli::{Backend, RunArgs};
-use crate::commands::plan::load_plan;
+use crate::cli::{Backend, Common, RunArgs};
+use crate::commands::plan::{load_experiment, plan_experiment};
 use crate::progress;
 use crate::progress::failures::{Failed, failure_lines};
 
@@ -98,12 +102,15 @@ fn pull_missing_weights(plan: &Plan) -> anyhow::Result<bool> {
 }
 
 pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let (exp, mut plan, store) = load_plan(&args.common)?;
+    let (exp, text) = load_experiment(&args.common)?;
+    let none = HashSet::new();
+    let (mut plan, store) = plan_experiment(&exp, &args.common, Adopt::Finished, &none);
     // `|`, not `||`: data and weights are both pulled.
     if args.pull && (pull_missing(&plan, &args.base_url)? | pull_missing_weights(&plan)?) {
         // Plan again: the downloaded files now have fingerprints and keys.
-        (_, plan, _) = load_plan(&args.common)?;
+        (plan, _) = plan_experiment(&exp, &args.common, Adopt::Finished, &none);
     }
+    record_experiment(&args.common, text, &plan, args.json);
     let mut notify = |notice: DecodeNotice| {
         if !args.json {
             eprintln!("{}", decode_notice_text(&notice));
@@ -136,6 +143,25 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Keeps the experiment and its plan in `results/.experiments/`, so reports
+/// and explanations work from the results folder alone
+/// ([`sweep_core::recorded`]). Not being able to is not a reason to stop.
+fn record_experiment(common: &Common, text: String, plan: &Plan, quiet: bool) {
+    let variant = Variant {
+        smoke: common.smoke,
+        synthetic: common.synthetic,
+    };
+    let record = ExperimentRecord::new(&common.file, text, &common.set, variant, plan);
+    if let Err(e) = record.write(&common.results)
+        && !quiet
+    {
+        eprintln!(
+            "note: could not record the experiment in {}: {e}",
+            common.results.display()
+        );
+    }
 }
 
 /// The reporter `--json` and the terminal ask for.
@@ -228,6 +254,9 @@ fn plan_args(args: &RunArgs) -> anyhow::Result<Vec<String>> {
     }
     if let Some(d) = &c.data_dir {
         plan_args.extend(["--data-dir".into(), absolute(d)?]);
+    }
+    for o in &c.set {
+        plan_args.extend(["--set".into(), o.clone()]);
     }
     Ok(plan_args)
 }

@@ -18,6 +18,7 @@ mod gpu_packing;
 mod gpu_unusable;
 mod html_report;
 mod image_folders;
+mod results_alone;
 mod run_labels;
 mod scheduling;
 mod slurm_backend;

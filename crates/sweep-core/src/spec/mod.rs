@@ -4,18 +4,21 @@
 //! with positions, [`schema`] knows every settable field (reading values in a
 //! [`Context`] of the names the experiment declares), [`validate`] checks a
 //! whole document and builds the [`Experiment`], [`diagnostic`] renders what
-//! went wrong.
+//! went wrong. [`overrides`] applies `--set PATH=VALUE` arguments between
+//! reading and checking.
 
 pub mod context;
 pub mod diagnostic;
 pub(crate) mod image_folders;
 pub mod node;
+pub mod overrides;
 pub mod schema;
 pub mod train_semantics;
 pub mod validate;
 
 pub use context::Context;
 pub use diagnostic::{Diagnostic, SpecErrors};
+pub use overrides::{LoadError, load_with_overrides};
 pub use validate::{load, load_bytes, load_str};
 
 pub use crate::experiment::Experiment;

@@ -38,21 +38,31 @@ const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Reads and validates an experiment file.
 pub fn load(path: &Path) -> Result<Experiment, SpecErrors> {
+    load_str(&read_text(path)?, path)
+}
+
+/// Reads an experiment file's text: what [`load`] validates (the size and
+/// UTF-8 checked, each problem reported as a [`SpecErrors`] of the file).
+pub fn read_text(path: &Path) -> Result<String, SpecErrors> {
     let meta =
         std::fs::metadata(path).map_err(|e| file_error(path, format!("cannot read file: {e}")))?;
     // Checked before reading so a huge file is never loaded into memory.
     check_size(meta.len(), path)?;
     let bytes =
         std::fs::read(path).map_err(|e| file_error(path, format!("cannot read file: {e}")))?;
-    load_bytes(bytes, path)
+    text_of(bytes, path)
 }
 
 /// Validates the raw bytes of an experiment file as if read from `path`:
 /// what [`load`] does once the file is read (so bytes that are not UTF-8 are
 /// an error, not a panic). Lets tests and fuzzers skip the file system.
 pub fn load_bytes(bytes: Vec<u8>, path: &Path) -> Result<Experiment, SpecErrors> {
+    load_str(&text_of(bytes, path)?, path)
+}
+
+fn text_of(bytes: Vec<u8>, path: &Path) -> Result<String, SpecErrors> {
     check_size(bytes.len() as u64, path)?;
-    let text = String::from_utf8(bytes).map_err(|e| {
+    String::from_utf8(bytes).map_err(|e| {
         file_error(
             path,
             format!(
@@ -60,8 +70,7 @@ pub fn load_bytes(bytes: Vec<u8>, path: &Path) -> Result<Experiment, SpecErrors>
                 e.utf8_error().valid_up_to()
             ),
         )
-    })?;
-    load_str(&text, path)
+    })
 }
 
 fn check_size(len: u64, path: &Path) -> Result<(), SpecErrors> {
@@ -89,26 +98,35 @@ fn file_error(path: &Path, message: String) -> SpecErrors {
 
 /// Validates experiment text as if it had been read from `path`.
 pub fn load_str(text: &str, path: &Path) -> Result<Experiment, SpecErrors> {
-    let errors = |diagnostics: Vec<Diagnostic>| SpecErrors {
+    let root = parse_text(text, path)?;
+    check_root(&root, text, path)
+}
+
+/// Reads experiment text as YAML (the first stage of [`load_str`]).
+pub(crate) fn parse_text(text: &str, path: &Path) -> Result<Node, SpecErrors> {
+    node::parse(text).map_err(|e| SpecErrors {
         file: path.to_path_buf(),
         source: text.to_string(),
-        diagnostics,
-    };
-    let root = node::parse(text).map_err(|e| {
-        errors(vec![Diagnostic {
+        diagnostics: vec![Diagnostic {
             pos: e.pos,
             path: String::new(),
             message: format!("invalid YAML: {}", e.message),
-        }])
-    })?;
+        }],
+    })
+}
+
+/// Validates a parsed document (the rest of [`load_str`]); `text` is the
+/// source shown beside the problems. Command-line overrides are applied
+/// between the two stages (see [`super::overrides`]).
+pub(crate) fn check_root(root: &Node, text: &str, path: &Path) -> Result<Experiment, SpecErrors> {
     let mut sink = Sink::default();
-    let experiment = check_document(&root, path, &mut sink);
+    let experiment = check_document(root, path, &mut sink);
     if let Some(exp) = &experiment
         && sink.is_empty()
     {
         crate::expand::check(exp, &mut sink);
         if sink.is_empty() {
-            super::train_semantics::check(exp, &root, &mut sink);
+            super::train_semantics::check(exp, root, &mut sink);
         }
     }
     let mut diagnostics = sink.diagnostics;
@@ -116,7 +134,11 @@ pub fn load_str(text: &str, path: &Path) -> Result<Experiment, SpecErrors> {
     diagnostics.dedup();
     match experiment {
         Some(exp) if diagnostics.is_empty() => Ok(exp),
-        _ => Err(errors(diagnostics)),
+        _ => Err(SpecErrors {
+            file: path.to_path_buf(),
+            source: text.to_string(),
+            diagnostics,
+        }),
     }
 }
 
