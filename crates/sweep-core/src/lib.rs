@@ -19,6 +19,7 @@
 //! * [`triage`] decides what `sweep run` does with each run of a plan.
 //! * [`select`] reads `FIELD=VALUE` conditions (`run --only`, `report
 //!   --where`) against the [`run_view`] of each run.
+//! * [`tensorboard`] writes each run's live training curves.
 //! * [`scheduler`] runs pending runs across GPU/CPU slots, one worker process
 //!   each; [`protocol`] is what a worker and its launcher agree on.
 
@@ -37,5 +38,6 @@ pub mod slurm;
 pub mod spec;
 pub mod store;
 pub mod superseded;
+pub mod tensorboard;
 pub mod train_options;
 pub mod triage;
