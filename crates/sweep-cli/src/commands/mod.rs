@@ -2,6 +2,7 @@
 
 pub(crate) mod cancel;
 pub(crate) mod data;
+pub(crate) mod export;
 pub(crate) mod plan;
 pub(crate) mod report;
 pub(crate) mod run;
