@@ -51,6 +51,8 @@ pub(crate) enum Command {
     Status(StatusArgs),
     /// Why runs are pending or stale: what differs from the nearest finished run.
     Explain(ExplainArgs),
+    /// The results as a tidy table for pandas, polars or R: long CSV or JSON lines, final metrics or per epoch.
+    Export(ExportArgs),
     /// Cancel the Slurm jobs that `sweep run --backend slurm` submitted for an experiment.
     Cancel(CancelArgs),
     /// List, download and verify MedMNIST files.
@@ -211,6 +213,46 @@ pub(crate) enum Backend {
     /// A Slurm job array; every node must see the results folder and the
     /// sweep and sweep-worker executables.
     Slurm,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sweep export experiments/x.yaml > runs.csv                        final metrics, one row per run and metric
+  sweep export experiments/x.yaml --format jsonl -o runs.jsonl      one JSON object per run
+  sweep export experiments/x.yaml --per-epoch -o curves.csv         history.csv of every run, one row per run, epoch and column
+  sweep export experiments/x.yaml --metrics val_auc,test_auc --where arch=resnet18
+
+Columns: experiment, key, one per grid axis, fold, seed, [epoch,] metric, value
+(long-csv); see docs/exports.md.")]
+pub(crate) struct ExportArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// long-csv (one row per run and metric: `…, metric, value`) or jsonl
+    /// (one JSON object per run, metrics as keys).
+    #[arg(long, value_enum, default_value = "long-csv")]
+    pub format: ExportFormatArg,
+    /// Export every epoch of each run's history.csv instead of its final metrics.
+    #[arg(long)]
+    pub per_epoch: bool,
+    /// Comma-separated final metrics, named as `report --metrics` names them
+    /// (default: every number in metrics.json).
+    #[arg(long, value_delimiter = ',', conflicts_with = "per_epoch")]
+    pub metrics: Vec<String>,
+    /// Keep only runs with FIELD=VALUE (the rules of `report --where`).
+    #[arg(long = "where", value_name = "FIELD=VALUE")]
+    pub filters: Vec<String>,
+    /// Write to this file (replaced whole, only once complete) instead of stdout.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+/// `sweep export --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ExportFormatArg {
+    /// One row per run and metric (and epoch).
+    LongCsv,
+    /// One JSON object per run (and epoch).
+    Jsonl,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         cli::Command::Report(args) => commands::report::run(&args),
         cli::Command::Status(args) => commands::status::run(&args),
         cli::Command::Explain(args) => commands::explain::run(&args),
+        cli::Command::Export(args) => commands::export::run(&args),
         cli::Command::Cancel(args) => commands::cancel::run(&args),
         cli::Command::Data(args) => commands::data::run(&args),
         cli::Command::Weights(args) => commands::weights::run(&args),

@@ -23,6 +23,7 @@
 //!   [`run_label`] names each run by the fields that vary among them.
 //! * [`select`] reads `FIELD=VALUE` conditions (`run --only`, `report
 //!   --where`) against the [`run_view`] of each run.
+//! * [`tensorboard`] writes each run's live training curves.
 //! * [`scheduler`] runs pending runs across GPU/CPU slots, one worker process
 //!   each; [`protocol`] is what a worker and its launcher agree on.
 
@@ -46,5 +47,6 @@ pub mod slurm;
 pub mod spec;
 pub mod store;
 pub mod superseded;
+pub mod tensorboard;
 pub mod train_options;
 pub mod triage;

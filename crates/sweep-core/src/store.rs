@@ -55,6 +55,11 @@ pub struct SpecFile {
     pub data_file: Option<PathBuf>,
     /// Experiment files that asked for this run (informational, not hashed).
     pub experiments: Vec<String>,
+    /// The label `sweep run` reports the run under; the worker names the
+    /// run's TensorBoard folder after it. Not hashed; absent in run folders
+    /// prepared before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 /// A file recorded in `complete.json`.

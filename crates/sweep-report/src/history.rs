@@ -50,6 +50,11 @@ impl History {
         History::parse(&bytes)
     }
 
+    /// Every column with its values, in file order.
+    pub(crate) fn columns(&self) -> &[(String, Vec<Option<f64>>)] {
+        &self.columns
+    }
+
     fn column(&self, name: &str) -> Option<&[Option<f64>]> {
         self.columns
             .iter()

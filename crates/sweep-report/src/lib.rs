@@ -14,6 +14,8 @@
 //!   [`per_class_flattened`] the same on the labels flattened into one
 //!   binary vector.
 //! * [`prevalence`]: class counts and shares per split.
+//! * [`export()`]: the runs as a tidy table (long CSV or JSON lines) for
+//!   pandas, polars or R, final metrics or per epoch.
 //! * [`render`]: any of them as a terminal table, Markdown, CSV, LaTeX
 //!   (booktabs) or JSON, the best value per column highlighted.
 //!
@@ -42,6 +44,7 @@ mod compare;
 mod document;
 mod ensemble;
 mod error;
+pub mod export;
 mod filter;
 mod format;
 mod group;
@@ -64,6 +67,9 @@ pub use aggregate::Stat;
 pub use columns::{Better, DEFAULT_METRICS, MetricInfo, Unit, metric_names};
 pub use compare::{Comparison, DelongSummary, MetricComparison, RowComparison};
 pub use error::ReportError;
+pub use export::{
+    ExportError, ExportFormat, ExportOptions, ExportSource, ExportSummary, export, export_metrics,
+};
 pub use html::{ExperimentSource, HtmlError, HtmlOptions, HtmlOutput, write_html};
 pub use per_class::{
     AverageRow, ClassRow, MissingRun, PerClassReport, per_class, per_class_flattened,

@@ -26,7 +26,7 @@ use crate::optim;
 use crate::resume;
 
 /// Headline numbers of one split at one epoch (a `history.csv` row half).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct SplitScores {
     pub loss: f64,
     pub accuracy: f64,

@@ -7,7 +7,7 @@ use serde::Serialize;
 use sweep_core::store::{HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE, write_atomic};
 use sweep_metrics::metric_summary::MetricSummary;
 
-use crate::fit::EpochRecord;
+use crate::fit::{EpochRecord, SplitScores};
 use crate::loss::ResolvedWeights;
 
 /// Library versions recorded with every result.
@@ -83,46 +83,59 @@ pub fn write_metrics(dir: &Path, metrics: &RunMetrics) -> std::io::Result<()> {
     write_atomic(&dir.join(METRICS_FILE), &json)
 }
 
+/// The `history.csv` columns of one epoch after the `epoch` column, in order,
+/// with their values (`None`: an empty cell). The TensorBoard curves are
+/// written from the same list, so they show what the file holds;
+/// `seconds` is rounded to the milliseconds the file keeps.
+pub fn history_columns(r: &EpochRecord) -> Vec<(String, Option<f64>)> {
+    let mut columns = vec![("lr".to_string(), Some(r.lr))];
+    for (split, s) in [("train", &r.train), ("val", &r.val)] {
+        for (m, v) in split_scores(s) {
+            columns.push((format!("{split}_{m}"), v));
+        }
+    }
+    let seconds = format!("{:.3}", r.seconds).parse().ok();
+    columns.push((SECONDS.to_string(), seconds));
+    columns
+}
+
+const SECONDS: &str = "seconds";
+
+/// A split's scores as `history.csv` names them, in file order.
+fn split_scores(s: &SplitScores) -> [(&'static str, Option<f64>); 9] {
+    [
+        ("loss", Some(s.loss)),
+        ("accuracy", Some(s.accuracy)),
+        ("auc", s.auc),
+        ("sensitivity", Some(s.sensitivity)),
+        ("specificity", Some(s.specificity)),
+        ("f1", Some(s.f1)),
+        ("flat_auc", s.flat_auc),
+        ("flat_accuracy", s.flat_accuracy),
+        ("flat_f1_weighted", s.flat_f1_weighted),
+    ]
+}
+
 /// One row per epoch; undefined values (an AUC with one class, flattened
 /// scores of a multi-class task) are empty cells.
 pub fn write_history(dir: &Path, history: &[EpochRecord]) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["epoch".to_string(), "lr".to_string()];
     for split in ["train", "val"] {
-        for m in [
-            "loss",
-            "accuracy",
-            "auc",
-            "sensitivity",
-            "specificity",
-            "f1",
-            "flat_auc",
-            "flat_accuracy",
-            "flat_f1_weighted",
-        ] {
+        for (m, _) in split_scores(&SplitScores::default()) {
             header.push(format!("{split}_{m}"));
         }
     }
-    header.push("seconds".into());
+    header.push(SECONDS.into());
     w.write_record(&header)?;
-    let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
     for r in history {
-        let mut row = vec![r.epoch.to_string(), r.lr.to_string()];
-        for s in [&r.train, &r.val] {
-            row.extend([
-                s.loss.to_string(),
-                s.accuracy.to_string(),
-                opt(s.auc),
-                s.sensitivity.to_string(),
-                s.specificity.to_string(),
-                s.f1.to_string(),
-                opt(s.flat_auc),
-                opt(s.flat_accuracy),
-                opt(s.flat_f1_weighted),
-            ]);
-        }
-        row.push(format!("{:.3}", r.seconds));
-        w.write_record(&row)?;
+        let columns = history_columns(r);
+        let cells = columns.iter().map(|(name, value)| match value {
+            Some(v) if name == SECONDS => format!("{v:.3}"),
+            Some(v) => v.to_string(),
+            None => String::new(),
+        });
+        w.write_record(std::iter::once(r.epoch.to_string()).chain(cells))?;
     }
     let bytes = w
         .into_inner()
@@ -166,6 +179,46 @@ pub fn write_predictions(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::fit::EpochRecord;
+
+    #[test]
+    fn history_rows_keep_every_digit_empty_cells_and_millisecond_seconds() {
+        let scores = |base: f64| SplitScores {
+            loss: base,
+            accuracy: 0.5,
+            auc: None,
+            sensitivity: 0.25,
+            specificity: 0.75,
+            f1: 1.0 / 3.0,
+            balanced_accuracy: Some(0.5),
+            flat_auc: Some(0.625),
+            flat_accuracy: None,
+            flat_f1_weighted: Some(0.125),
+        };
+        let record = EpochRecord {
+            epoch: 3,
+            lr: 1e-4,
+            train: scores(0.1),
+            val: scores(0.2),
+            seconds: 2.0004,
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        write_history(tmp.path(), std::slice::from_ref(&record)).unwrap();
+        let text = std::fs::read_to_string(tmp.path().join(HISTORY_FILE)).unwrap();
+        let split = |loss: &str| format!("{loss},0.5,,0.25,0.75,0.3333333333333333,0.625,,0.125");
+        let header = "epoch,lr,train_loss,train_accuracy,train_auc,train_sensitivity,\
+            train_specificity,train_f1,train_flat_auc,train_flat_accuracy,train_flat_f1_weighted,\
+            val_loss,val_accuracy,val_auc,val_sensitivity,val_specificity,val_f1,val_flat_auc,\
+            val_flat_accuracy,val_flat_f1_weighted,seconds";
+        let row = format!("3,0.0001,{},{},2.000", split("0.1"), split("0.2"));
+        assert_eq!(text, format!("{header}\n{row}\n"));
+        let columns = history_columns(&record);
+        assert_eq!(columns.len(), 20, "every column but epoch");
+        assert_eq!(columns[19], ("seconds".to_string(), Some(2.0)));
+        assert_eq!(columns[3], ("train_auc".to_string(), None));
+    }
+
     #[test]
     fn peak_rss_is_reported_on_linux() {
         let peak = super::peak_rss_mib();

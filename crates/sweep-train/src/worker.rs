@@ -17,6 +17,7 @@ use sweep_core::protocol::lease::{Acquire, Lease};
 use sweep_core::store::{
     CHECKPOINT_FILE, FailureKind, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE, Store,
 };
+use sweep_core::tensorboard::EventLog;
 use sweep_core::train_options::MonitorMetric;
 use tch::{Device, nn};
 
@@ -309,8 +310,20 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
         .monitor()
         .map_or(MonitorMetric::ValLoss, |m| m.metric);
     let mut grown: Option<GrownThreads> = None;
+    // Live curves for TensorBoard, best effort: a run never fails for them.
+    let mut curves = Some(EventLog::new(dir, spec_file.label.as_deref()));
     let fit = trainer
         .fit(spec.lr, &checkpoint, dir, |r| {
+            if let Some(log) = &mut curves
+                && let Err(e) = log.write_epoch(r.epoch, &outputs::history_columns(r))
+            {
+                crate::worker_log!(
+                    "sweep worker: TensorBoard curves stop at epoch {}: {}: {e}",
+                    r.epoch,
+                    log.dir().display()
+                );
+                curves = None;
+            }
             if let Some(more) = granted_threads(dir, grown.map_or(threads, |g| g.threads)) {
                 // Between epochs no operation is running, so libtorch takes
                 // the new intra-op thread count from the next one on.

@@ -3,6 +3,7 @@
 pub(crate) mod cancel;
 pub(crate) mod data;
 pub(crate) mod explain;
+pub(crate) mod export;
 pub(crate) mod plan;
 pub(crate) mod report;
 pub(crate) mod run;

@@ -7,6 +7,10 @@
 mod skip_record;
 pub(crate) use skip_record::skip;
 
+// Where the torch virtualenv's python is, found as sweep-train's tests find it.
+#[path = "../../../sweep-train/tests/train/torch_python.rs"]
+pub(crate) mod torch_finder;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};

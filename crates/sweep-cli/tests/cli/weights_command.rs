@@ -15,10 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::common;
-#[path = "../../../sweep-train/tests/train/torch_python.rs"]
-mod torch_finder;
 use common::text;
-use torch_finder::{NO_TORCH, find_torch_python};
+use common::torch_finder::{NO_TORCH, find_torch_python};
 
 /// The venv's python with torch, or `None` (the test recorded as skipped).
 fn torch_python() -> Option<PathBuf> {

@@ -26,6 +26,7 @@ impl Job {
                 input: run.input.clone()?,
                 data_file: run.data_file.clone(),
                 experiments: vec![experiment.to_string()],
+                label: Some(label.clone()),
             },
             label,
         })

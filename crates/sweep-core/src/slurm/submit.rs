@@ -85,7 +85,7 @@ pub fn select(
         } else if elsewhere {
             s.leased += 1;
         } else {
-            prepare(req, store, key, input, t.run.data_file.clone())?;
+            prepare(req, store, key, input, t.run.data_file.clone(), &t.label)?;
             s.pending.push(s.watched.len());
         }
         s.watched.push(item);
@@ -101,6 +101,7 @@ fn prepare(
     key: &RunKey,
     input: &crate::hash::KeyInput,
     data_file: Option<PathBuf>,
+    label: &str,
 ) -> Result<(), SlurmError> {
     let fail = |action, e: &dyn std::fmt::Display| SlurmError::Store {
         action,
@@ -116,6 +117,7 @@ fn prepare(
             input: input.clone(),
             data_file,
             experiments: vec![req.experiment.to_string()],
+            label: Some(label.to_string()),
         })
         .map_err(|e| fail("prepare", &e))?;
     Ok(())
