@@ -15,7 +15,8 @@
 //!   content address.
 //! * [`store`] defines the results folder and what "done" means.
 //! * [`plan`] joins the three: every run, its key, its status;
-//!   [`decode_folders`] decodes the image folders its pending runs need.
+//!   [`decode_folders`] decodes the image folders its pending runs need,
+//!   [`stage_modules`] copies the TorchScript modules they train.
 //! * [`triage`] decides what `sweep run` does with each run of a plan.
 //! * [`select`] reads `FIELD=VALUE` conditions (`run --only`, `report
 //!   --where`) against the [`run_view`] of each run.
@@ -35,6 +36,7 @@ pub mod scheduler;
 pub mod select;
 pub mod slurm;
 pub mod spec;
+pub mod stage_modules;
 pub mod store;
 pub mod superseded;
 pub mod train_options;

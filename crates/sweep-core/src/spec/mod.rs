@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub(crate) mod image_folders;
 pub mod node;
 pub mod schema;
+pub mod torchscript;
 pub mod train_semantics;
 pub mod validate;
 
