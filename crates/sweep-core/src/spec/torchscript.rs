@@ -115,14 +115,23 @@ fn resolve_one(
     a.value = Json::String(label);
 }
 
-/// `written` (after `~/` expansion) against the experiment's folder.
+/// `written` (after `~/` expansion) against the experiment's folder, made
+/// absolute and without `.` or `..` steps, so messages name one clear path.
 fn resolve_path(folder: &Path, written: &str) -> PathBuf {
-    let path = expand_home(written);
-    if path.is_absolute() {
-        path
-    } else {
-        folder.join(path)
+    use std::path::Component;
+    let path = folder.join(expand_home(written));
+    let path = std::path::absolute(&path).unwrap_or(path);
+    let mut clean = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                clean.pop();
+            }
+            other => clean.push(other),
+        }
     }
+    clean
 }
 
 #[cfg(test)]
@@ -166,7 +175,11 @@ mod tests {
     #[test]
     fn a_file_not_saved_yet_still_validates() {
         let tmp = tempfile::tempdir().unwrap();
-        let exp = experiment(tmp.path(), "[chest_cnn, {torchscript: later.pt}]").unwrap();
+        let exp = experiment(
+            tmp.path(),
+            "[chest_cnn, {torchscript: ./models/../later.pt}]",
+        )
+        .unwrap();
         let labels: Vec<&str> = exp
             .torchscript_models
             .iter()
@@ -241,7 +254,7 @@ mod tests {
             let err = load_str(&yaml, &tmp.path().join("exp.yaml"))
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains(&format!("exp.yaml:6:")), "{train}: {err}");
+            assert!(err.contains("exp.yaml:6:"), "{train}: {err}");
             assert!(
                 err.contains(&format!("{field}: `torchscript:net`")),
                 "{train}: {err}"
