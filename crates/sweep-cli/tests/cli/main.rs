@@ -21,4 +21,5 @@ mod image_folders;
 mod scheduling;
 mod slurm_backend;
 mod studies;
+mod torchscript_examples;
 mod weights_command;

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::common;
 #[path = "../../../sweep-train/tests/train/torch_python.rs"]
-mod torch_finder;
+pub(crate) mod torch_finder;
 use common::text;
 use torch_finder::{NO_TORCH, find_torch_python};
 
