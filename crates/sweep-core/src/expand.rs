@@ -364,6 +364,8 @@ fn check_run(spec: &RunSpec, pos_of: &dyn Fn(&str) -> Option<Pos>, anchor: Pos, 
         .pretrained
         .as_ref()
         .and_then(|p| p.weights_name())
+        // A TorchScript module's refusal says why (spec::train_semantics).
+        && !crate::spec::torchscript::is_torchscript(&spec.arch)
         && let Ok(entries) = sweep_data::weights::catalog::from_env()
         && (name == sweep_data::weights::catalog::IMAGENET
             || entries.iter().any(|e| e.name == name))

@@ -126,6 +126,17 @@ pub struct Experiment {
     pub slurm: SlurmDefaults,
     pub smoke: Smoke,
     pub max_runs: usize,
+    /// TorchScript modules named by `arch: {torchscript: PATH}`, by label.
+    pub torchscript_models: Vec<TorchScriptDecl>,
+}
+
+/// A TorchScript module an experiment trains: the label its runs carry
+/// (`torchscript:<file stem>`) and the file, resolved against the
+/// experiment's folder. Only the file's content enters a run's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TorchScriptDecl {
+    pub label: String,
+    pub path: PathBuf,
 }
 
 /// An image-folder dataset as declared: what is hashed, and where it lives.
@@ -164,6 +175,11 @@ impl Experiment {
     pub fn image_folder(&self, name: &str) -> Option<&ImageFolderDecl> {
         let base = name.strip_prefix("synthetic:").unwrap_or(name);
         self.image_folders.iter().find(|f| f.def.name == base)
+    }
+
+    /// The declared TorchScript module whose runs carry the label `arch`.
+    pub fn torchscript_model(&self, arch: &str) -> Option<&TorchScriptDecl> {
+        self.torchscript_models.iter().find(|d| d.label == arch)
     }
 
     pub fn folder(&self) -> &Path {

@@ -3,7 +3,8 @@
 //! A key is sha256 over a canonical JSON document holding everything that can
 //! change a run's numbers: the resolved [`RunSpec`], the fingerprint of the
 //! dataset file's bytes, that of the pretrained weights file (when the run
-//! starts from cached weights), the trainer's version and the cache version. What
+//! starts from cached weights), that of the saved TorchScript module a run
+//! trains (`arch: {torchscript: PATH}`), the trainer's version and the cache version. What
 //! only decides *where or how fast* a run executes (devices, thread counts,
 //! results folder, verbosity) is deliberately absent, so moving a sweep to
 //! another machine reuses its cache.
@@ -49,6 +50,12 @@ pub struct KeyInput {
     /// every other key unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights_sha256: Option<String>,
+    /// sha256 of the saved TorchScript module a run trains
+    /// (`arch: {torchscript: PATH}`); absent for the zoo's architectures.
+    /// The content, not the path, so a moved project keeps its results and
+    /// an edited module makes its runs new ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub torchscript_sha256: Option<String>,
     pub run: RunSpec,
 }
 
@@ -59,6 +66,7 @@ impl KeyInput {
             trainer_version: TRAINER_VERSION.to_string(),
             dataset_fingerprint,
             weights_sha256: None,
+            torchscript_sha256: None,
             run,
         }
     }
@@ -66,6 +74,12 @@ impl KeyInput {
     /// The same inputs with the starting weights' sha256.
     pub fn with_weights(mut self, weights_sha256: Option<String>) -> Self {
         self.weights_sha256 = weights_sha256;
+        self
+    }
+
+    /// The same inputs with the trained TorchScript module's sha256.
+    pub fn with_torchscript(mut self, torchscript_sha256: Option<String>) -> Self {
+        self.torchscript_sha256 = torchscript_sha256;
         self
     }
 

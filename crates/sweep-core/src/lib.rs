@@ -15,7 +15,8 @@
 //!   content address.
 //! * [`store`] defines the results folder and what "done" means.
 //! * [`plan`] joins the three: every run, its key, its status;
-//!   [`decode_folders`] decodes the image folders its pending runs need.
+//!   [`decode_folders`] decodes the image folders its pending runs need,
+//!   [`stage_modules`] copies the TorchScript modules they train.
 //! * [`recorded`] keeps what `sweep run` planned in the results folder;
 //!   [`run_folders`] reads what each run folder recorded, so reports need
 //!   no data, and [`explain`] says why two runs' keys differ.
@@ -45,6 +46,7 @@ pub mod scheduler;
 pub mod select;
 pub mod slurm;
 pub mod spec;
+pub mod stage_modules;
 pub mod store;
 pub mod superseded;
 pub mod tensorboard;

@@ -122,12 +122,16 @@ pub fn plan(
         })
         .collect();
 
+    let modules = torchscript_prints(exp, &specs);
     let mut runs: Vec<PlannedRun> = specs
         .into_par_iter()
         .map(|(spec, weights)| {
-            let why = match (&prints[&spec.dataset], weights) {
-                (Ok((print, file)), Ok(weights)) => {
-                    let input = KeyInput::new(spec.clone(), print.clone()).with_weights(weights);
+            let module = modules.get(&spec.arch).cloned().unwrap_or(Ok(None));
+            let why = match (&prints[&spec.dataset], weights, module) {
+                (Ok((print, file)), Ok(weights), Ok(module)) => {
+                    let input = KeyInput::new(spec.clone(), print.clone())
+                        .with_weights(weights)
+                        .with_torchscript(module);
                     let key = input.key();
                     let status = PlanStatus::Store(store.status(&key));
                     return PlannedRun {
@@ -138,8 +142,8 @@ pub fn plan(
                         status,
                     };
                 }
-                (Err(why), _) => why.to_string(),
-                (_, Err(why)) => why,
+                (Err(why), _, _) => why.to_string(),
+                (_, Err(why), _) | (_, _, Err(why)) => why,
             };
             PlannedRun {
                 spec,
@@ -165,6 +169,36 @@ pub fn plan(
         duplicates: before - runs.len(),
         runs,
     }
+}
+
+/// The sha256 of each TorchScript module the runs train, by label, or why
+/// its file cannot be read (its runs then have no key).
+fn torchscript_prints(
+    exp: &Experiment,
+    specs: &[(RunSpec, WeightsPrint)],
+) -> HashMap<String, WeightsPrint> {
+    let mut out = HashMap::new();
+    for (spec, _) in specs {
+        if !crate::spec::torchscript::is_torchscript(&spec.arch) || out.contains_key(&spec.arch) {
+            continue;
+        }
+        let print = match exp.torchscript_model(&spec.arch) {
+            Some(decl) if !decl.path.is_file() => Err(format!(
+                "TorchScript module {} not found; save it from PyTorch first \
+                 (torch.jit.save(torch.jit.script(model), PATH))",
+                decl.path.display()
+            )),
+            Some(decl) => sweep_data::fingerprint::file_fingerprint(&decl.path)
+                .map(Some)
+                .map_err(|e| format!("TorchScript module {}: {e}", decl.path.display())),
+            None => Err(format!(
+                "`{}` names no file in this experiment (write {{torchscript: PATH}})",
+                spec.arch
+            )),
+        };
+        out.insert(spec.arch.clone(), print);
+    }
+    out
 }
 
 /// Runs that are not done here but were finished by another trainer version

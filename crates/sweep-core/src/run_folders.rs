@@ -288,6 +288,7 @@ mod tests {
                 input,
                 data_file: None,
                 experiments: vec!["x".into()],
+                label: None,
             })
             .unwrap();
         if finished {

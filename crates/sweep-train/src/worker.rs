@@ -14,8 +14,9 @@ use std::time::Instant;
 use sweep_core::protocol::events::WorkerEvent;
 use sweep_core::protocol::exit::{BUSY_EXIT_CODE, INTERRUPTED_EXIT_CODE};
 use sweep_core::protocol::lease::{Acquire, Lease};
+use sweep_core::stage_modules;
 use sweep_core::store::{
-    CHECKPOINT_FILE, FailureKind, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE, Store,
+    CHECKPOINT_FILE, FailureKind, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE, SpecFile, Store,
 };
 use sweep_core::tensorboard::EventLog;
 use sweep_core::train_options::MonitorMetric;
@@ -24,6 +25,7 @@ use tch::{Device, nn};
 use crate::data::{PreparedData, prepare};
 use crate::fit::{FitError, Trainer};
 use crate::loss::Loss;
+use crate::models::torchscript::TorchScriptNet;
 use crate::models::{self, ModelConfig};
 use crate::outputs::{self, GrownThreads, RunMetrics, Versions};
 use crate::pretrained::load_pretrained;
@@ -207,6 +209,40 @@ fn granted_threads(dir: &Path, current: i32) -> Option<i32> {
     (granted > current).then_some(granted)
 }
 
+/// The run's network: a zoo architecture with fresh weights, or the saved
+/// TorchScript module whose sha256 the key holds (staged beside the run
+/// folder), checked against one batch of the dataset before training.
+fn build_model(
+    spec_file: &SpecFile,
+    dir: &Path,
+    vs: &nn::VarStore,
+    cfg: &ModelConfig,
+    data: &PreparedData,
+) -> Result<models::Model, WorkerError> {
+    let spec = &spec_file.input.run;
+    let invalid = |e: models::ModelError| fail(FailureKind::InvalidData, e.to_string());
+    let Some(sha256) = &spec_file.input.torchscript_sha256 else {
+        let model = models::build(&spec.arch, &vs.root(), cfg).map_err(invalid)?;
+        models::initialise(vs, &spec.arch, spec.train.init);
+        return Ok(model);
+    };
+    let results = dir.parent().unwrap_or(Path::new("."));
+    let file = stage_modules::staged_module(results, sha256);
+    let source = stage_modules::staged_source(&file);
+    let net = TorchScriptNet::load(&file, &vs.root())
+        .map_err(invalid)?
+        .shown_as(&source);
+    let batch = data.train.images.narrow(0, 0, (data.train.n as i64).min(2));
+    net.check_shapes(&data.preprocess.apply(&batch), data.num_outputs as i64)
+        .map_err(invalid)?;
+    crate::worker_log!(
+        "sweep worker: TorchScript module {} ({})",
+        source.display(),
+        file.display()
+    );
+    Ok(Box::new(net))
+}
+
 fn train(dir: &Path) -> Result<(), WorkerError> {
     let wall = Instant::now();
     if !crate::host_memory::keep_freed_memory() {
@@ -246,9 +282,7 @@ fn train(dir: &Path) -> Result<(), WorkerError> {
             data.preprocess.size,
         )
     };
-    let model = models::build(&spec.arch, &vs.root(), &cfg)
-        .map_err(|e| fail(FailureKind::InvalidData, e.to_string()))?;
-    models::initialise(&vs, &spec.arch, spec.train.init);
+    let model = build_model(&spec_file, dir, &vs, &cfg, &data)?;
     if let Some(pretrained) = &spec.train.pretrained {
         let file = crate::pretrained::pretrained_file(
             pretrained,

@@ -117,6 +117,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     decode_pending(&mut plan, &store, args.force, &mut notify);
+    sweep_core::stage_modules::stage_pending(&mut plan, &exp, &store, args.force);
     let on_slurm = args.backend == Some(Backend::Slurm);
     if on_slurm {
         // Failures of earlier array tasks are recorded before triage, so

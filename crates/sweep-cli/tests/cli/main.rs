@@ -25,4 +25,5 @@ mod scheduling;
 mod slurm_backend;
 mod studies;
 mod tensorboard_curves;
+mod torchscript_examples;
 mod weights_command;

@@ -13,6 +13,7 @@ pub(crate) mod image_folders;
 pub mod node;
 pub mod overrides;
 pub mod schema;
+pub mod torchscript;
 pub mod train_semantics;
 pub mod validate;
 

@@ -503,7 +503,51 @@ fn dataset(node: &Node, path: &str, cx: &Context, sink: &mut Sink) -> Option<Jso
     }
 }
 
+/// A zoo name, or `{torchscript: PATH}` (a module the user saved from
+/// PyTorch), read as `{"torchscript": PATH}` and resolved against the
+/// experiment file's folder by [`super::torchscript`]. `torchscript:NAME`,
+/// the label such a run carries, is accepted where runs are selected
+/// (`--only`, `--where`).
 fn arch(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+    use super::torchscript::{KEY, label_name};
+    if let Value::Map(entries) = &node.value {
+        let [(key, file)] = entries.as_slice() else {
+            sink.error(
+                node.pos,
+                path,
+                "expected an architecture name or {torchscript: PATH}",
+            );
+            return None;
+        };
+        let inner = format!("{path}.{}", key.name);
+        if key.name != KEY {
+            sink.error(
+                key.pos,
+                &inner,
+                format!("unknown key `{}`; expected {{torchscript: PATH}}", key.name),
+            );
+            return None;
+        }
+        return match file.as_str().filter(|s| !s.trim().is_empty()) {
+            Some(file) => Some(json!({ KEY: file })),
+            None => {
+                sink.error(
+                    file.pos,
+                    &inner,
+                    format!(
+                        "expected the path of a saved TorchScript module, found {}",
+                        describe(file)
+                    ),
+                );
+                None
+            }
+        };
+    }
+    if let Some(s) = node.as_str()
+        && label_name(s).is_some_and(|name| !name.is_empty())
+    {
+        return Some(json!(s));
+    }
     one_of(node, path, sink, KNOWN_ARCHS).map(Json::String)
 }
 

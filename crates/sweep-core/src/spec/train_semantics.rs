@@ -1,7 +1,8 @@
 //! Checks of training options that only make sense once a run is resolved:
 //! a multi-step milestone against the run's `epochs`, a `stem` against the
 //! architecture and image size, per-channel `normalize` values against the
-//! channels the model will see.
+//! channels the model will see, and the options that a saved TorchScript
+//! module ignores (`pretrained`, `init`, `batch_norm`).
 //!
 //! Each of these fields may be written in `train:`, on a grid axis or in an
 //! `include` entry, so every resolved run is checked and a problem is
@@ -15,7 +16,7 @@ use super::node::{Node, Pos, Value};
 use crate::expand::expand;
 use crate::experiment::Experiment;
 use crate::run_spec::RunSpec;
-use crate::train_options::{Schedule, Stem};
+use crate::train_options::{BatchNormParams, Init, Schedule, Stem};
 
 /// Smallest side a DenseNet accepts behind torchvision's stem: the stem
 /// quarters the image (7x7/2 convolution, 3x3/2 max pool, both padded) and
@@ -64,6 +65,7 @@ fn problems(run: &RunSpec) -> Vec<(&'static str, String)> {
             ),
         ));
     }
+    out.extend(torchscript_problems(run));
     let size = train.input_size.unwrap_or(dataset.size);
     if train.stem == Stem::Standard
         && run.arch.starts_with("densenet")
@@ -95,6 +97,47 @@ fn problems(run: &RunSpec) -> Vec<(&'static str, String)> {
                 ),
             ));
         }
+    }
+    out
+}
+
+/// A TorchScript module starts from the weights saved in its file: sweep
+/// neither loads other weights into it nor re-initialises it.
+fn torchscript_problems(run: &RunSpec) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if !super::torchscript::is_torchscript(&run.arch) {
+        return out;
+    }
+    if let Some(pretrained) = &run.train.pretrained {
+        out.push((
+            "pretrained",
+            format!(
+                "`{}` starts from the weights saved in its file; `pretrained: {pretrained}` \
+                 applies to the zoo's architectures (save the module with the weights you want)",
+                run.arch
+            ),
+        ));
+    }
+    if run.train.init != Init::Torch {
+        out.push((
+            "init",
+            format!(
+                "`{}` starts from the weights saved in its file, so `init: {}` would not \
+                 change it; initialise the module in PyTorch before saving it",
+                run.arch,
+                run.train.init.as_str()
+            ),
+        ));
+    }
+    if run.train.batch_norm != BatchNormParams::default() {
+        out.push((
+            "batch_norm",
+            format!(
+                "`{}` keeps the batch-norm settings saved in its file; set momentum and eps \
+                 on its layers in PyTorch before saving it",
+                run.arch
+            ),
+        ));
     }
     out
 }

@@ -276,7 +276,7 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
         None => DEFAULT_MAX_RUNS,
     };
 
-    Some(Experiment {
+    let mut exp = Experiment {
         name: name?,
         description,
         file: path.to_path_buf(),
@@ -291,7 +291,10 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
         slurm,
         smoke,
         max_runs,
-    })
+        torchscript_models: Vec::new(),
+    };
+    super::torchscript::resolve(&mut exp, sink);
+    Some(exp)
 }
 
 /// Experiment names become folder and file names in reports: keep them tame.

@@ -10,6 +10,7 @@ use tch::nn;
 
 mod init;
 mod layers;
+pub mod torchscript;
 
 pub use init::{governed_by_init_option, initialise, initialise_layers};
 
@@ -87,6 +88,13 @@ pub enum ModelError {
         arch: &'static str,
         image_size: i64,
         min: i64,
+    },
+    /// A saved TorchScript module that cannot be loaded, or does not fit
+    /// the dataset (`arch: {torchscript: PATH}`).
+    #[error("TorchScript module {}: {reason}", file.display())]
+    TorchScript {
+        file: std::path::PathBuf,
+        reason: String,
     },
 }
 
