@@ -2,7 +2,8 @@
 //!
 //! The stages are kept apart so each can be read alone: [`node`] reads YAML
 //! with positions, [`schema`] knows every settable field (reading values in a
-//! [`Context`] of the names the experiment declares), [`validate`] checks a
+//! [`Context`] of the names the experiment declares), [`sampled`] draws the
+//! values of axes written as samplers, [`validate`] checks a
 //! whole document and builds the [`Experiment`], [`diagnostic`] renders what
 //! went wrong.
 
@@ -10,6 +11,7 @@ pub mod context;
 pub mod diagnostic;
 pub(crate) mod image_folders;
 pub mod node;
+pub mod sampled;
 pub mod schema;
 pub mod train_semantics;
 pub mod validate;

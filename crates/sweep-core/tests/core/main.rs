@@ -12,4 +12,5 @@ mod expand_and_hash;
 mod fuzz_corpus;
 mod gpu_packing;
 mod invalid_specs;
+mod sampled_axes;
 mod train_semantics;
