@@ -19,6 +19,7 @@ mod gpu_unusable;
 mod html_report;
 mod image_folders;
 mod scheduling;
+mod schema_command;
 mod slurm_backend;
 mod studies;
 mod weights_command;

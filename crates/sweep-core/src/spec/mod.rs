@@ -5,11 +5,14 @@
 //! [`Context`] of the names the experiment declares), [`sampled`] draws the
 //! values of axes written as samplers, [`validate`] checks a
 //! whole document and builds the [`Experiment`], [`diagnostic`] renders what
-//! went wrong.
+//! went wrong. [`json_schema`] describes the same fields as a JSON Schema
+//! for editors.
 
 pub mod context;
 pub mod diagnostic;
+pub mod field_schemas;
 pub(crate) mod image_folders;
+pub mod json_schema;
 pub mod node;
 pub mod sampled;
 pub mod schema;

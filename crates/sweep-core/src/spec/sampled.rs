@@ -84,10 +84,17 @@ pub fn canonical(v: f64) -> f64 {
 
 /// How the values are drawn, with the bounds or items already read.
 enum Draw<'a> {
+    Numeric(Numeric),
+    /// The items read as values of the field, with where each was written.
+    Choice(Vec<(Json, &'a Node)>),
+}
+
+/// The numeric samplers and their bounds.
+#[derive(Clone, Copy)]
+enum Numeric {
     Uniform { low: f64, high: f64 },
     LogUniform { low: f64, high: f64 },
     IntUniform { low: i64, high: i64 },
-    Choice { items: Vec<(Json, &'a Node)> },
 }
 
 /// Reads the sampled axis `node` (at `path`) of `field` into its distinct
@@ -159,12 +166,12 @@ pub(crate) fn expand(
     for i in 0..samples {
         let u = unit_draw(seed, field.run_path, i);
         let (value, pos) = match &draw {
-            Draw::Choice { items } => {
+            Draw::Choice(items) => {
                 let (value, item) =
                     &items[((u * items.len() as f64) as usize).min(items.len() - 1)];
                 (value.clone(), item.pos)
             }
-            numeric => {
+            Draw::Numeric(numeric) => {
                 let drawn = Node {
                     pos: spec.pos,
                     value: numeric.value_at(u),
@@ -186,22 +193,21 @@ pub(crate) fn expand(
     Some(values)
 }
 
-impl Draw<'_> {
-    /// The YAML value a numeric sampler draws for `u`.
-    fn value_at(&self, u: f64) -> Value {
-        match *self {
-            Draw::Uniform { low, high } => {
+impl Numeric {
+    /// The YAML value drawn for `u`.
+    fn value_at(self, u: f64) -> Value {
+        match self {
+            Numeric::Uniform { low, high } => {
                 Value::Float(canonical(low + u * (high - low)).clamp(low, high))
             }
-            Draw::LogUniform { low, high } => {
+            Numeric::LogUniform { low, high } => {
                 let v = (low.ln() + u * (high.ln() - low.ln())).exp();
                 Value::Float(canonical(v).clamp(low, high))
             }
-            Draw::IntUniform { low, high } => {
+            Numeric::IntUniform { low, high } => {
                 let span = (high - low) as f64 + 1.0;
                 Value::Int((low + (u * span) as i64).min(high))
             }
-            Draw::Choice { .. } => Value::Null,
         }
     }
 }
@@ -335,17 +341,17 @@ fn read_draw<'a>(
         return read
             .into_iter()
             .collect::<Option<Vec<_>>>()
-            .map(|items| Draw::Choice { items });
+            .map(Draw::Choice);
     }
     let (low, high) = bounds(kind, field, spec, items, path, cx, sink)?;
-    Some(match kind {
-        "uniform" => Draw::Uniform { low, high },
-        "log_uniform" => Draw::LogUniform { low, high },
-        _ => Draw::IntUniform {
+    Some(Draw::Numeric(match kind {
+        "uniform" => Numeric::Uniform { low, high },
+        "log_uniform" => Numeric::LogUniform { low, high },
+        _ => Numeric::IntUniform {
             low: low as i64,
             high: high as i64,
         },
-    })
+    }))
 }
 
 /// `[low, high]` of a numeric sampler: two numbers (integers for

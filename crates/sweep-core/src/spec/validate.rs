@@ -18,7 +18,7 @@ use crate::experiment::{
     SlurmDefaults, Smoke,
 };
 
-const TOP_KEYS: &[&str] = &[
+pub(crate) const TOP_KEYS: &[&str] = &[
     "name",
     "description",
     "data",
