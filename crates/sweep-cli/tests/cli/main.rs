@@ -18,6 +18,7 @@ mod gpu_packing;
 mod gpu_unusable;
 mod html_report;
 mod image_folders;
+mod sampled_axes;
 mod scheduling;
 mod schema_command;
 mod slurm_backend;
