@@ -106,43 +106,7 @@ pub(crate) fn expand(
     cx: &Context,
     sink: &mut Sink,
 ) -> Option<Vec<Assignment>> {
-    let Value::Map(entries) = &node.value else {
-        return None;
-    };
-    let mut ok = true;
-    let mut sampler = None;
-    for (key, value) in entries {
-        let name = key.name.as_str();
-        if SAMPLERS.contains(&name) {
-            if let Some((first, _)) = sampler {
-                sink.error(
-                    key.pos,
-                    format!("{path}.{name}"),
-                    format!("a sampled axis draws one way; `{first}` is given already"),
-                );
-                ok = false;
-            } else {
-                sampler = Some((name, value));
-            }
-        } else if !OPTIONS.contains(&name) {
-            let known = SAMPLERS.iter().chain(OPTIONS).copied();
-            sink.error(
-                key.pos,
-                format!("{path}.{name}"),
-                format!(
-                    "unknown key `{name}` of a sampled axis; expected one of {}{}",
-                    SAMPLERS
-                        .iter()
-                        .chain(OPTIONS)
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    suggestion(name, known)
-                ),
-            );
-            ok = false;
-        }
-    }
+    let (sampler, ok) = sampler_entry(node, path, sink);
     let samples = read_samples(node, path, sink);
     let seed = read_seed(node, path, sink);
     let Some((kind, spec)) = sampler else {
@@ -191,6 +155,48 @@ pub(crate) fn expand(
         }
     }
     Some(values)
+}
+
+/// The sampler key of a sampled axis and its value; reports a second
+/// sampler and unknown keys (then `false`).
+fn sampler_entry<'a>(
+    node: &'a Node,
+    path: &str,
+    sink: &mut Sink,
+) -> (Option<(&'a str, &'a Node)>, bool) {
+    let Value::Map(entries) = &node.value else {
+        return (None, false);
+    };
+    let mut ok = true;
+    let mut sampler = None;
+    for (key, value) in entries {
+        let name = key.name.as_str();
+        if SAMPLERS.contains(&name) {
+            if let Some((first, _)) = sampler {
+                sink.error(
+                    key.pos,
+                    format!("{path}.{name}"),
+                    format!("a sampled axis draws one way; `{first}` is given already"),
+                );
+                ok = false;
+            } else {
+                sampler = Some((name, value));
+            }
+        } else if !OPTIONS.contains(&name) {
+            let known: Vec<&str> = SAMPLERS.iter().chain(OPTIONS).copied().collect();
+            sink.error(
+                key.pos,
+                format!("{path}.{name}"),
+                format!(
+                    "unknown key `{name}` of a sampled axis; expected one of {}{}",
+                    known.join(", "),
+                    suggestion(name, known.iter().copied())
+                ),
+            );
+            ok = false;
+        }
+    }
+    (sampler, ok)
 }
 
 impl Numeric {
