@@ -59,6 +59,8 @@ pub(crate) enum Command {
     Data(crate::commands::data::DataArgs),
     /// List, download, verify and import pretrained weights (ImageNet ResNets, DenseNets, ViTs).
     Weights(crate::commands::weights::WeightsArgs),
+    /// Print the JSON Schema of experiment files, for editor completion (docs/spec.md).
+    Schema,
     /// Train one prepared run folder with `sweep-worker` (used by Slurm job scripts; not for direct use).
     #[command(hide = true)]
     Worker {

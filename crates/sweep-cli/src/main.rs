@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         cli::Command::Cancel(args) => commands::cancel::run(&args),
         cli::Command::Data(args) => commands::data::run(&args),
         cli::Command::Weights(args) => commands::weights::run(&args),
+        cli::Command::Schema => commands::schema::run(),
         cli::Command::Worker { run_dir } => commands::worker::run(&run_dir),
     };
     match result {

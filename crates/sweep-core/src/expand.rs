@@ -7,7 +7,8 @@
 //! 1. Axes are ordered `dataset`, `arch`, `lr`, `class_weighting`,
 //!    `pos_weight`, then every other axis in the order written, then `seed`,
 //!    then `folds`. Axes joined by `zip:` move together, at the position of
-//!    their first member.
+//!    their first member. A sampled axis (`crate::spec::sampled`) is a list
+//!    of values by now, in draw order.
 //! 2. The Cartesian product is walked like nested loops: the last axis varies
 //!    fastest.
 //! 3. Points matching an `exclude:` entry are dropped; `include:` entries are

@@ -7,6 +7,7 @@ pub(crate) mod export;
 pub(crate) mod plan;
 pub(crate) mod report;
 pub(crate) mod run;
+pub(crate) mod schema;
 pub(crate) mod status;
 pub(crate) mod validate;
 pub(crate) mod weights;

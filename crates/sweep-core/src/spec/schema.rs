@@ -162,6 +162,20 @@ pub const RUN_KEYS: &[&str] = &[
     "seed",
 ];
 
+/// Names that reach inside an option group (`optimizer.weight_decay`),
+/// accepted wherever the group's own name is.
+pub const DOTTED_KEYS: &[&str] = &[
+    "optimizer.name",
+    "optimizer.weight_decay",
+    "optimizer.momentum",
+    "optimizer.nesterov",
+    "optimizer.beta1",
+    "optimizer.beta2",
+    "optimizer.eps",
+    "batch_norm.momentum",
+    "batch_norm.eps",
+];
+
 /// Every field name, for suggestions.
 pub fn all_names() -> impl Iterator<Item = &'static str> {
     RUN_KEYS.iter().chain(TRAIN_KEYS.iter()).copied()

@@ -18,7 +18,7 @@ use crate::experiment::{
     SlurmDefaults, Smoke,
 };
 
-const TOP_KEYS: &[&str] = &[
+pub(crate) const TOP_KEYS: &[&str] = &[
     "name",
     "description",
     "data",
@@ -469,12 +469,20 @@ fn check_grid(node: &Node, cx: &Context, sink: &mut Sink) -> Vec<Axis> {
         let Some(field) = field_for(&key.name, key.pos, &path, sink) else {
             continue;
         };
-        let items = alternatives(value);
-        if items.is_empty() {
+        // A sampled axis draws its values; `None` when it was reported.
+        let sampled = super::sampled::is_sampled(value)
+            .then(|| super::sampled::expand(&field, value, &path, cx, sink));
+        let drawn_all = sampled.as_ref().map(Option::is_some);
+        let items = if sampled.is_some() {
+            Vec::new()
+        } else {
+            alternatives(value)
+        };
+        if items.is_empty() && drawn_all.is_none() {
             sink.error(value.pos, &path, "an axis needs at least one value");
             continue;
         }
-        let mut values = Vec::new();
+        let mut values = sampled.flatten().unwrap_or_default();
         for (i, item) in items.iter().enumerate() {
             let item_path = if matches!(value.value, Value::Seq(_)) {
                 format!("{path}[{i}]")
@@ -500,7 +508,8 @@ fn check_grid(node: &Node, cx: &Context, sink: &mut Sink) -> Vec<Axis> {
             );
             continue;
         }
-        if values.len() == items.len() {
+        let complete = drawn_all.unwrap_or(values.len() == items.len());
+        if complete {
             axes.push(Axis {
                 name: key.name.clone(),
                 values,

@@ -13,4 +13,6 @@ mod expand_and_hash;
 mod fuzz_corpus;
 mod gpu_packing;
 mod invalid_specs;
+mod json_schema;
+mod sampled_axes;
 mod train_semantics;
