@@ -3,7 +3,9 @@
 //! A key is sha256 over a canonical JSON document holding everything that can
 //! change a run's numbers: the resolved [`RunSpec`], the fingerprint of the
 //! dataset file's bytes, that of the pretrained weights file (when the run
-//! starts from cached weights), the trainer's version and the cache version. What
+//! starts from cached weights), the content of a training command's code
+//! (when a `worker:` command trains it), the trainer's version and the
+//! cache version. What
 //! only decides *where or how fast* a run executes (devices, thread counts,
 //! results folder, verbosity) is deliberately absent, so moving a sweep to
 //! another machine reuses its cache.
@@ -18,6 +20,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::fingerprints::CodeFile;
 use crate::run_spec::RunSpec;
 
 /// Bump to invalidate every cached result on purpose (the pinned keys in the
@@ -49,6 +52,11 @@ pub struct KeyInput {
     /// every other key unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights_sha256: Option<String>,
+    /// Every file of the `code` of a run's `worker` command, by relative
+    /// path with its sha256, sorted by path; absent for runs sweep's
+    /// trainer trains, which keeps their keys unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Vec<CodeFile>>,
     pub run: RunSpec,
 }
 
@@ -59,6 +67,7 @@ impl KeyInput {
             trainer_version: TRAINER_VERSION.to_string(),
             dataset_fingerprint,
             weights_sha256: None,
+            code: None,
             run,
         }
     }
@@ -66,6 +75,12 @@ impl KeyInput {
     /// The same inputs with the starting weights' sha256.
     pub fn with_weights(mut self, weights_sha256: Option<String>) -> Self {
         self.weights_sha256 = weights_sha256;
+        self
+    }
+
+    /// The same inputs with the content of a `worker` command's code.
+    pub fn with_code(mut self, code: Option<Vec<CodeFile>>) -> Self {
+        self.code = code;
         self
     }
 

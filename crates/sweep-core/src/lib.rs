@@ -19,9 +19,11 @@
 //! * [`triage`] decides what `sweep run` does with each run of a plan.
 //! * [`select`] reads `FIELD=VALUE` conditions (`run --only`, `report
 //!   --where`) against the [`run_view`] of each run.
+//! * [`worker_command`] is a run trained by the user's own program.
 //! * [`scheduler`] runs pending runs across GPU/CPU slots, one worker process
 //!   each; [`protocol`] is what a worker and its launcher agree on.
 
+pub mod code_fingerprint;
 pub mod decode_folders;
 pub mod expand;
 pub mod experiment;
@@ -39,3 +41,4 @@ pub mod store;
 pub mod superseded;
 pub mod train_options;
 pub mod triage;
+pub mod worker_command;

@@ -55,6 +55,11 @@ pub struct SpecFile {
     pub data_file: Option<PathBuf>,
     /// Experiment files that asked for this run (informational, not hashed).
     pub experiments: Vec<String>,
+    /// The folder a `worker:` command's program and code are found in (the
+    /// experiment file's, absolute); absent for runs sweep's trainer trains.
+    /// Not hashed: moving a project keeps its keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<PathBuf>,
 }
 
 /// A file recorded in `complete.json`.
@@ -86,6 +91,9 @@ pub enum FailureKind {
     /// Training on the CPU instead would be silently tens of times slower.
     NoDevice,
     Interrupted,
+    /// A training command of the experiment's own (`worker:`) exited 0 but
+    /// left no predictions, or predictions that do not fit the run's data.
+    InvalidOutput,
 }
 
 impl std::fmt::Display for FailureKind {

@@ -26,6 +26,7 @@ impl Job {
                 input: run.input.clone()?,
                 data_file: run.data_file.clone(),
                 experiments: vec![experiment.to_string()],
+                workdir: run.spec.worker.as_ref().and_then(|w| w.folder.clone()),
             },
             label,
         })

@@ -116,6 +116,7 @@ fn prepare(
             input: input.clone(),
             data_file,
             experiments: vec![req.experiment.to_string()],
+            workdir: input.run.worker.as_ref().and_then(|w| w.folder.clone()),
         })
         .map_err(|e| fail("prepare", &e))?;
     Ok(())

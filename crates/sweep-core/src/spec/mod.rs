@@ -13,6 +13,7 @@ pub mod node;
 pub mod schema;
 pub mod train_semantics;
 pub mod validate;
+pub(crate) mod worker;
 
 pub use context::Context;
 pub use diagnostic::{Diagnostic, SpecErrors};

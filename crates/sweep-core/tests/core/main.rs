@@ -13,3 +13,4 @@ mod fuzz_corpus;
 mod gpu_packing;
 mod invalid_specs;
 mod train_semantics;
+mod worker_command;

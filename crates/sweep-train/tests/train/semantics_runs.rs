@@ -81,6 +81,7 @@ fn train(scratch: &Scratch, run: RunSpec) -> Result<PathBuf, WorkerError> {
         input,
         data_file: None,
         experiments: vec!["t.yaml".into()],
+        workdir: None,
     };
     let dir = Store::new(&scratch.0).prepare(&file).unwrap();
     worker::run(&dir).map(|()| dir)
