@@ -32,8 +32,7 @@ pub fn code_fingerprint(folder: &Path, code: &[String]) -> Result<Vec<CodeFile>,
     let mut files = Vec::new();
     for entry in code {
         let path = folder.join(entry);
-        let meta = std::fs::metadata(&path)
-            .map_err(|e| format!("code {}: {e}", path.display()))?;
+        let meta = std::fs::metadata(&path).map_err(|e| format!("code {}: {e}", path.display()))?;
         if meta.is_dir() {
             walk(&path, entry, 0, &mut files)?;
         } else {
@@ -67,8 +66,7 @@ fn walk(dir: &Path, relative: &str, depth: usize, out: &mut Vec<CodeFile>) -> Re
     for name in names.into_iter().filter(|n| !skipped(n)) {
         let path = dir.join(&name);
         let child = format!("{relative}/{name}");
-        let meta =
-            std::fs::metadata(&path).map_err(|e| format!("code {}: {e}", path.display()))?;
+        let meta = std::fs::metadata(&path).map_err(|e| format!("code {}: {e}", path.display()))?;
         if meta.is_dir() {
             walk(&path, &child, depth + 1, out)?;
         } else {
@@ -144,6 +142,9 @@ mod tests {
             "mylib/c.py added, train.py edited"
         );
         let err = code_fingerprint(root, &["gone.py".to_string()]).unwrap_err();
-        assert!(err.starts_with(&format!("code {}: ", root.join("gone.py").display())), "{err}");
+        assert!(
+            err.starts_with(&format!("code {}: ", root.join("gone.py").display())),
+            "{err}"
+        );
     }
 }

@@ -331,9 +331,7 @@ fn check_run(spec: &RunSpec, pos_of: &dyn Fn(&str) -> Option<Pos>, anchor: Pos, 
     }
     check_flattened_monitors(spec, anchor, sink);
     // A model name that is not built in needs a command that trains it.
-    if spec.worker.is_none()
-        && !crate::spec::schema::KNOWN_ARCHS.contains(&spec.arch.as_str())
-    {
+    if spec.worker.is_none() && !crate::spec::schema::KNOWN_ARCHS.contains(&spec.arch.as_str()) {
         sink.error(
             at("arch"),
             "grid.arch",

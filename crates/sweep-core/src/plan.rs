@@ -10,7 +10,9 @@ use sweep_data::catalog::Source;
 
 use crate::expand::{Variant, expand_variant};
 use crate::experiment::Experiment;
-use crate::fingerprints::{CodeFile, Fingerprint, FingerprintError, Fingerprints, code_fingerprint};
+use crate::fingerprints::{
+    CodeFile, Fingerprint, FingerprintError, Fingerprints, code_fingerprint,
+};
 use crate::hash::{KeyInput, RunKey};
 use crate::run_spec::RunSpec;
 use crate::store::{RunStatus, Store};

@@ -66,8 +66,7 @@ impl SupersededRuns {
                 let version = input.as_object_mut()?.remove("trainer_version")?;
                 let trainer_version = version.as_str()?.to_string();
                 let key = spec.get("key")?.as_str()?.to_string();
-                let keep =
-                    trainer_version != TRAINER_VERSION || input.get("code").is_some();
+                let keep = trainer_version != TRAINER_VERSION || input.get("code").is_some();
                 keep.then_some(Finished {
                     trainer_version,
                     key,

@@ -36,7 +36,10 @@ pub(crate) struct Ended {
 
 /// The argument vector to start: the program found, `code` arguments made
 /// absolute.
-pub(crate) fn argv(worker: &WorkerCommand, folder: &Path) -> Result<(PathBuf, Vec<String>), String> {
+pub(crate) fn argv(
+    worker: &WorkerCommand,
+    folder: &Path,
+) -> Result<(PathBuf, Vec<String>), String> {
     let program = worker.program(folder)?;
     let args = worker.command[1..]
         .iter()
@@ -75,11 +78,7 @@ pub(crate) fn run(
         .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
     let pid = Arc::new(AtomicI32::new(i32::try_from(child.id()).unwrap_or(0)));
     let stop_requested = forward_signals(&pid);
-    let reported = child
-        .stdout
-        .take()
-        .map(relay)
-        .unwrap_or_default();
+    let reported = child.stdout.take().map(relay).unwrap_or_default();
     let status = child
         .wait()
         .map_err(|e| format!("waiting for {}: {e}", program.display()))?;
@@ -176,7 +175,12 @@ mod tests {
         assert!(program.ends_with("sh"), "{}", program.display());
         assert_eq!(
             args,
-            ["/project/train.py", "--data", "train.py.bak", "/project/lib"]
+            [
+                "/project/train.py",
+                "--data",
+                "train.py.bak",
+                "/project/lib"
+            ]
         );
     }
 }

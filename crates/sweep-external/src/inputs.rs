@@ -226,7 +226,10 @@ fn write_pool(path: &Path, arrays: &MedmnistArrays) -> Result<Pool, String> {
     Ok(Pool {
         data_file: path.to_path_buf(),
         sizes: [arrays.train.n, arrays.val.n, arrays.test.n],
-        labels: splits.iter().flat_map(|s| s.labels.iter().copied()).collect(),
+        labels: splits
+            .iter()
+            .flat_map(|s| s.labels.iter().copied())
+            .collect(),
         label_width: first.label_width,
         image: ImageShape {
             height: first.height,
@@ -350,7 +353,11 @@ mod tests {
             seen.extend(&s.val);
         }
         seen.sort_unstable();
-        assert_eq!(seen, (0..14).collect::<Vec<_>>(), "every sample held out once");
+        assert_eq!(
+            seen,
+            (0..14).collect::<Vec<_>>(),
+            "every sample held out once"
+        );
         let all = r#"{"kfold": {"k": 2, "stratified": true, "split_seed": 0, "over": "all"}}"#;
         let s = split_indices(&spec(all, Some(1), None), &p).unwrap();
         assert_eq!(s.val, s.test);

@@ -139,8 +139,8 @@ pub fn run(dir: &Path, spec_file: &SpecFile, worker: &WorkerCommand) -> Result<(
         (CODE_DIR_ENV, folder.clone()),
     ];
     eprintln!("sweep worker: running {}", worker.display());
-    let ended = command::run(&program, &args, dir, &env)
-        .map_err(|m| fail(FailureKind::Crashed, m))?;
+    let ended =
+        command::run(&program, &args, dir, &env).map_err(|m| fail(FailureKind::Crashed, m))?;
     if !ended.status.success() {
         return Err(ended_badly(dir, worker, &ended));
     }
@@ -204,11 +204,17 @@ pub fn run(dir: &Path, spec_file: &SpecFile, worker: &WorkerCommand) -> Result<(
     };
     let json = serde_json::to_vec_pretty(&record).map_err(|e| crashed_writing(METRICS_FILE, &e))?;
     write_atomic(&dir.join(METRICS_FILE), &json).map_err(|e| crashed_writing(METRICS_FILE, &e))?;
-    let mut files = vec![INPUTS_FILE, METRICS_FILE, VAL_PREDICTIONS_FILE, PREDICTIONS_FILE];
+    let mut files = vec![
+        INPUTS_FILE,
+        METRICS_FILE,
+        VAL_PREDICTIONS_FILE,
+        PREDICTIONS_FILE,
+    ];
     if epochs_run.is_some() {
         files.push(HISTORY_FILE);
     }
-    Store::complete(dir, &spec_file.key, &files).map_err(|e| crashed_writing("complete.json", &e))?;
+    Store::complete(dir, &spec_file.key, &files)
+        .map_err(|e| crashed_writing("complete.json", &e))?;
     eprintln!("sweep worker: completed");
     emit(&WorkerEvent::Finished {
         best_epoch: epochs_run.unwrap_or(0),
@@ -227,7 +233,8 @@ fn crashed_writing(file: &str, e: &dyn std::fmt::Display) -> Failure {
 /// The code on disk must be the code the key was made from: an edit
 /// between planning and running would file results under the wrong key.
 fn check_code(folder: &Path, spec_file: &SpecFile, worker: &WorkerCommand) -> Result<(), Failure> {
-    let now = code_fingerprint(folder, &worker.code).map_err(|m| fail(FailureKind::InvalidData, m))?;
+    let now =
+        code_fingerprint(folder, &worker.code).map_err(|m| fail(FailureKind::InvalidData, m))?;
     let planned = spec_file.input.code.clone().unwrap_or_default();
     if now != planned {
         return Err(fail(
@@ -247,7 +254,12 @@ fn history_rows(dir: &Path) -> Result<Option<u32>, Failure> {
     if !path.exists() {
         return Ok(None);
     }
-    let bad = |why: String| fail(FailureKind::InvalidOutput, format!("{}: {why}", path.display()));
+    let bad = |why: String| {
+        fail(
+            FailureKind::InvalidOutput,
+            format!("{}: {why}", path.display()),
+        )
+    };
     let mut reader = csv::Reader::from_path(&path).map_err(|e| bad(e.to_string()))?;
     let header = reader.headers().map_err(|e| bad(e.to_string()))?.clone();
     if !header.iter().any(|h| h == "epoch") {

@@ -106,7 +106,12 @@ mod tests {
         let binary = log_loss(TaskKind::Binary, &[1, 0], &[0.8, 0.4], 1);
         let want = (-(0.8f64).ln() - (0.6f64).ln()) / 2.0;
         assert!((binary - want).abs() < 1e-12, "{binary} vs {want}");
-        let multi = log_loss(TaskKind::MultiClass, &[2, 0], &[0.1, 0.2, 0.7, 0.5, 0.25, 0.25], 3);
+        let multi = log_loss(
+            TaskKind::MultiClass,
+            &[2, 0],
+            &[0.1, 0.2, 0.7, 0.5, 0.25, 0.25],
+            3,
+        );
         let want = (-(0.7f64).ln() - (0.5f64).ln()) / 2.0;
         assert!((multi - want).abs() < 1e-12, "{multi} vs {want}");
         assert!(log_loss(TaskKind::Binary, &[1], &[0.0], 1).is_finite());
@@ -114,7 +119,14 @@ mod tests {
 
     #[test]
     fn scores_are_sweeps_own_metrics() {
-        let s = score(TaskKind::Binary, &[1, 0, 1, 0], &[0.9, 0.2, 0.4, 0.6], 1, 0.5).unwrap();
+        let s = score(
+            TaskKind::Binary,
+            &[1, 0, 1, 0],
+            &[0.9, 0.2, 0.4, 0.6],
+            1,
+            0.5,
+        )
+        .unwrap();
         assert_eq!(s.n_samples, 4);
         assert_eq!(s.accuracy, 0.5);
         assert_eq!(s.auc, Some(0.75));

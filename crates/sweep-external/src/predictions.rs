@@ -57,9 +57,7 @@ fn parse(bytes: &[u8], want: &Expected<'_>) -> Result<Scores, String> {
         .map(|h| h.trim().to_string())
         .collect();
     let column = |name: &str| header.iter().position(|h| h == name);
-    let p_cols: Vec<usize> = (0..)
-        .map_while(|j| column(&format!("p_{j}")))
-        .collect();
+    let p_cols: Vec<usize> = (0..).map_while(|j| column(&format!("p_{j}"))).collect();
     let score_columns = header.iter().filter(|h| h.starts_with("p_")).count();
     if score_columns != p_cols.len() || p_cols.len() != want.outputs {
         return Err(format!(

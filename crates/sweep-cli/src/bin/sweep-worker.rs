@@ -44,7 +44,8 @@ fn main() -> ExitCode {
             let dir = PathBuf::from(dir);
             // A run of the experiment's own training command (`worker:`)
             // is handed to its adapter; every other run to the trainer.
-            let code = sweep_external::main(&dir).unwrap_or_else(|| sweep_train::worker::main(&dir));
+            let code =
+                sweep_external::main(&dir).unwrap_or_else(|| sweep_train::worker::main(&dir));
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
         _ => {

@@ -12,6 +12,7 @@ mod common;
 mod data_command;
 mod end_to_end;
 mod executables;
+mod external_command;
 mod faults;
 mod generated_weights;
 mod gpu_packing;

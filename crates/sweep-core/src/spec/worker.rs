@@ -70,7 +70,12 @@ pub(super) fn worker(node: &Node, path: &str, cx: &Context, sink: &mut Sink) -> 
 }
 
 /// The strings of a list node, each reported at its place when it is not one.
-fn strings<'a>(node: &'a Node, path: &str, what: &str, sink: &mut Sink) -> Option<Vec<(&'a Node, String)>> {
+fn strings<'a>(
+    node: &'a Node,
+    path: &str,
+    what: &str,
+    sink: &mut Sink,
+) -> Option<Vec<(&'a Node, String)>> {
     let Value::Seq(items) = &node.value else {
         sink.error(
             node.pos,
@@ -103,7 +108,12 @@ fn strings<'a>(node: &'a Node, path: &str, what: &str, sink: &mut Sink) -> Optio
 /// `command`: the program, found now when a file is being read, then its
 /// arguments. It is an argument vector: no shell ever reads it.
 fn command_list(node: &Node, path: &str, cx: &Context, sink: &mut Sink) -> Option<Vec<String>> {
-    let items = strings(node, path, "strings (the program, then its arguments)", sink)?;
+    let items = strings(
+        node,
+        path,
+        "strings (the program, then its arguments)",
+        sink,
+    )?;
     let Some((first, program)) = items.first() else {
         sink.error(
             node.pos,
@@ -125,8 +135,9 @@ fn command_list(node: &Node, path: &str, cx: &Context, sink: &mut Sink) -> Optio
     Some(items.into_iter().map(|(_, s)| s).collect())
 }
 
-/// `code`: relative paths (a trailing `/` and a leading `./` are dropped),
-/// each of which must exist when a file is being read.
+/// `code`: paths relative to the experiment file's folder (a trailing `/`
+/// and a leading `./` are dropped; `..` may reach a sibling folder), each
+/// of which must exist when a file is being read.
 fn code_list(node: &Node, path: &str, cx: &Context, sink: &mut Sink) -> Option<Vec<String>> {
     let items = strings(node, path, "files and folders", sink)?;
     let mut out = Vec::with_capacity(items.len());
@@ -136,18 +147,12 @@ fn code_list(node: &Node, path: &str, cx: &Context, sink: &mut Sink) -> Option<V
         let trimmed = written.trim_end_matches('/');
         let trimmed = trimmed.strip_prefix("./").unwrap_or(trimmed);
         let relative = std::path::Path::new(trimmed);
-        if trimmed.is_empty()
-            || relative.is_absolute()
-            || relative
-                .components()
-                .any(|c| matches!(c, std::path::Component::ParentDir))
-        {
+        // Relative, so the key does not depend on where the project lies.
+        if trimmed.is_empty() || relative.is_absolute() {
             sink.error(
                 item.pos,
                 &item_path,
-                format!(
-                    "`{written}`: code paths are relative to the experiment file's folder and stay inside it"
-                ),
+                format!("`{written}`: code paths are relative to the experiment file's folder"),
             );
             ok = false;
             continue;

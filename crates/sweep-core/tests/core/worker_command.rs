@@ -106,23 +106,30 @@ fn a_command_that_cannot_start_or_missing_code_is_an_error_at_its_place() {
         [
             "x.yaml:3:13: worker.command[0]: program `no-such-interpreter-xyz` not found on PATH: the command cannot be started",
             "x.yaml:4:20: worker.code[1]: lib not found",
-            "x.yaml:4:26: worker.code[2]: `/etc/passwd`: code paths are relative to the experiment file's folder and stay inside it",
+            "x.yaml:4:26: worker.code[2]: `/etc/passwd`: code paths are relative to the experiment file's folder",
         ]
     );
-    let empty = "name: x\nworker: {command: []}\ngrid:\n  dataset: synthetic:breastmnist\n  arch: my_cnn\n";
+    let empty =
+        "name: x\nworker: {command: []}\ngrid:\n  dataset: synthetic:breastmnist\n  arch: my_cnn\n";
     assert_eq!(
         project.load(empty).unwrap_err(),
-        ["x.yaml:2:19: worker.command: the command is empty; give the program and its arguments, e.g. [python3, train.py]"]
+        [
+            "x.yaml:2:19: worker.command: the command is empty; give the program and its arguments, e.g. [python3, train.py]"
+        ]
     );
     let shell = "name: x\nworker: {command: sh train.py}\ngrid:\n  dataset: synthetic:breastmnist\n  arch: my_cnn\n";
     assert_eq!(
         project.load(shell).unwrap_err(),
-        ["x.yaml:2:19: worker.command: expected a list of strings (the program, then its arguments), found \"sh train.py\""]
+        [
+            "x.yaml:2:19: worker.command: expected a list of strings (the program, then its arguments), found \"sh train.py\""
+        ]
     );
     let relative = "name: x\nworker: {command: [./train.py]}\ngrid:\n  dataset: synthetic:breastmnist\n  arch: my_cnn\n";
     assert_eq!(
         project.load(relative).unwrap_err(),
-        ["x.yaml:2:20: worker.command[0]: train.py is not executable: the command cannot be started"]
+        [
+            "x.yaml:2:20: worker.command[0]: train.py is not executable: the command cannot be started"
+        ]
     );
 }
 
@@ -133,7 +140,9 @@ fn a_model_name_needs_a_command_that_trains_it() {
     let plain = "name: x\ngrid:\n  dataset: synthetic:breastmnist\n  arch: tiny_net\n";
     let err = project.load(plain).unwrap_err();
     assert!(
-        err[0].starts_with("x.yaml:4:9: grid.arch: unknown value `tiny_net`; expected one of `chest_cnn`"),
+        err[0].starts_with(
+            "x.yaml:4:9: grid.arch: unknown value `tiny_net`; expected one of `chest_cnn`"
+        ),
         "{err:?}"
     );
     // With commands in the file, a run without one may not use a model name.
@@ -141,8 +150,9 @@ fn a_model_name_needs_a_command_that_trains_it() {
     let err = project.load(mixed).unwrap_err();
     assert_eq!(err.len(), 1, "{err:?}");
     assert!(
-        err[0].starts_with("x.yaml:4:20: grid.arch: unknown value `tiny_net`; expected one of `chest_cnn`")
-            && err[0].ends_with("(or a `worker:` command that trains it)"),
+        err[0].starts_with(
+            "x.yaml:4:20: grid.arch: unknown value `tiny_net`; expected one of `chest_cnn`"
+        ) && err[0].ends_with("(or a `worker:` command that trains it)"),
         "{err:?}"
     );
 }
@@ -199,7 +209,10 @@ fn the_key_hashes_the_command_and_every_code_file_and_an_edit_is_named() {
     // Python's byte-code beside the code changes nothing.
     std::fs::create_dir(project.tmp.path().join("mylib/__pycache__")).unwrap();
     std::fs::write(project.tmp.path().join("mylib/__pycache__/loss.pyc"), "x").unwrap();
-    assert_eq!(keys(&plan(&exp, Default::default(), &results, &store, &Fixed)), before);
+    assert_eq!(
+        keys(&plan(&exp, Default::default(), &results, &store, &Fixed)),
+        before
+    );
 
     // Editing train.py gives the command's runs new keys, and says why.
     std::fs::write(project.tmp.path().join("train.py"), "print('v2')\n").unwrap();
