@@ -365,6 +365,45 @@ mod tests {
     }
 
     #[test]
+    fn generated_data_is_written_in_the_medmnist_layout_the_indices_refer_to() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut run = spec(
+            r#"{"kfold": {"k": 3, "stratified": true, "split_seed": 1}}"#,
+            Some(2),
+            None,
+        );
+        run.dataset = "synthetic:dermamnist".into();
+        let input = sweep_core::hash::KeyInput::new(run, "0".repeat(64));
+        let file = SpecFile {
+            key: input.key(),
+            input,
+            data_file: None,
+            experiments: vec![],
+            workdir: None,
+        };
+        let (inputs, pool) = prepare(tmp.path(), &file).unwrap();
+        assert_eq!(inputs.data_file, tmp.path().join(DATA_FILE));
+        assert_eq!((inputs.num_outputs, inputs.label_width), (7, 1));
+        assert_eq!(inputs.task, TaskKind::MultiClass);
+        assert_eq!(inputs.image.channels, 3);
+        let dataset = sweep_data::catalog::DatasetRef::parse("dermamnist").unwrap();
+        let back = sweep_data::medmnist::load_medmnist(&inputs.data_file, &dataset).unwrap();
+        let labels: Vec<u8> = [&back.train, &back.val, &back.test]
+            .iter()
+            .flat_map(|s| s.labels.clone())
+            .collect();
+        assert_eq!(labels, pool.labels);
+        assert_eq!(inputs.pool, [back.train.n, back.val.n, back.test.n]);
+        let written: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(tmp.path().join(INPUTS_FILE)).unwrap()).unwrap();
+        assert_eq!(
+            written["indices"]["val"],
+            serde_json::json!(inputs.indices.val)
+        );
+        assert_eq!(written["task"], "multi-class");
+    }
+
+    #[test]
     fn subsets_cap_training_and_shrink_the_rest_as_the_trainer_does() {
         let p = pool([1000, 200, 400]);
         let s = split_indices(&spec("\"none\"", None, Some(100)), &p).unwrap();

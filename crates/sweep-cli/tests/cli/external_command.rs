@@ -186,6 +186,19 @@ fn a_command_trains_runs_that_sweep_scores_caches_and_reports() {
     ]);
     assert!(report.status.success(), "{}", text(&report));
     assert!(text(&report).contains("fake_net"), "{}", text(&report));
+    // The command's model name selects its runs like any arch.
+    let only = sweep(&[
+        "report",
+        f,
+        "--results",
+        results.to_str().unwrap(),
+        "--where",
+        "arch=fake_net",
+        "--format",
+        "csv",
+    ]);
+    assert!(only.status.success(), "{}", text(&only));
+    assert!(!text(&only).contains("small_cnn"), "{}", text(&only));
 
     // An edit to the command's code: its runs are stale, and the plan says why.
     let mut code = std::fs::read_to_string(tmp.path().join("train.py")).unwrap();
