@@ -331,6 +331,18 @@ fn check_run(spec: &RunSpec, pos_of: &dyn Fn(&str) -> Option<Pos>, anchor: Pos, 
         );
     }
     check_flattened_monitors(spec, anchor, sink);
+    // A model name that is neither built in nor a saved TorchScript module
+    // needs a command that trains it.
+    if spec.worker.is_none()
+        && !crate::spec::schema::KNOWN_ARCHS.contains(&spec.arch.as_str())
+        && !crate::spec::torchscript::is_torchscript(&spec.arch)
+    {
+        sink.error(
+            at("arch"),
+            "grid.arch",
+            crate::spec::schema::unknown_arch(&spec.arch),
+        );
+    }
     if let PosWeight::PerLabel(w) = &spec.pos_weight
         && info.task.uses_sigmoid()
         && w.len() != info.num_outputs()

@@ -185,6 +185,15 @@ impl Experiment {
     pub fn folder(&self) -> &Path {
         self.file.parent().unwrap_or(Path::new("."))
     }
+
+    /// Whether some run is trained by a command of the file's own
+    /// (`worker:` at the top level, on a grid axis or in an include entry).
+    pub fn runs_own_commands(&self) -> bool {
+        let is_command = |a: &Assignment| a.run_path == "worker" && !a.value.is_null();
+        !self.base["worker"].is_null()
+            || self.axes.iter().flat_map(|a| &a.values).any(is_command)
+            || self.include.iter().flatten().any(is_command)
+    }
 }
 
 /// `$SWEEP_DATA_DIR`, else `~/.cache/sweep/medmnist`.

@@ -281,6 +281,7 @@ mod tests {
             seed: 0,
             train,
             image_folder: None,
+            worker: None,
         };
         KeyInput::new(spec, "a".repeat(64))
     }

@@ -19,6 +19,10 @@ use sweep_data::weights::{WeightsCache, catalog};
 use crate::run_spec::RunSpec;
 use crate::train_options::Pretrained;
 
+/// The third thing a key names besides data and weights: the code of a
+/// run's own training command (`worker:`), file by file.
+pub use crate::code_fingerprint::{CodeFile, code_fingerprint};
+
 /// A dataset's fingerprint and, for data read from disk, its file or folder.
 pub type Fingerprint = (String, Option<PathBuf>);
 
@@ -249,6 +253,7 @@ mod tests {
             seed: 0,
             train: crate::train_options::TrainOptions::default(),
             image_folder: None,
+            worker: None,
         };
         spec.train.pretrained = Some(Pretrained::Weights {
             weights: "imagenet".into(),

@@ -4,7 +4,9 @@
 //! change a run's numbers: the resolved [`RunSpec`], the fingerprint of the
 //! dataset file's bytes, that of the pretrained weights file (when the run
 //! starts from cached weights), that of the saved TorchScript module a run
-//! trains (`arch: {torchscript: PATH}`), the trainer's version and the cache version. What
+//! trains (`arch: {torchscript: PATH}`), the content of a training command's
+//! code (when a `worker:` command trains it), the trainer's version and the
+//! cache version. What
 //! only decides *where or how fast* a run executes (devices, thread counts,
 //! results folder, verbosity) is deliberately absent, so moving a sweep to
 //! another machine reuses its cache.
@@ -19,6 +21,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::fingerprints::CodeFile;
 use crate::run_spec::RunSpec;
 
 /// Bump to invalidate every cached result on purpose (the pinned keys in the
@@ -56,6 +59,11 @@ pub struct KeyInput {
     /// an edited module makes its runs new ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub torchscript_sha256: Option<String>,
+    /// Every file of the `code` of a run's `worker` command, by relative
+    /// path with its sha256, sorted by path; absent for runs sweep's
+    /// trainer trains, which keeps their keys unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Vec<CodeFile>>,
     pub run: RunSpec,
 }
 
@@ -67,6 +75,7 @@ impl KeyInput {
             dataset_fingerprint,
             weights_sha256: None,
             torchscript_sha256: None,
+            code: None,
             run,
         }
     }
@@ -80,6 +89,12 @@ impl KeyInput {
     /// The same inputs with the trained TorchScript module's sha256.
     pub fn with_torchscript(mut self, torchscript_sha256: Option<String>) -> Self {
         self.torchscript_sha256 = torchscript_sha256;
+        self
+    }
+
+    /// The same inputs with the content of a `worker` command's code.
+    pub fn with_code(mut self, code: Option<Vec<CodeFile>>) -> Self {
+        self.code = code;
         self
     }
 

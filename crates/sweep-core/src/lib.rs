@@ -25,9 +25,11 @@
 //! * [`select`] reads `FIELD=VALUE` conditions (`run --only`, `report
 //!   --where`) against the [`run_view`] of each run.
 //! * [`tensorboard`] writes each run's live training curves.
+//! * [`worker_command`] is a run trained by the user's own program.
 //! * [`scheduler`] runs pending runs across GPU/CPU slots, one worker process
 //!   each; [`protocol`] is what a worker and its launcher agree on.
 
+pub mod code_fingerprint;
 pub mod decode_folders;
 pub mod expand;
 pub mod experiment;
@@ -52,3 +54,4 @@ pub mod superseded;
 pub mod tensorboard;
 pub mod train_options;
 pub mod triage;
+pub mod worker_command;

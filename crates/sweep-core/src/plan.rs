@@ -10,7 +10,9 @@ use sweep_data::catalog::Source;
 
 use crate::expand::{Variant, expand_variant};
 use crate::experiment::Experiment;
-use crate::fingerprints::{Fingerprint, FingerprintError, Fingerprints};
+use crate::fingerprints::{
+    CodeFile, Fingerprint, FingerprintError, Fingerprints, code_fingerprint,
+};
 use crate::hash::{KeyInput, RunKey};
 use crate::run_spec::RunSpec;
 use crate::store::{RunStatus, Store};
@@ -123,15 +125,24 @@ pub fn plan(
         .collect();
 
     let modules = torchscript_prints(exp, &specs);
+    let codes = code_prints(exp, &specs);
     let mut runs: Vec<PlannedRun> = specs
         .into_par_iter()
-        .map(|(spec, weights)| {
+        .map(|(mut spec, weights)| {
             let module = modules.get(&spec.arch).cloned().unwrap_or(Ok(None));
-            let why = match (&prints[&spec.dataset], weights, module) {
-                (Ok((print, file)), Ok(weights), Ok(module)) => {
+            let code = match &mut spec.worker {
+                Some(worker) => {
+                    worker.folder = Some(codes.folder.clone());
+                    codes.prints[&worker.code].clone().map(Some)
+                }
+                None => Ok(None),
+            };
+            let why = match (&prints[&spec.dataset], weights, module, code) {
+                (Ok((print, file)), Ok(weights), Ok(module), Ok(code)) => {
                     let input = KeyInput::new(spec.clone(), print.clone())
                         .with_weights(weights)
-                        .with_torchscript(module);
+                        .with_torchscript(module)
+                        .with_code(code);
                     let key = input.key();
                     let status = PlanStatus::Store(store.status(&key));
                     return PlannedRun {
@@ -142,8 +153,8 @@ pub fn plan(
                         status,
                     };
                 }
-                (Err(why), _, _) => why.to_string(),
-                (_, Err(why), _) | (_, _, Err(why)) => why,
+                (Err(why), _, _, _) => why.to_string(),
+                (_, Err(why), _, _) | (_, _, Err(why), _) | (_, _, _, Err(why)) => why,
             };
             PlannedRun {
                 spec,
@@ -199,6 +210,29 @@ fn torchscript_prints(
         out.insert(spec.arch.clone(), print);
     }
     out
+}
+
+/// The code of every training command of a plan, read once per `code` list.
+struct CodePrints {
+    /// The experiment file's folder, absolute.
+    folder: PathBuf,
+    prints: HashMap<Vec<String>, Result<Vec<CodeFile>, String>>,
+}
+
+fn code_prints(exp: &Experiment, specs: &[(RunSpec, WeightsPrint)]) -> CodePrints {
+    let folder = match exp.folder() {
+        f if f.as_os_str().is_empty() => Path::new("."),
+        f => f,
+    };
+    let folder = std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf());
+    let mut prints = HashMap::new();
+    for worker in specs.iter().filter_map(|(s, _)| s.worker.as_ref()) {
+        if !prints.contains_key(&worker.code) {
+            let print = code_fingerprint(&folder, &worker.code);
+            prints.insert(worker.code.clone(), print);
+        }
+    }
+    CodePrints { folder, prints }
 }
 
 /// Runs that are not done here but were finished by another trainer version

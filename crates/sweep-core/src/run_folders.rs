@@ -275,6 +275,7 @@ mod tests {
             seed,
             train: TrainOptions::default(),
             image_folder: None,
+            worker: None,
         }
     }
 
@@ -289,6 +290,7 @@ mod tests {
                 data_file: None,
                 experiments: vec!["x".into()],
                 label: None,
+                workdir: None,
             })
             .unwrap();
         if finished {

@@ -10,6 +10,7 @@ use sweep_data::catalog::DatasetRef;
 use sweep_data::image_folder::ImageFolderDef;
 
 use crate::train_options::{ClassWeighting, Folds, PosWeight, TrainOptions};
+use crate::worker_command::WorkerCommand;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,6 +30,11 @@ pub struct RunSpec {
     /// absent for MedMNIST, which keeps older keys unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_folder: Option<ImageFolderDef>,
+    /// The user's own training command (`worker:`), which trains this run
+    /// instead of sweep's trainer; absent for built-in runs, which keeps
+    /// their keys unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<WorkerCommand>,
 }
 
 impl RunSpec {

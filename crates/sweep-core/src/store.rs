@@ -60,6 +60,11 @@ pub struct SpecFile {
     /// prepared before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// The folder a `worker:` command's program and code are found in (the
+    /// experiment file's, absolute); absent for runs sweep's trainer trains.
+    /// Not hashed: moving a project keeps its keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<PathBuf>,
 }
 
 /// A file recorded in `complete.json`.
@@ -91,6 +96,9 @@ pub enum FailureKind {
     /// Training on the CPU instead would be silently tens of times slower.
     NoDevice,
     Interrupted,
+    /// A training command of the experiment's own (`worker:`) exited 0 but
+    /// left no predictions, or predictions that do not fit the run's data.
+    InvalidOutput,
 }
 
 impl std::fmt::Display for FailureKind {

@@ -15,12 +15,17 @@
 //! behaviour that trainer had, which the version number already says is not
 //! this one's. The comparison is on the JSON the two versions wrote, so a
 //! `spec.json` that no longer deserializes into today's types is still read.
+//!
+//! The same holds for a run of a training command (`worker:`) whose code
+//! was edited since it finished: the edit gave it a new key, and the plan
+//! shows it stale, naming the files that changed.
 
 use std::fs;
 use std::path::Path;
 
 use serde_json::Value;
 
+use crate::code_fingerprint::{CodeFile, describe_change};
 use crate::hash::{KeyInput, TRAINER_VERSION};
 use crate::store::{COMPLETE_FILE, SPEC_FILE};
 
@@ -33,10 +38,13 @@ struct Finished {
     input: Value,
 }
 
-/// The finished runs of other trainer versions in one results folder.
+/// The finished runs of other trainer versions in one results folder, and
+/// those a training command finished with other code.
 #[derive(Debug, Default)]
 pub struct SupersededRuns {
     finished: Vec<Finished>,
+    /// Finished runs of a `worker:` command, by this trainer version.
+    with_code: Vec<Finished>,
 }
 
 impl SupersededRuns {
@@ -47,7 +55,7 @@ impl SupersededRuns {
         let Ok(entries) = fs::read_dir(results) else {
             return SupersededRuns::default();
         };
-        let finished = entries
+        let (finished, with_code): (Vec<Finished>, Vec<Finished>) = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|dir| dir.join(COMPLETE_FILE).is_file())
@@ -58,25 +66,53 @@ impl SupersededRuns {
                 let version = input.as_object_mut()?.remove("trainer_version")?;
                 let trainer_version = version.as_str()?.to_string();
                 let key = spec.get("key")?.as_str()?.to_string();
-                (trainer_version != TRAINER_VERSION).then_some(Finished {
+                let keep = trainer_version != TRAINER_VERSION || input.get("code").is_some();
+                keep.then_some(Finished {
                     trainer_version,
                     key,
                     input,
                 })
             })
-            .collect();
-        SupersededRuns { finished }
+            .partition(|f| f.trainer_version != TRAINER_VERSION);
+        SupersededRuns {
+            finished,
+            with_code,
+        }
+    }
+
+    /// Why a run of a `worker:` command is stale, if the same run was
+    /// finished with other code: "code changed since it finished (a1b2…):
+    /// train.py edited".
+    fn code_changed(&self, now: &Value) -> Option<String> {
+        let code_now: Vec<CodeFile> = serde_json::from_value(now.get("code")?.clone()).ok()?;
+        let mut rest = now.clone();
+        rest.as_object_mut()?.remove("code");
+        self.with_code.iter().find_map(|f| {
+            let mut old = f.input.clone();
+            let code_old: Vec<CodeFile> =
+                serde_json::from_value(old.as_object_mut()?.remove("code")?).ok()?;
+            (old == rest && code_old != code_now).then(|| {
+                format!(
+                    "code changed since it finished ({}): {}",
+                    &f.key[..f.key.len().min(12)],
+                    describe_change(&code_old, &code_now)
+                )
+            })
+        })
     }
 
     /// Why the run with these inputs is stale, if a finished run of another
     /// trainer version stands for it: "finished by trainer version 3 (a1b2…);
     /// this is version 4".
     pub fn reason(&self, input: &KeyInput) -> Option<String> {
-        if self.finished.is_empty() {
+        if self.finished.is_empty() && self.with_code.is_empty() {
             return None;
         }
         let mut now = serde_json::to_value(input).ok()?;
         now.as_object_mut()?.remove("trainer_version");
+        if let Some(why) = self.code_changed(&now) {
+            return Some(why);
+        }
         let found = self
             .finished
             .iter()

@@ -33,7 +33,9 @@ fn image_folders_of(views: &[&Value]) -> Context {
             names.push(name.to_string());
         }
     }
-    Context::with_image_folders(names)
+    // Runs trained by a command of their own may name any model.
+    let named_models = views.iter().any(|v| !v["worker"].is_null());
+    Context::with_image_folders(names).with_named_models(named_models)
 }
 
 /// `name` is no field of `views` (for `--group-by`, as for `--where`).

@@ -335,6 +335,7 @@ mod tests {
             seed: 0,
             train: Default::default(),
             image_folder: None,
+            worker: None,
         }
     }
 

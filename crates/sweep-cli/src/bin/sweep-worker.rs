@@ -13,7 +13,9 @@ const USAGE: &str = "\
 Usage: sweep-worker <RUN_DIR>
 
 Trains the run described by RUN_DIR/spec.json and writes its results, the
-completion marker last. Started by `sweep run` (and by Slurm job scripts
+completion marker last. A run whose spec names a training command of the
+experiment's own (`worker:`) is trained by that command instead
+(docs/protocol.md). Started by `sweep run` (and by Slurm job scripts
 through `sweep worker`); not meant to be run by hand. Its stdout is a stream
 of JSON events (a failure's reason among them), its log goes to
 RUN_DIR/worker.log. Exit codes: 0 done, 1 failed, 2 usage error; the
@@ -39,7 +41,11 @@ fn main() -> ExitCode {
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
         [dir] => {
-            let code = sweep_train::worker::main(&PathBuf::from(dir));
+            let dir = PathBuf::from(dir);
+            // A run of the experiment's own training command (`worker:`)
+            // is handed to its adapter; every other run to the trainer.
+            let code =
+                sweep_external::main(&dir).unwrap_or_else(|| sweep_train::worker::main(&dir));
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
         _ => {

@@ -8,10 +8,10 @@ use anyhow::Context;
 use sweep_core::expand::Variant;
 use sweep_core::experiment::Experiment;
 use sweep_core::hash::RunKey;
-use sweep_core::plan::{Plan, plan};
+use sweep_core::plan::{Plan, PlanStatus, plan};
 use sweep_core::run_folders::{self, Adopt};
 use sweep_core::run_label::RunLabels;
-use sweep_core::store::Store;
+use sweep_core::store::{RunStatus, Store};
 use sweep_core::triage::{TriageOptions, Verdict, triage};
 use tabled::settings::location::ByColumnName;
 use tabled::settings::{Remove, Style};
@@ -171,6 +171,12 @@ pub(crate) fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
             n => format!(" and skip {n} (failed earlier or without data)"),
         }
     );
+    for line in stale_reasons(&plan) {
+        println!("{line}");
+    }
+    for line in commands_to_run(plan.runs.iter().map(|r| &r.spec)) {
+        println!("{line}");
+    }
     if let Some(missing) = plan.runs.iter().find_map(|r| match &r.status {
         sweep_core::plan::PlanStatus::MissingData(why) => Some(why),
         _ => None,
@@ -178,4 +184,50 @@ pub(crate) fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         println!("note: {missing}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why each stale run is stale (an edited training command's code, another
+/// trainer version), one line per run.
+fn stale_reasons(plan: &Plan) -> Vec<String> {
+    plan.runs
+        .iter()
+        .filter_map(|r| match (&r.status, &r.key) {
+            (PlanStatus::Store(RunStatus::Stale(why)), Some(key)) => {
+                Some(format!("stale {}: {why}", key.short()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The training commands of the experiment's own that its runs start, each
+/// once, with the folder its program and code are found in: an experiment
+/// file can start programs, and `plan` and `validate` say which.
+pub(crate) fn commands_to_run<'a>(
+    specs: impl Iterator<Item = &'a sweep_core::run_spec::RunSpec>,
+) -> Vec<String> {
+    let mut seen: Vec<(&str, String)> = Vec::new();
+    for spec in specs {
+        if let Some(worker) = &spec.worker {
+            let line = worker.display();
+            if !seen
+                .iter()
+                .any(|(arch, l)| *arch == spec.arch && *l == line)
+            {
+                seen.push((&spec.arch, line));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if !seen.is_empty() {
+        out.push(
+            "commands this experiment runs (each as its own process in its run's folder, never through a shell):"
+                .to_string(),
+        );
+        out.extend(
+            seen.into_iter()
+                .map(|(arch, line)| format!("  {arch}: {line}")),
+        );
+    }
+    out
 }

@@ -17,6 +17,10 @@ pub(crate) fn run(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
                     file.display(),
                     exp.name
                 );
+                let specs = expand(&exp, false);
+                for line in super::plan::commands_to_run(specs.iter()) {
+                    println!("{line}");
+                }
             }
             Err(e) => {
                 failed += 1;

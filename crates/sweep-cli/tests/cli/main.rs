@@ -13,6 +13,7 @@ mod data_command;
 mod end_to_end;
 mod executables;
 mod exports;
+mod external_command;
 mod faults;
 mod generated_weights;
 mod gpu_packing;

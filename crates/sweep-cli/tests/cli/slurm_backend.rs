@@ -9,8 +9,9 @@
 //! twice, `sweep status` and `sweep cancel` on recorded jobs, cancelled runs
 //! resubmitted, GPU tasks seeing the `CUDA_VISIBLE_DEVICES` Slurm set, a
 //! failed task recorded in `failure.json` (shown by `sweep status`, skipped
-//! until `--retry-failed`), `--json` events, and a requeued task resuming
-//! from its last saved epoch and finishing once.
+//! until `--retry-failed`), `--json` events, a run trained by the
+//! experiment's own command (`worker:`), and a requeued task resuming from
+//! its last saved epoch and finishing once.
 //!
 //! Recorded as skipped (`common::skip`) when the machine cannot host the
 //! cluster: not root, or Slurm missing and no `apt-get` to install it.
@@ -247,6 +248,63 @@ fn a_failed_task_is_recorded(cluster: &Cluster, tmp: &Path) {
     );
     let cancel = sweep(cluster, &["cancel", f, "--results", r]);
     assert!(cancel.status.success(), "{}", text(&cancel));
+}
+
+/// A run trained by the experiment's own command (`worker:`) goes through
+/// an array task like any run: the task's worker hands it to the command,
+/// which sees the task's environment, and the run completes with metrics
+/// sweep computed from its predictions.
+fn an_external_command_runs_as_an_array_task(cluster: &Cluster, tmp: &Path) {
+    let project = tmp.join("external");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("train.py"),
+        r#"
+import json, os
+inputs = json.load(open(os.environ["SWEEP_INPUTS"]))
+assert os.environ["SWEEP_DEVICE"] == "cpu" and os.environ.get("SLURM_JOB_ID")
+for split, path in (("val", "val_predictions"), ("test", "test_predictions")):
+    rows = ["p_0"] + ["0.%d" % (i % 10) for i in inputs["indices"][split]]
+    open(inputs["outputs"][path], "w").write(chr(10).join(rows) + chr(10))
+"#,
+    )
+    .unwrap();
+    let file = project.join("external.yaml");
+    std::fs::write(
+        &file,
+        "name: slurm_external\nworker: {command: [python3, train.py], code: [train.py]}\n\
+         grid:\n  dataset: synthetic:breastmnist\n  arch: own_net\ntrain:\n  subset: 128\n",
+    )
+    .unwrap();
+    let results = project.join("results");
+    let out = sweep(
+        cluster,
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
+            "--backend",
+            "slurm",
+            "--wait",
+            "--time",
+            "00:05:00",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("1/1 runs done (1 trained on Slurm, 0 cached), 0 failed"),
+        "{}",
+        text(&out)
+    );
+    let dir = &run_dirs(&results)[0];
+    let metrics = read_json(&dir.join("metrics.json"));
+    assert_eq!(metrics["arch"], "own_net");
+    assert_eq!(
+        metrics["command"],
+        serde_json::json!(["python3", "train.py"])
+    );
+    assert!(metrics["test"]["auc"].is_number(), "{metrics}");
 }
 
 /// Step 7: a running task requeued (`scontrol requeue`) stops after its epoch,
@@ -677,6 +735,11 @@ fn slurm_backend_end_to_end() {
 
     a_failed_task_is_recorded(&cluster, tmp.path());
     eprintln!("[{:5.1}s] failed task recorded", t0.elapsed().as_secs_f64());
+    an_external_command_runs_as_an_array_task(&cluster, tmp.path());
+    eprintln!(
+        "[{:5.1}s] external command done",
+        t0.elapsed().as_secs_f64()
+    );
     a_requeued_task_resumes(&cluster, tmp.path());
     eprintln!(
         "[{:5.1}s] requeued task resumed",

@@ -27,6 +27,7 @@ impl Job {
                 data_file: run.data_file.clone(),
                 experiments: vec![experiment.to_string()],
                 label: Some(label.clone()),
+                workdir: run.spec.worker.as_ref().and_then(|w| w.folder.clone()),
             },
             label,
         })

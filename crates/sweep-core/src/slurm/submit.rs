@@ -118,6 +118,7 @@ fn prepare(
             data_file,
             experiments: vec![req.experiment.to_string()],
             label: Some(label.to_string()),
+            workdir: input.run.worker.as_ref().and_then(|w| w.folder.clone()),
         })
         .map_err(|e| fail("prepare", &e))?;
     Ok(())

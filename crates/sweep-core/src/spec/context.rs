@@ -10,12 +10,21 @@
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
     image_folders: Vec<String>,
+    /// The experiment runs training commands of its own (`worker:`), so
+    /// `arch` may also name the models they train.
+    named_models: bool,
+    /// The experiment file's folder, where a `worker`'s program and code
+    /// are checked; `None` where no file is being read (an `--only` value).
+    folder: Option<std::path::PathBuf>,
 }
 
 impl Context {
     /// A context in which `dataset` also accepts these image-folder names.
     pub fn with_image_folders(image_folders: Vec<String>) -> Context {
-        Context { image_folders }
+        Context {
+            image_folders,
+            ..Context::default()
+        }
     }
 
     /// The image folders of a validated experiment.
@@ -26,6 +35,31 @@ impl Context {
                 .map(|f| f.def.name.clone())
                 .collect(),
         )
+        .with_named_models(exp.runs_own_commands())
+    }
+
+    /// This context for an experiment that runs its own training commands
+    /// (`worker:`): `arch` then accepts any model name.
+    pub fn with_named_models(mut self, named_models: bool) -> Context {
+        self.named_models = named_models;
+        self
+    }
+
+    /// This context reading the file in `folder`, where a `worker`'s program
+    /// and code must exist.
+    pub fn in_folder(mut self, folder: &std::path::Path) -> Context {
+        self.folder = Some(folder.to_path_buf());
+        self
+    }
+
+    /// Whether `arch` may name a model a training command defines.
+    pub fn named_models(&self) -> bool {
+        self.named_models
+    }
+
+    /// The experiment file's folder, when a file is being read.
+    pub fn folder(&self) -> Option<&std::path::Path> {
+        self.folder.as_deref()
     }
 
     /// Image-folder dataset names, as declared (without `synthetic:`).

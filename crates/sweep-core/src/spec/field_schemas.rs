@@ -118,6 +118,18 @@ pub fn value_schema(run_path: &str) -> Option<Json> {
             json!({ "enum": stems() }),
             "ResNet/DenseNet stem: auto, small or standard",
         ),
+        "worker" => (
+            off_or(json!({
+                "type": "object",
+                "properties": {
+                    "command": { "type": "array", "minItems": 1, "items": { "type": "string", "minLength": 1 } },
+                    "code": { "type": "array", "items": { "type": "string", "minLength": 1 } }
+                },
+                "required": ["command"],
+                "additionalProperties": false
+            })),
+            "a training command of your own (argument vector, never a shell) and the code its results depend on; none: sweep's trainer",
+        ),
         _ => return None,
     };
     Some(described(schema, about))

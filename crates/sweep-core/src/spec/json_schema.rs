@@ -66,6 +66,11 @@ pub fn experiment_schema() -> Json {
             axis(field.run_path, name),
         );
     }
+    // In a file with training commands of its own, `arch` may also name
+    // the model a command trains; the root's `if`/`else` holds every other
+    // file to the zoo's names (see `zoo_architectures_without_commands`).
+    definitions.insert(format!("value.{MODEL}"), model_value());
+    definitions.insert(format!("axis.{MODEL}"), axis(MODEL, "arch"));
     definitions.insert("sampler".into(), sampler());
     definitions.insert("entry".into(), entry());
     let mut properties = Map::new();
@@ -82,8 +87,46 @@ pub fn experiment_schema() -> Json {
         "required": ["name", "grid"],
         "properties": properties,
         "additionalProperties": false,
+        "if": runs_own_commands(),
+        "else": zoo_architectures_without_commands(),
         "definitions": definitions
     })
+}
+
+/// Where `arch` is read loosely: any name a training command's model may
+/// have, besides the zoo's and `{torchscript: PATH}`.
+const MODEL: &str = "arch_or_model";
+
+fn model_value() -> Json {
+    json!({
+        "description": "network architecture; in a file with `worker:` commands also the name of the model a command trains",
+        "anyOf": [
+            reference("value", "arch"),
+            { "type": "string", "pattern": "^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$" }
+        ]
+    })
+}
+
+/// A document with a `worker:` key at the top level, on the grid or in an
+/// `include:` entry: the files whose `arch` may name a command's model.
+fn runs_own_commands() -> Json {
+    json!({ "anyOf": [
+        { "required": ["worker"] },
+        { "required": ["grid"], "properties": { "grid": { "required": ["worker"] } } },
+        { "required": ["include"], "properties": { "include": {
+            "type": "array", "contains": { "type": "object", "required": ["worker"] }
+        } } }
+    ] })
+}
+
+/// Every other file: `arch` is a zoo name or `{torchscript: PATH}`.
+fn zoo_architectures_without_commands() -> Json {
+    let entry_arch = json!({ "type": "array", "items": { "properties": { "arch": reference("value", "arch") } } });
+    json!({ "properties": {
+        "grid": { "properties": { "arch": reference("axis", "arch") } },
+        "include": entry_arch,
+        "exclude": entry_arch
+    } })
 }
 
 /// The schema as committed: pretty JSON with a final newline.
@@ -117,6 +160,7 @@ fn top_level(key: &str) -> Option<Json> {
         "resources" => resources(),
         "slurm" => slurm(),
         "smoke" => smoke(),
+        "worker" => value_schema("worker")?,
         "max_runs" => described(
             integer(1, None),
             "refuse larger expansions unless raised here",
@@ -142,8 +186,13 @@ fn fields_mapping(kind: &str, about: &str) -> Json {
     let mut patterns = Map::new();
     for name in field_names() {
         let Some(field) = lookup(name) else { continue };
-        properties.insert(name.to_string(), reference(kind, field.run_path));
-        patterns.insert(train_spelling(name), reference(kind, field.run_path));
+        let run_path = if field.run_path == "arch" {
+            MODEL
+        } else {
+            field.run_path
+        };
+        properties.insert(name.to_string(), reference(kind, run_path));
+        patterns.insert(train_spelling(name), reference(kind, run_path));
     }
     json!({
         "type": "object",

@@ -21,6 +21,7 @@ pub mod schema;
 pub mod torchscript;
 pub mod train_semantics;
 pub mod validate;
+pub(crate) mod worker;
 
 pub use context::Context;
 pub use diagnostic::{Diagnostic, SpecErrors};

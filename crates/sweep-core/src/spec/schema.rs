@@ -86,7 +86,16 @@ pub fn lookup(name: &str) -> Option<FieldDef> {
             converter: Converter::InContext(dataset),
             run_level: true,
         },
-        "arch" => field!("arch", arch, true),
+        "arch" => FieldDef {
+            run_path: "arch",
+            converter: Converter::InContext(arch),
+            run_level: true,
+        },
+        "worker" => FieldDef {
+            run_path: "worker",
+            converter: Converter::InContext(super::worker::worker),
+            run_level: true,
+        },
         "lr" => field!("lr", positive, true),
         "class_weighting" => field!("class_weighting", class_weighting, true),
         "pos_weight" => field!("pos_weight", pos_weight, true),
@@ -160,6 +169,7 @@ pub const RUN_KEYS: &[&str] = &[
     "pos_weight",
     "folds",
     "seed",
+    "worker",
 ];
 
 /// Names that reach inside an option group (`optimizer.weight_decay`),
@@ -427,14 +437,14 @@ fn pretrained(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
 }
 
 /// `null`, `false` and `none` all switch an optional feature off.
-fn is_off(node: &Node) -> bool {
+pub(super) fn is_off(node: &Node) -> bool {
     matches!(node.value, Value::Null | Value::Bool(false))
         || node
             .as_str()
             .is_some_and(|s| s.eq_ignore_ascii_case("none"))
 }
 
-fn describe(node: &Node) -> String {
+pub(super) fn describe(node: &Node) -> String {
     match &node.value {
         Value::Str(s) => format!("\"{s}\""),
         Value::Int(i) => i.to_string(),
@@ -521,9 +531,17 @@ fn dataset(node: &Node, path: &str, cx: &Context, sink: &mut Sink) -> Option<Jso
 /// PyTorch), read as `{"torchscript": PATH}` and resolved against the
 /// experiment file's folder by [`super::torchscript`]. `torchscript:NAME`,
 /// the label such a run carries, is accepted where runs are selected
-/// (`--only`, `--where`).
-fn arch(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
+/// (`--only`, `--where`). In an experiment with training commands of its
+/// own (`worker:`), also the name of a model such a command trains (which
+/// runs without a command may not use: [`crate::expand::check`]).
+fn arch(node: &Node, path: &str, cx: &Context, sink: &mut Sink) -> Option<Json> {
     use super::torchscript::{KEY, label_name};
+    if cx.named_models()
+        && let Some(name) = node.as_str()
+        && is_model_name(name)
+    {
+        return Some(json!(name));
+    }
     if let Value::Map(entries) = &node.value {
         let [(key, file)] = entries.as_slice() else {
             sink.error(
@@ -563,6 +581,28 @@ fn arch(node: &Node, path: &str, sink: &mut Sink) -> Option<Json> {
         return Some(json!(s));
     }
     one_of(node, path, sink, KNOWN_ARCHS).map(Json::String)
+}
+
+/// Names a report can show as they are: 1-64 letters, digits, `_`, `-`, `.`.
+pub fn is_model_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+}
+
+/// The "unknown value" message `arch` gives for a name that is not built in.
+pub fn unknown_arch(name: &str) -> String {
+    format!(
+        "unknown value `{name}`; expected one of {}{} (or a `worker:` command that trains it)",
+        KNOWN_ARCHS
+            .iter()
+            .map(|o| format!("`{o}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        suggestion(name, KNOWN_ARCHS.iter().copied())
+    )
 }
 
 fn positive_list(node: &Node, path: &str, sink: &mut Sink) -> Option<Vec<f64>> {

@@ -31,6 +31,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "slurm",
     "smoke",
     "max_runs",
+    "worker",
 ];
 
 /// Largest experiment file accepted (a spec is a few KB; this only stops accidents).
@@ -192,7 +193,13 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
         root.get("data")
             .and_then(|d| d.get("image_folders"))
             .map_or_else(Vec::new, super::image_folders::names),
-    );
+    )
+    .with_named_models(declares_worker(root))
+    .in_folder(if folder.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        folder
+    });
 
     let mut base = serde_json::json!({
         "dataset": null,
@@ -207,6 +214,14 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
     });
     if let Some(train) = root.get("train") {
         check_train(train, &mut base, &cx, sink);
+    }
+    // `worker:` at the top level: every run's command, unless a grid axis
+    // or an include entry gives another.
+    if let Some(node) = root.get("worker")
+        && let Some(field) = schema::lookup("worker")
+        && let Some(v) = field.convert(node, "worker", &cx, sink)
+    {
+        base["worker"] = v;
     }
 
     let axes = match root.get("grid") {
@@ -295,6 +310,18 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
     };
     super::torchscript::resolve(&mut exp, sink);
     Some(exp)
+}
+
+/// Whether the document gives some run a training command of its own
+/// (`worker:` at the top level, as a grid axis or in an include entry).
+fn declares_worker(root: &Node) -> bool {
+    let in_includes = match root.get("include").map(|n| &n.value) {
+        Some(Value::Seq(entries)) => entries.iter().any(|e| e.get("worker").is_some()),
+        _ => false,
+    };
+    root.get("worker").is_some()
+        || root.get("grid").and_then(|g| g.get("worker")).is_some()
+        || in_includes
 }
 
 /// Experiment names become folder and file names in reports: keep them tame.

@@ -16,3 +16,4 @@ mod invalid_specs;
 mod json_schema;
 mod sampled_axes;
 mod train_semantics;
+mod worker_command;

@@ -322,6 +322,7 @@ fn results_of_trainer_version_3_are_never_taken_for_this_version() {
         data_file: None,
         experiments: vec!["t.yaml".into()],
         label: None,
+        workdir: None,
     };
     // Version 3 wrote no fields for the options it did not have.
     let mut v3 = serde_json::to_value(&spec).unwrap();

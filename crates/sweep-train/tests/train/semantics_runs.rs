@@ -82,6 +82,7 @@ fn train(scratch: &Scratch, run: RunSpec) -> Result<PathBuf, WorkerError> {
         data_file: None,
         experiments: vec!["t.yaml".into()],
         label: None,
+        workdir: None,
     };
     let dir = Store::new(&scratch.0).prepare(&file).unwrap();
     worker::run(&dir).map(|()| dir)

@@ -1,0 +1,186 @@
+//! Starting a training command and following it to its end, as the
+//! scheduler follows sweep's own worker.
+//!
+//! The command is started from its argument vector (never a shell) in the
+//! run folder, with the environment the worker was given (the slot's
+//! `SWEEP_DEVICE`, `SWEEP_THREADS`, `CUDA_VISIBLE_DEVICES`…) plus
+//! `SWEEP_RUN_DIR`, `SWEEP_INPUTS` and `SWEEP_CODE_DIR`. Arguments that name
+//! a `code` path are passed as absolute paths, so `[python3, train.py]`
+//! runs the experiment's `train.py` from the run folder.
+//!
+//! Its stdout is read line by line: `started` and `epoch` events go on to
+//! the scheduler, anything else to the run's log, like its stderr (which it
+//! inherits). SIGTERM and SIGINT sent to this process are passed on, so the
+//! first Ctrl-C of `sweep run` reaches the command; on Linux the command is
+//! also killed when this process dies (a timeout, a second Ctrl-C), so no
+//! training outlives the lease that protects its run.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+use sweep_core::protocol::events::WorkerEvent;
+use sweep_core::worker_command::WorkerCommand;
+
+/// How the command ended.
+pub(crate) struct Ended {
+    pub status: ExitStatus,
+    /// A stop was asked for (SIGTERM or SIGINT) while it ran.
+    pub stop_requested: bool,
+    /// The message of a `failed` event it printed, if any.
+    pub reported: Option<String>,
+    pub seconds: f64,
+}
+
+/// The argument vector to start: the program found, `code` arguments made
+/// absolute.
+pub(crate) fn argv(
+    worker: &WorkerCommand,
+    folder: &Path,
+) -> Result<(PathBuf, Vec<String>), String> {
+    let program = worker.program(folder)?;
+    let args = worker.command[1..]
+        .iter()
+        .map(|arg| {
+            let plain = arg.trim_end_matches('/');
+            let plain = plain.strip_prefix("./").unwrap_or(plain);
+            if worker.code.iter().any(|c| c == plain) {
+                folder.join(plain).to_string_lossy().into_owned()
+            } else {
+                arg.clone()
+            }
+        })
+        .collect();
+    Ok((program, args))
+}
+
+/// Runs `program args` in `run_dir` to its end, relaying its events.
+pub(crate) fn run(
+    program: &Path,
+    args: &[String],
+    run_dir: &Path,
+    env: &[(&str, PathBuf)],
+) -> Result<Ended, String> {
+    let started = std::time::Instant::now();
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .current_dir(run_dir)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    die_with_parent(&mut command);
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+    let pid = Arc::new(AtomicI32::new(i32::try_from(child.id()).unwrap_or(0)));
+    let stop_requested = forward_signals(&pid);
+    let reported = child.stdout.take().map(relay).unwrap_or_default();
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for {}: {e}", program.display()))?;
+    // The command is gone: nothing to forward to any more.
+    pid.store(0, Ordering::SeqCst);
+    Ok(Ended {
+        status,
+        stop_requested: stop_requested.load(Ordering::SeqCst),
+        reported,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// On Linux, has the kernel kill the command when this process dies.
+fn die_with_parent(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl(2) is async-signal-safe and touches no memory of
+        // the parent; it only sets the child's parent-death signal.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
+}
+
+/// Passes SIGTERM and SIGINT on to the process in `pid` (while it is not 0);
+/// the flag records that a stop was asked for.
+fn forward_signals(pid: &Arc<AtomicI32>) -> Arc<AtomicBool> {
+    let asked = Arc::new(AtomicBool::new(false));
+    let signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ]);
+    if let Ok(mut signals) = signals {
+        let (pid, flag) = (Arc::clone(pid), Arc::clone(&asked));
+        std::thread::spawn(move || {
+            for signal in signals.forever() {
+                flag.store(true, Ordering::SeqCst);
+                let target = pid.load(Ordering::SeqCst);
+                if target > 0 {
+                    // SAFETY: kill(2) with a valid signal has no memory effects.
+                    unsafe { libc::kill(target, signal) };
+                }
+            }
+        });
+    }
+    asked
+}
+
+/// Relays progress events to stdout and everything else to the log; returns
+/// the message of a `failed` event, if the command printed one.
+fn relay(stdout: impl std::io::Read) -> Option<String> {
+    let mut reported = None;
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        match WorkerEvent::from_line(&line) {
+            Some(event @ (WorkerEvent::Started { .. } | WorkerEvent::Epoch { .. })) => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{}", event.to_line());
+                let _ = out.flush();
+            }
+            // sweep reports the end itself, from the metrics it computes.
+            Some(WorkerEvent::Finished { .. }) => {}
+            Some(WorkerEvent::Failed { message, .. }) => reported = Some(message),
+            None => eprintln!("{line}"),
+        }
+    }
+    reported
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_arguments_become_absolute_and_others_stay_as_written() {
+        let worker = WorkerCommand {
+            command: ["sh", "./train.py", "--data", "train.py.bak", "lib/"]
+                .map(String::from)
+                .to_vec(),
+            code: vec!["train.py".into(), "lib".into()],
+            folder: None,
+        };
+        let folder = Path::new("/project");
+        let (program, args) = argv(&worker, folder).unwrap();
+        assert!(program.ends_with("sh"), "{}", program.display());
+        assert_eq!(
+            args,
+            [
+                "/project/train.py",
+                "--data",
+                "train.py.bak",
+                "/project/lib"
+            ]
+        );
+    }
+}
