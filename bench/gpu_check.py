@@ -22,7 +22,7 @@ the others; the whole check stays under eight minutes on one H200:
 without a GPU: every part, on small subsets, against a debug build.
 
 Usage: python3 bench/gpu_check.py OUTDIR [--device cuda:0|cpu] [--quick]
-           [--bin DIR] [--data DIR] [--parts smoke,device,trainer,packing,archs]
+           [--bin DIR] [--data DIR] [--parts smoke,device,trainer,packing,archs,byom]
 Exit status: 0 when every part ran and its checks held (a figure that
 misses its target is reported as 'target missed', not as a failure), 1
 otherwise.
@@ -43,11 +43,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-PARTS = ("smoke", "device", "trainer", "packing", "archs")
+PARTS = ("smoke", "device", "trainer", "packing", "archs", "byom")
 # Seconds per part on a GPU (the dry run uses DRY_LIMITS); their sum stays
 # inside the eight-minute budget with room for the preflight.
-LIMITS = {"smoke": 60, "device": 50, "trainer": 100, "packing": 120, "archs": 130}
-DRY_LIMITS = {"smoke": 120, "device": 90, "trainer": 120, "packing": 120, "archs": 120}
+LIMITS = {"smoke": 60, "device": 50, "trainer": 100, "packing": 120, "archs": 130, "byom": 90}
+DRY_LIMITS = {"smoke": 120, "device": 90, "trainer": 120, "packing": 120, "archs": 120, "byom": 180}
 # Targets (docs/gpu.md).
 TARGET_VS_DATALOADER = 0.3  # sweep's GPU epoch <= 0.3x reference (a)'s
 TARGET_PACKING_SPEEDUP = 3.0  # 8 packed chest_cnn runs >= 3x one run's images/s
@@ -528,6 +528,50 @@ print(json.dumps(facts))
 """
 
 
+# ---- 6. your own model -------------------------------------------------------
+
+
+def part_byom(check, part):
+    """A TorchScript module trained by sweep's loop, and a training command of
+    the user's (its own PyTorch loop), both on the device, in their
+    experiments' smoke form on real BreastMNIST."""
+    data = check.data_file("breastmnist")
+    root = check.experiments.parent
+    module = check.work / "se_net.pt"
+    check.run(part, "export-se-net", [check.python, root / "examples" / "torchscript" / "export_se_net.py", module])
+    # The files name their code relative to experiments/ (and sweep wants
+    # code paths relative): the copies sit in the same layout here, beside
+    # links to examples/ and python/; the module is named absolutely.
+    layout = check.work / "byom"
+    (layout / "experiments").mkdir(parents=True, exist_ok=True)
+    for folder in ("examples", "python"):
+        if not (layout / folder).exists():
+            (layout / folder).symlink_to(root / folder)
+    env = dict(check.env)
+    env["PATH"] = os.pathsep.join([str(Path(check.python).parent), os.environ.get("PATH", "")])
+    want = check.device if check.gpu else "cpu"
+    for name, only in (("torchscript_vs_zoo", "arch=torchscript:se_net"), ("breast_external", "arch=se_cnn")):
+        text = (check.experiments / f"{name}.yaml").read_text()
+        text = text.replace("../examples/torchscript/se_net.pt", str(module))
+        exp = layout / "experiments" / f"{name}.yaml"
+        exp.write_text(text)
+        results = check.work / name
+        t0 = time.monotonic()
+        _, out = check.sweep(part, name, ["run", exp, "--smoke", "--only", only, "--data-dir", data.parent,
+                                          "--results", results, "--devices", want, "--max-retries", "0"], env=env)
+        seconds = time.monotonic() - t0
+        done = re.findall(r"(\d+)/(\d+) runs done \((\d+) trained", out)
+        metrics = [json.loads(m.read_text()) for m in results.glob("*/metrics.json")]
+        devices = sorted({m.get("device") for m in metrics})
+        part.check(f"{name}: every run done", bool(done) and done[-1][0] == done[-1][1] and int(done[-1][1]) > 0,
+                   f"{done[-1][0]}/{done[-1][1]} done" if done else tail(out))
+        part.check(f"{name}: runs trained on {want}", devices == [want], f"devices in metrics.json: {devices}")
+        aucs = [(m.get("test") or {}).get("auc") for m in metrics]
+        part.rows.append({"experiment": name, "runs": len(metrics), "seconds": round(seconds, 1),
+                          "arch": only.split("=", 1)[1], "device": ", ".join(map(str, devices)),
+                          "test_auc": ", ".join(f"{a:.3f}" for a in aucs if isinstance(a, (int, float)))})
+
+
 def preflight(check):
     """Everything the parts take for granted; returns (facts, problems)."""
     facts, problems = {}, []
@@ -675,9 +719,11 @@ def main():
     limits = DRY_LIMITS if not check.gpu else LIMITS
     titles = {"smoke": "smoke sweep and cached re-run", "device": "no-device, fused Adam/AdamW",
               "trainer": "trainer vs references (a), (b)", "packing": "runs packed per GPU",
-              "archs": "224 px architectures, capped epoch"}
+              "archs": "224 px architectures, capped epoch",
+              "byom": "your own model: TorchScript, training command"}
     functions = {"smoke": part_smoke, "device": part_device, "trainer": part_trainer,
-                 "packing": part_packing, "archs": part_archs}
+                 "packing": part_packing, "archs": part_archs,
+                 "byom": part_byom}
     parts = [Part(name, titles[name], limits[name]) for name in PARTS if name in wanted]
     for part in parts:
         if problems:
