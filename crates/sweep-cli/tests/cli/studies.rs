@@ -74,7 +74,13 @@ const STUDY_TABLES: &[(&str, &[&str])] = &[
 ];
 
 /// Experiment files that are not a study and have no table of their own.
-const NOT_STUDIES: &[&str] = &["smoke", "pneumonia_breast_folds", "breastmnist_lr_search"];
+const NOT_STUDIES: &[&str] = &[
+    "smoke",
+    "pneumonia_breast_folds",
+    "breastmnist_lr_search",
+    "torchscript_vs_zoo",
+    "breast_external",
+];
 
 /// The study table's columns of an experiment file, by its file stem.
 pub(crate) fn study_columns(stem: &str) -> Option<&'static [&'static str]> {
