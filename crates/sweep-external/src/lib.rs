@@ -173,6 +173,9 @@ pub fn run(dir: &Path, spec_file: &SpecFile, worker: &WorkerCommand) -> Result<(
         summaries.push((summary, loss));
     }
     let epochs_run = history_rows(dir)?;
+    if epochs_run.is_some() {
+        write_curves(dir, spec_file.label.as_deref());
+    }
     let (test, test_loss) = summaries.pop().expect("two splits were scored");
     let (val, val_loss) = summaries.pop().expect("two splits were scored");
     let record = metrics::ExternalMetrics {
@@ -246,6 +249,37 @@ fn check_code(folder: &Path, spec_file: &SpecFile, worker: &WorkerCommand) -> Re
         ));
     }
     Ok(())
+}
+
+/// TensorBoard curves from the command's `history.csv`, as sweep's trainer
+/// writes them (under `tb/`, one tag per column), once the command has
+/// finished: the command reports epochs as progress events, not values.
+/// Best effort, as in the trainer: a failure is logged and the run goes on.
+fn write_curves(dir: &Path, label: Option<&str>) {
+    let written = (|| -> Result<(), Box<dyn std::error::Error>> {
+        let mut reader = csv::Reader::from_path(dir.join(HISTORY_FILE))?;
+        let header = reader.headers()?.clone();
+        let mut curves = sweep_core::tensorboard::EventLog::new(dir, label);
+        for record in reader.records() {
+            let record = record?;
+            let mut epoch = None;
+            let mut columns = Vec::new();
+            for (name, cell) in header.iter().zip(record.iter()) {
+                if name == "epoch" {
+                    epoch = cell.trim().parse::<u32>().ok();
+                } else {
+                    columns.push((name.to_string(), cell.trim().parse::<f64>().ok()));
+                }
+            }
+            if let Some(epoch) = epoch {
+                curves.write_epoch(epoch, &columns)?;
+            }
+        }
+        Ok(())
+    })();
+    if let Err(e) = written {
+        eprintln!("sweep worker: TensorBoard curves not written: {e}");
+    }
 }
 
 /// Rows of the command's `history.csv` (`None` without one).

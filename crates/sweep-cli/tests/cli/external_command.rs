@@ -166,6 +166,16 @@ fn a_command_trains_runs_that_sweep_scores_caches_and_reports() {
         }
         let log = std::fs::read_to_string(dir.join("worker.log")).unwrap();
         assert!(log.contains("some chatter that is not an event"), "{log}");
+        // The command's history.csv becomes TensorBoard curves, as the
+        // trainer's does: one event file, under tb/<label>/.
+        let events: Vec<_> = std::fs::read_dir(dir.join("tb"))
+            .unwrap()
+            .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+            .map(|f| f.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains("tfevents"))
+            .collect();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert!(std::fs::metadata(&events[0]).unwrap().len() > 0);
     }
 
     let again = run(&file, &results, &[]);
