@@ -128,3 +128,73 @@ fn the_se_net_example_is_trained_and_reported_beside_the_zoo() {
         );
     }
 }
+
+/// A TorchScript run that dies after epoch 2 of 3 continues at epoch 3 and
+/// ends with exactly the numbers of an uninterrupted run: the checkpoint
+/// holds the module's parameters and its batch-norm running statistics
+/// (which TorchScript lists apart from parameters, and sweep saves too).
+#[test]
+fn a_killed_torchscript_run_resumes_with_identical_results() {
+    let Some(python) = find_torch_python() else {
+        common::skip(NO_TORCH);
+        return;
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    let module = scratch.path().join("se_net.pt");
+    let out = std::process::Command::new(&python)
+        .arg(repository().join("examples/torchscript/export_se_net.py"))
+        .arg(&module)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let file = scratch.path().join("resume.yaml");
+    std::fs::write(
+        &file,
+        "name: resume_torchscript
+grid:
+  dataset: synthetic:breastmnist
+  arch: {torchscript: se_net.pt}
+  lr: 1e-3
+train:
+  epochs: 3
+  batch_size: 32
+  subset: 128
+  augmentation: {rotation: 10, hflip: 0.5}
+",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let results = scratch.path().join("results");
+    let r = results.to_str().unwrap();
+    let crashed = common::sweep_with_env(
+        &["run", f, "--results", r, "--max-retries", "0"],
+        &[("SWEEP_TEST_ABORT_AT_EPOCH", "3")],
+    );
+    assert_eq!(crashed.status.code(), Some(1), "{}", text(&crashed));
+    let resumed = sweep(&["run", f, "--results", r, "--retry-failed", "--json"]);
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    let epochs: Vec<u64> = String::from_utf8_lossy(&resumed.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "epoch")
+        .filter_map(|v| v["epoch"].as_u64())
+        .collect();
+    assert_eq!(epochs, vec![3], "only the missing epoch is trained");
+
+    let straight = scratch.path().join("straight");
+    let out = sweep(&["run", f, "--results", straight.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let metrics = |dir: &Path| -> serde_json::Value {
+        let run = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.join("metrics.json").exists())
+            .unwrap();
+        serde_json::from_slice(&std::fs::read(run.join("metrics.json")).unwrap()).unwrap()
+    };
+    let (a, b) = (metrics(&results), metrics(&straight));
+    assert_eq!(a["arch"], "torchscript:se_net");
+    for field in ["train_loss", "val_loss", "test_loss", "test", "best_epoch"] {
+        assert_eq!(a[field], b[field], "{field} differs after resuming");
+    }
+}
