@@ -71,6 +71,23 @@ impl RunSpec {
             _ => "official".into(),
         }
     }
+
+    /// The arrays of an image-folder dataset, from the file `sweep run`
+    /// decoded the folder into once (`data_file`), split as the folder's
+    /// definition says. Shared by sweep's trainer and the adapter of
+    /// training commands, so both see the same samples.
+    pub fn decoded_image_folder(
+        &self,
+        data_file: Option<&std::path::Path>,
+    ) -> Result<sweep_data::medmnist::MedmnistArrays, String> {
+        let path = data_file.ok_or("spec.json names no decoded images for an image folder")?;
+        let def = self
+            .image_folder
+            .as_ref()
+            .ok_or("spec.json has an image-folder dataset without its definition")?;
+        let all = sweep_data::image_folder::load_decoded(path, def)?;
+        Ok(sweep_data::image_folder::split(all, def))
+    }
 }
 
 /// Prints numbers the way people write them in papers: `0.001`, `1e-05`.

@@ -177,15 +177,8 @@ fn read_pool(dir: &Path, spec: &RunSpec, data_file: Option<&Path>) -> Result<Poo
             use sweep_data::synthetic::{TRAINING_SCALE, TRAINING_SEED, synthetic};
             synthetic(&dataset, Some(TRAINING_SCALE), TRAINING_SEED)
         }
-        Source::ImageFolder => {
-            let path = data_file.ok_or("spec.json names no decoded images for an image folder")?;
-            let def = spec
-                .image_folder
-                .as_ref()
-                .ok_or("spec.json has an image-folder dataset without its definition")?;
-            let all = sweep_data::image_folder::load_decoded(path, def)?;
-            sweep_data::image_folder::split(all, def)
-        }
+        // `sweep run` decoded the folder once and names that file here.
+        Source::ImageFolder => spec.decoded_image_folder(data_file)?,
     };
     write_pool(&dir.join(DATA_FILE), &arrays)
 }

@@ -139,16 +139,8 @@ pub fn prepare(
             let path = data_file.ok_or("spec.json names no data file for a file dataset")?;
             load_medmnist(path, &dataset).map_err(|e| e.to_string())?
         }
-        Source::ImageFolder => {
-            // `sweep run` decoded the folder once and names that file here.
-            let path = data_file.ok_or("spec.json names no decoded images for an image folder")?;
-            let def = spec
-                .image_folder
-                .as_ref()
-                .ok_or("spec.json has an image-folder dataset without its definition")?;
-            let all = sweep_data::image_folder::load_decoded(path, def)?;
-            sweep_data::image_folder::split(all, def)
-        }
+        // `sweep run` decoded the folder once and names that file here.
+        Source::ImageFolder => spec.decoded_image_folder(data_file)?,
     };
     let info = dataset.info;
     let (train, val, test) = split(spec, info.task, arrays)?;
