@@ -467,3 +467,44 @@ fn report_renders_every_format_and_footnotes_failures() {
         text(&per_class)
     );
 }
+
+/// A reason a figure is missing is printed once, naming how many
+/// configurations it holds for: four one-epoch rows give one note, not four.
+#[test]
+fn a_missing_figure_reason_shared_by_rows_is_printed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "tiny.yaml", TINY);
+    let results = tmp.path().join("results");
+    let (f, r) = (file.to_str().unwrap(), results.to_str().unwrap());
+    let out = sweep(&["run", f, "--results", r], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let html = tmp.path().join("html");
+    let rep = sweep(
+        &[
+            "report",
+            f,
+            "--results",
+            r,
+            "--format",
+            "html",
+            "--out",
+            html.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(rep.status.success(), "{}", text(&rep));
+    let stderr = String::from_utf8_lossy(&rep.stderr);
+    let notes: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("learning curves:"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{stderr}");
+    assert!(
+        notes[0].contains("4 configurations (")
+            && notes[0].ends_with(
+                "history.csv records one epoch per run: learning curves need at least two"
+            ),
+        "{}",
+        notes[0]
+    );
+}

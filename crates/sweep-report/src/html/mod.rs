@@ -144,16 +144,36 @@ pub fn write_html(
             }
         }
     }
+    // One line per reason, naming the configurations it holds for: a
+    // smoke sweep's one-epoch histories would otherwise repeat the same
+    // sentence once per row.
+    let mut curve_misses: Vec<(&str, Vec<&str>)> = Vec::new();
     for c in &figures.curves {
-        let label = &rows[c.row].label;
-        match &c.figures {
-            Ok(list) => missing_figures.extend(
-                list.iter()
-                    .filter_map(|f| f.as_ref().err())
-                    .map(|why| format!("{label}, learning curves: {why}")),
-            ),
-            Err(why) => missing_figures.push(format!("{label}, learning curves: {why}")),
+        let label = rows[c.row].label.as_str();
+        let whys: Vec<&str> = match &c.figures {
+            Ok(list) => list
+                .iter()
+                .filter_map(|f| f.as_ref().err())
+                .map(String::as_str)
+                .collect(),
+            Err(why) => vec![why.as_str()],
+        };
+        for why in whys {
+            match curve_misses.iter_mut().find(|(w, _)| *w == why) {
+                Some((_, labels)) => labels.push(label),
+                None => curve_misses.push((why, vec![label])),
+            }
         }
+    }
+    for (why, labels) in curve_misses {
+        missing_figures.push(match labels.as_slice() {
+            [one] => format!("{one}, learning curves: {why}"),
+            [first, ..] => format!(
+                "{} configurations ({first}, …), learning curves: {why}",
+                labels.len()
+            ),
+            [] => unreachable!("a reason is recorded with its first configuration"),
+        });
     }
     Ok(HtmlOutput {
         index,
