@@ -59,3 +59,53 @@ pub(crate) fn path_with(dir: &Path) -> String {
         std::env::var("PATH").unwrap_or_default()
     )
 }
+
+/// Runs the one-run experiment `file` until its worker dies after epoch
+/// `epochs - 1`, resumes it, and checks that only the last epoch is trained
+/// again and that the final numbers are those of an uninterrupted run (in
+/// `scratch/straight`). Returns the resumed run's `metrics.json`.
+pub(crate) fn assert_resumes_like_an_uninterrupted_run(
+    file: &Path,
+    scratch: &Path,
+    epochs: u64,
+) -> serde_json::Value {
+    let f = file.to_str().unwrap();
+    let results = scratch.join("results");
+    let r = results.to_str().unwrap();
+    let last = epochs.to_string();
+    let crashed = sweep_with_env(
+        &["run", f, "--results", r, "--max-retries", "0"],
+        &[("SWEEP_TEST_ABORT_AT_EPOCH", last.as_str())],
+    );
+    assert_eq!(crashed.status.code(), Some(1), "{}", text(&crashed));
+    let resumed = sweep(&["run", f, "--results", r, "--retry-failed", "--json"]);
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    let trained: Vec<u64> = String::from_utf8_lossy(&resumed.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "epoch")
+        .filter_map(|v| v["epoch"].as_u64())
+        .collect();
+    assert_eq!(trained, vec![epochs], "only the missing epoch is trained");
+
+    let straight = scratch.join("straight");
+    let out = sweep(&["run", f, "--results", straight.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let metrics = |dir: &Path| -> serde_json::Value {
+        let run = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.join("metrics.json").exists())
+            .unwrap();
+        assert!(
+            !run.join("resume.json").exists(),
+            "resume state is removed on completion"
+        );
+        serde_json::from_slice(&std::fs::read(run.join("metrics.json")).unwrap()).unwrap()
+    };
+    let (a, b) = (metrics(&results), metrics(&straight));
+    for field in ["train_loss", "val_loss", "test_loss", "test", "best_epoch"] {
+        assert_eq!(a[field], b[field], "{field} differs after resuming");
+    }
+    a
+}

@@ -251,43 +251,8 @@ train:
   augmentation: {rotation: 10, hflip: 0.5}
   reduce_lr_on_plateau: {patience: 0, factor: 0.5}
 ";
-    let (tmp, file, results) = setup(yaml);
-    let f = file.to_str().unwrap();
-    let r = results.to_str().unwrap();
-    let crashed = sweep_cmd(&["run", f, "--results", r, "--max-retries", "0"])
-        .env("SWEEP_TEST_ABORT_AT_EPOCH", "3")
-        .output()
-        .unwrap();
-    assert_eq!(crashed.status.code(), Some(1), "{}", text(&crashed));
-    let resumed = sweep(&["run", f, "--results", r, "--retry-failed", "--json"]);
-    assert!(resumed.status.success(), "{}", text(&resumed));
-    let epochs: Vec<u64> = String::from_utf8_lossy(&resumed.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["event"] == "epoch")
-        .filter_map(|v| v["epoch"].as_u64())
-        .collect();
-    assert_eq!(epochs, vec![3], "only the missing epoch is trained");
-
-    let straight = tmp.path().join("straight");
-    let out = sweep(&["run", f, "--results", straight.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
-    let metrics = |dir: &Path| -> serde_json::Value {
-        let run = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.join("metrics.json").exists())
-            .unwrap();
-        assert!(
-            !run.join("resume.json").exists(),
-            "resume state is removed on completion"
-        );
-        serde_json::from_slice(&std::fs::read(run.join("metrics.json")).unwrap()).unwrap()
-    };
-    let (a, b) = (metrics(&results), metrics(&straight));
-    for field in ["train_loss", "val_loss", "test_loss", "test", "best_epoch"] {
-        assert_eq!(a[field], b[field], "{field} differs after resuming");
-    }
+    let (tmp, file, _) = setup(yaml);
+    crate::common::assert_resumes_like_an_uninterrupted_run(&file, tmp.path(), 3);
 }
 
 /// The final val scores are those of the weights kept: the best epoch's row

@@ -163,38 +163,6 @@ train:
 ",
     )
     .unwrap();
-    let f = file.to_str().unwrap();
-    let results = scratch.path().join("results");
-    let r = results.to_str().unwrap();
-    let crashed = common::sweep_with_env(
-        &["run", f, "--results", r, "--max-retries", "0"],
-        &[("SWEEP_TEST_ABORT_AT_EPOCH", "3")],
-    );
-    assert_eq!(crashed.status.code(), Some(1), "{}", text(&crashed));
-    let resumed = sweep(&["run", f, "--results", r, "--retry-failed", "--json"]);
-    assert!(resumed.status.success(), "{}", text(&resumed));
-    let epochs: Vec<u64> = String::from_utf8_lossy(&resumed.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["event"] == "epoch")
-        .filter_map(|v| v["epoch"].as_u64())
-        .collect();
-    assert_eq!(epochs, vec![3], "only the missing epoch is trained");
-
-    let straight = scratch.path().join("straight");
-    let out = sweep(&["run", f, "--results", straight.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
-    let metrics = |dir: &Path| -> serde_json::Value {
-        let run = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.join("metrics.json").exists())
-            .unwrap();
-        serde_json::from_slice(&std::fs::read(run.join("metrics.json")).unwrap()).unwrap()
-    };
-    let (a, b) = (metrics(&results), metrics(&straight));
-    assert_eq!(a["arch"], "torchscript:se_net");
-    for field in ["train_loss", "val_loss", "test_loss", "test", "best_epoch"] {
-        assert_eq!(a[field], b[field], "{field} differs after resuming");
-    }
+    let metrics = common::assert_resumes_like_an_uninterrupted_run(&file, scratch.path(), 3);
+    assert_eq!(metrics["arch"], "torchscript:se_net");
 }
