@@ -35,7 +35,7 @@ use crate::run_spec::RunSpec;
 use crate::store::write_atomic;
 
 /// Most runs that share one GPU when packing by memory: beyond this the
-/// card's compute (and the host's cores), not its memory, is the limit for
+/// card's compute (or the host's cores), not its memory, is the limit for
 /// small models. Measured on an H200 (docs/benchmarks.md, On a GPU): 8
 /// packed 28 px `chest_cnn` runs give 4.39× the images/s of one, still 26 %
 /// more than 4, at 22 % GPU utilisation.
