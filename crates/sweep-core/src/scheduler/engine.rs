@@ -35,7 +35,7 @@ use super::job::{Job, QueuedJob};
 use super::launcher::{Launcher, ProcessLauncher};
 use super::policy::RetryPolicy;
 use super::progress::{Progress, Reporter};
-use super::slots::{Slot, SlotDevice, share_threads};
+use super::slots::{CoreShare, Slot, SlotDevice, StartingRun};
 use crate::hash::RunKey;
 use crate::protocol::lease::{Acquire, Lease};
 use crate::protocol::thread_grant::{clear_grant, write_grant};
@@ -148,6 +148,11 @@ pub(crate) struct Loop<'a, L: Launcher> {
     /// The shared CPU slot layout (`SlotDevice::CpuShare`), when budgets
     /// follow the queue.
     cpu_share: Option<SlotDevice>,
+    /// How the shared CPU slots divide the cores, when budgets follow the
+    /// queue.
+    core_share: Option<CoreShare>,
+    /// Runs still to start in a wide first wave ([`CoreShare::budget`]).
+    wide_left: u32,
     /// Runs started from shared CPU slots, by slot id: their budget now.
     cpu_budgets: HashMap<usize, CpuBudget>,
 }
@@ -183,6 +188,8 @@ impl<'a, L: Launcher> Loop<'a, L> {
             stopping: false,
             interrupts: 0,
             cpu_share: None,
+            core_share: None,
+            wide_left: 0,
             cpu_budgets: HashMap::new(),
         }
     }
@@ -200,6 +207,20 @@ impl<'a, L: Launcher> Loop<'a, L> {
             .iter()
             .map(|slot| slot.device.clone())
             .find(|device| matches!(device, SlotDevice::CpuShare { .. }));
+        if let Some(SlotDevice::CpuShare {
+            cores, max_threads, ..
+        }) = self.cpu_share
+        {
+            let shared = slots
+                .iter()
+                .filter(|slot| matches!(slot.device, SlotDevice::CpuShare { .. }))
+                .count();
+            self.core_share = Some(CoreShare {
+                cores,
+                slots: shared as u32,
+                max_threads,
+            });
+        }
         self.free = slots.into_iter().rev().collect();
         let mut poll = tokio::time::interval(Duration::from_millis(500));
         let mut memory_tick = tokio::time::interval(Duration::from_millis(250));
@@ -263,6 +284,11 @@ impl<'a, L: Launcher> Loop<'a, L> {
             let Some(next) = self.queue.front() else {
                 break;
             };
+            // Runs sharing the cores wait for one to be free, so budgets
+            // never add up to more than the machine has.
+            if self.core_share.is_some() && self.free_cores() == 0 {
+                break;
+            }
             let Some(choice) = self.gpus.choose(&self.free, next) else {
                 break;
             };
@@ -318,11 +344,8 @@ impl<'a, L: Launcher> Loop<'a, L> {
     /// `choice` names.
     fn launch(&mut self, queued: QueuedJob, choice: SlotChoice, dir: PathBuf) {
         let mut slot = self.free.remove(choice.index);
-        if let SlotDevice::CpuShare {
-            cores, max_threads, ..
-        } = slot.device
-        {
-            slot = self.budget(&slot, cores, max_threads, &dir);
+        if let (SlotDevice::CpuShare { .. }, Some(share)) = (&slot.device, self.core_share) {
+            slot = self.budget(&slot, share, &dir);
         }
         let mut device = slot.describe();
         if self.gpus.occupy(&slot, queued.alone, choice) {
@@ -382,24 +405,29 @@ impl<'a, L: Launcher> Loop<'a, L> {
         }
     }
 
-    /// The budget of a run about to start in the shared CPU slot `slot`:
-    /// its share of the cores running runs leave free (see
-    /// [`share_threads`]). A grant left in `dir` by an earlier pass is
-    /// removed, so the run starts on this budget.
-    fn budget(&mut self, slot: &Slot, cores: u32, max_threads: u32, dir: &std::path::Path) -> Slot {
+    /// Cores no run started from a shared CPU slot holds.
+    fn free_cores(&self) -> u32 {
         let used: u32 = self.cpu_budgets.values().map(|b| b.threads).sum();
+        self.core_share
+            .map_or(0, |share| share.cores.saturating_sub(used))
+    }
+
+    /// The budget of a run about to start in the shared CPU slot `slot`
+    /// (see [`CoreShare::budget`]). A grant left in `dir` by an earlier
+    /// pass is removed, so the run starts on this budget.
+    fn budget(&mut self, slot: &Slot, share: CoreShare, dir: &std::path::Path) -> Slot {
         let free_slots = self
             .free
             .iter()
             .filter(|s| matches!(s.device, SlotDevice::CpuShare { .. }))
             .count()
             + 1;
-        let threads = share_threads(
-            cores.saturating_sub(used),
-            free_slots,
-            self.queue.len() + self.waiting.len(),
-            max_threads,
-        );
+        let now = StartingRun {
+            free_cores: self.free_cores(),
+            free_slots: free_slots as u32,
+            pending: (self.queue.len() + self.waiting.len() + 1) as u32,
+        };
+        let threads = share.budget(now, &mut self.wide_left);
         clear_grant(dir);
         self.cpu_budgets.insert(
             slot.id,

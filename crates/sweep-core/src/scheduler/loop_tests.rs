@@ -872,7 +872,7 @@ fn running_out_of_memory_forgets_the_footprint_and_measures_the_retry_alone() {
 }
 
 #[test]
-fn a_lone_run_gets_every_core_and_three_runs_share_two_without_an_idle_core() {
+fn a_lone_run_gets_every_core_and_an_odd_run_out_goes_first_on_every_core() {
     let one = sweep(1);
     let ran = schedule(
         &one,
@@ -895,12 +895,19 @@ fn a_lone_run_gets_every_core_and_three_runs_share_two_without_an_idle_core() {
         ],
         CtrlC::Never,
     );
-    // Two start on a core each; c takes the core a freed.
-    assert_eq!(ran.devices(), ["cpu×1", "cpu×1", "cpu×1"]);
-    assert_eq!(ran.started(), [("a", 0, 1), ("b", 1, 1), ("c", 0, 1)]);
+    // Three runs on two cores: a first, alone, on both; then b and c on a
+    // core each, so no core idles at the end.
+    assert_eq!(ran.devices(), ["cpu×2", "cpu×1", "cpu×1"]);
+    let company = ran.company_at_start();
+    assert!(
+        company[0].2.is_empty() && company[1].2.is_empty(),
+        "{company:?}"
+    );
+    assert_eq!(company[2].2, HashSet::from(["b".to_string()]));
+    assert_eq!(ran.most_at_once(), 2);
     assert_eq!(ran.summary.trained.len(), 3);
 
-    // Eight cores, two slots, three runs: 4 and 4, then c gets the 4 a freed.
+    // Eight cores, two slots, three runs: a on all 8, then b and c on 4.
     let fresh = sweep(3);
     let ran = schedule(
         &fresh,
@@ -913,7 +920,49 @@ fn a_lone_run_gets_every_core_and_three_runs_share_two_without_an_idle_core() {
         ],
         CtrlC::Never,
     );
-    assert_eq!(ran.devices(), ["cpu×4", "cpu×4", "cpu×4"]);
+    assert_eq!(ran.devices(), ["cpu×8", "cpu×4", "cpu×4"]);
+
+    // Four runs on two cores fill whole waves: one core each throughout.
+    let four = sweep(4);
+    let ran = schedule(
+        &four,
+        shared_cpu_slots(2, 2, false),
+        &options(RetryPolicy::default()),
+        &[
+            ("a", &[Script::Train(50)]),
+            ("b", &[Script::Train(200)]),
+            ("c", &[Script::Train(50)]),
+            ("d", &[Script::Train(50)]),
+        ],
+        CtrlC::Never,
+    );
+    assert_eq!(ran.devices(), ["cpu×1"; 4]);
+}
+
+#[test]
+fn no_run_starts_while_running_runs_hold_every_core() {
+    // 3 runs on 2 cores: while the wide first run holds both cores, the
+    // second slot stays empty rather than oversubscribe.
+    let sweep = sweep(3);
+    let ran = schedule(
+        &sweep,
+        shared_cpu_slots(2, 2, false),
+        &options(RetryPolicy::default()),
+        &[
+            ("a", &[Script::Train(300)]),
+            ("b", &[Script::Train(50)]),
+            ("c", &[Script::Train(50)]),
+        ],
+        CtrlC::Never,
+    );
+    let company = ran.company_at_start();
+    assert_eq!(company[0].0, "a");
+    assert!(
+        company[1..]
+            .iter()
+            .all(|(_, _, others)| !others.contains("a")),
+        "b or c started beside a: {company:?}"
+    );
 }
 
 #[test]
@@ -949,20 +998,22 @@ fn runs_grow_into_freed_cores_at_the_tail_only_with_grow_threads() {
 
 #[test]
 fn runs_do_not_grow_while_runs_wait() {
-    let sweep = sweep(3);
+    let sweep = sweep(4);
     let ran = schedule(
         &sweep,
         shared_cpu_slots(2, 2, true),
         &options(RetryPolicy::default()),
         &[
             ("a", &[Script::Train(50)]),
-            ("b", &[Script::Train(300)]),
+            ("b", &[Script::Train(400)]),
             ("c", &[Script::Train(100)]),
+            ("d", &[Script::Train(100)]),
         ],
         CtrlC::Never,
     );
-    // When a ends, c is waiting and takes its core; when c ends, b grows.
-    assert_eq!(ran.devices(), ["cpu×1", "cpu×1", "cpu×1"]);
+    // When a ends, c takes its core; when c ends, d does; only when d
+    // ends, with nothing left waiting, does b grow.
+    assert_eq!(ran.devices(), ["cpu×1"; 4]);
     let granted: Vec<_> = ran
         .happened
         .iter()

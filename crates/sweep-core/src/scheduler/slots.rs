@@ -10,8 +10,9 @@
 //! `resources.cpu_threads_per_run`): the slots then share the cores
 //! ([`SlotDevice::CpuShare`]) and each run's budget is chosen as it starts,
 //! from the cores the running runs leave free and the runs still waiting
-//! (see [`share_threads`]). A lone run gets every core (up to
-//! [`MAX_AUTO_THREADS`]); a long queue gets today's fixed layout.
+//! (see [`CoreShare::budget`]). A lone run gets every core (up to
+//! [`MAX_AUTO_THREADS`]); runs that would form a last, partial wave run
+//! first, wide; a long queue gets the fixed layout.
 
 use crate::experiment::Devices;
 
@@ -119,16 +120,82 @@ pub struct SlotRequest {
 /// threads busy, and above that a second run makes better use of the cores.
 pub const MAX_AUTO_THREADS: u32 = 8;
 
-/// The thread budget of a run starting in a shared CPU slot: the cores that
-/// running runs leave `free`, shared between the runs that can start now,
-/// that is this one and `also_waiting` others, at most one per slot still
-/// free (`free_slots`, this one's included). At least 1, at most `max`.
-///
-/// Each start takes its share in turn, so a remainder goes to the runs
-/// that start last: 5 free cores and 2 starting runs give 2, then 3.
-pub fn share_threads(free: u32, free_slots: usize, also_waiting: usize, max: u32) -> u32 {
-    let starting = (also_waiting + 1).min(free_slots.max(1)) as u32;
-    (free / starting).clamp(1, max.max(1))
+/// How the shared CPU slots of one sweep divide the machine's cores: what
+/// a run starting in one of them is given (see [`CoreShare::budget`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoreShare {
+    /// Every core the slots share.
+    pub cores: u32,
+    /// How many shared slots there are (runs at a time, at most).
+    pub slots: u32,
+    /// The most threads one run is given ([`MAX_AUTO_THREADS`] or fewer).
+    pub max_threads: u32,
+}
+
+/// What the scheduler sees as a run starts in a shared CPU slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartingRun {
+    /// Cores no running run holds.
+    pub free_cores: u32,
+    /// Shared slots with no run, this one's included.
+    pub free_slots: u32,
+    /// Runs not yet started, this one included (queued and waiting).
+    pub pending: u32,
+}
+
+impl CoreShare {
+    /// The fixed layout's budget: cores / slots, what every run of a long
+    /// queue gets.
+    pub fn even_threads(&self) -> u32 {
+        (self.cores / self.slots.max(1)).max(1)
+    }
+
+    /// The thread budget of a run starting now, and the number of runs
+    /// that still belong to the same wide first wave (`wide_left`, kept by
+    /// the caller between starts; 0 outside such a wave).
+    ///
+    /// Three regimes, checked in this order:
+    ///
+    /// * **A wide first wave.** When nothing runs yet and the queue does
+    ///   not fill whole waves of `slots` runs, the `r = pending mod slots`
+    ///   runs left over would otherwise form a last, partial wave that
+    ///   leaves cores idle at the end of the sweep (3 runs on 2 cores: two
+    ///   on a core each, then the third alone on one core). They run first
+    ///   instead, sharing every core, and the rest then fills whole waves:
+    ///   3 runs on 2 cores give 2 threads to the first, then 1 and 1. Only
+    ///   when `r` runs can use every core within the cap.
+    /// * **Everything can start now** (`pending ≤ free_slots`): the free
+    ///   cores are shared between the pending runs, so a lone run gets
+    ///   every core (up to the cap).
+    /// * **A long queue:** [`Self::even_threads`], the fixed layout, or the
+    ///   free cores when fewer are left, so no core idles while a run
+    ///   waits.
+    ///
+    /// Each start takes its share in turn, so a remainder goes to the runs
+    /// that start last (5 free cores, 2 starting runs: 2, then 3). Never
+    /// more than the free cores (the caller starts nothing while none is
+    /// free), at least 1, at most `max_threads`.
+    pub fn budget(&self, now: StartingRun, wide_left: &mut u32) -> u32 {
+        let max = self.max_threads.max(1);
+        let nothing_runs = now.free_cores >= self.cores && now.free_slots >= self.slots;
+        let leftover = now.pending % self.slots.max(1);
+        if nothing_runs
+            && now.pending > now.free_slots
+            && leftover > 0
+            && leftover * max >= self.cores
+        {
+            *wide_left = leftover;
+        }
+        let threads = if let Some(share) = now.free_cores.checked_div(*wide_left) {
+            *wide_left -= 1;
+            share
+        } else if now.pending <= now.free_slots {
+            now.free_cores / now.pending.max(1)
+        } else {
+            self.even_threads().min(now.free_cores)
+        };
+        threads.clamp(1, max)
+    }
 }
 
 /// Concurrent runs per GPU when neither the file nor the command line says
@@ -382,22 +449,103 @@ mod tests {
         assert_eq!(parse_threads(None), None);
     }
 
+    /// Budgets of `pending` runs started one after another from an idle
+    /// machine, as long as cores and slots are free (what the loop does
+    /// before any run ends).
+    fn first_starts(share: CoreShare, pending: u32) -> Vec<u32> {
+        let (mut free_cores, mut free_slots, mut wide_left) = (share.cores, share.slots, 0);
+        let mut budgets = Vec::new();
+        for started in 0..pending {
+            if free_cores == 0 || free_slots == 0 {
+                break;
+            }
+            let now = StartingRun {
+                free_cores,
+                free_slots,
+                pending: pending - started,
+            };
+            let threads = share.budget(now, &mut wide_left);
+            budgets.push(threads);
+            free_cores -= threads;
+            free_slots -= 1;
+        }
+        budgets
+    }
+
     #[test]
-    fn a_starting_run_shares_the_free_cores_with_the_runs_that_can_start() {
-        // One pending run: every core, up to the cap.
-        assert_eq!(share_threads(2, 2, 0, 2), 2);
-        assert_eq!(share_threads(32, 8, 0, 8), 8);
-        // Three runs on two cores: one core each for the first two.
-        assert_eq!(share_threads(2, 2, 2, 2), 1);
-        assert_eq!(share_threads(1, 1, 1, 2), 1);
-        // Three runs on 32 cores (8 slots): 10 each, capped.
-        assert_eq!(share_threads(32, 8, 2, 8), 8);
-        assert_eq!(share_threads(32, 8, 2, 16), 10);
+    fn runs_starting_on_an_idle_machine_share_every_core() {
+        let two = CoreShare {
+            cores: 2,
+            slots: 2,
+            max_threads: 2,
+        };
+        // A lone run: every core. Two runs: one each.
+        assert_eq!(first_starts(two, 1), [2]);
+        assert_eq!(first_starts(two, 2), [1, 1]);
+        // Three or five runs: the odd one first, on both cores, alone; the
+        // rest then fill whole waves of two.
+        assert_eq!(first_starts(two, 3), [2]);
+        assert_eq!(first_starts(two, 5), [2]);
+        assert_eq!(first_starts(two, 4), [1, 1]);
+        // 32 cores, 8 slots, cap 8: three runs get the cap each.
+        let big = CoreShare {
+            cores: 32,
+            slots: 8,
+            max_threads: 8,
+        };
+        assert_eq!(first_starts(big, 3), [8, 8, 8]);
+        // 12 runs: 4 left over, which fill the machine at the cap.
+        assert_eq!(first_starts(big, 12), [8, 8, 8, 8]);
+        // 10 runs: the 2 left over could use only 16 cores, so no wide
+        // wave: the fixed layout's 4 threads each.
+        assert_eq!(first_starts(big, 10), [4; 8]);
+        assert_eq!(first_starts(big, 16), [4; 8]);
         // A remainder goes to the later starts: 5 cores, 2 runs.
-        assert_eq!(share_threads(5, 2, 1, 8), 2);
-        assert_eq!(share_threads(3, 1, 0, 8), 3);
-        // No core free still gives one thread.
-        assert_eq!(share_threads(0, 1, 0, 8), 1);
+        let five = CoreShare {
+            cores: 5,
+            slots: 2,
+            max_threads: 8,
+        };
+        assert_eq!(first_starts(five, 2), [2, 3]);
+        // One core: one run at a time, one thread.
+        let one = CoreShare {
+            cores: 1,
+            slots: 1,
+            max_threads: 1,
+        };
+        assert_eq!(first_starts(one, 3), [1]);
+    }
+
+    #[test]
+    fn a_run_starting_beside_running_runs_takes_what_they_leave() {
+        let big = CoreShare {
+            cores: 32,
+            slots: 8,
+            max_threads: 8,
+        };
+        let mut wide_left = 0;
+        // A long queue and 8 cores freed by a wide run: the fixed layout's 4.
+        let after_wide = StartingRun {
+            free_cores: 8,
+            free_slots: 5,
+            pending: 8,
+        };
+        assert_eq!(big.budget(after_wide, &mut wide_left), 4);
+        // Fewer free cores than that: what is free, so no core idles.
+        let short = StartingRun {
+            free_cores: 3,
+            free_slots: 2,
+            pending: 8,
+        };
+        assert_eq!(big.budget(short, &mut wide_left), 3);
+        // The last pending run: every free core, up to the cap.
+        let last = StartingRun {
+            free_cores: 12,
+            free_slots: 3,
+            pending: 1,
+        };
+        assert_eq!(big.budget(last, &mut wide_left), 8);
+        assert_eq!(wide_left, 0, "no wave starts while runs run");
     }
 
     #[test]
