@@ -627,8 +627,23 @@ def preflight(check):
              if line.strip().startswith("libtorch_cpu.so")), None)
         if missing:
             problems.append(f"sweep-worker cannot find {', '.join(missing)} (set SWEEP_TORCH_LIB to torch/lib)")
-        if check.gpu and not any(line.strip().startswith("libtorch_cuda.so") for line in ldd.stdout.splitlines()):
-            problems.append("sweep-worker does not link libtorch_cuda.so (built without CUDA)")
+    if worker.is_file() and not problems:
+        # The worker loads libtorch's CUDA half itself when a run may use a
+        # GPU; ask it, with the environment a run on this device gets.
+        env = dict(check.env, SWEEP_DEVICE="cuda:0" if check.gpu else "cpu")
+        if check.gpu:
+            env.update(CUDA_DEVICE_ORDER="PCI_BUS_ID", CUDA_VISIBLE_DEVICES=check.gpu_index)
+        report = subprocess.run([str(worker), "device-report"], capture_output=True, text=True,
+                                env=env, timeout=120)
+        if report.returncode != 0:
+            problems.append(f"sweep-worker device-report failed: {tail(report.stdout + report.stderr)}")
+        else:
+            facts["worker_devices"] = json.loads(report.stdout)
+            seen = facts["worker_devices"]
+            if check.gpu and not (seen.get("cuda_backend") and seen.get("cuda_device_count", 0) > 0):
+                problems.append(f"sweep-worker sees no GPU on {check.gpu_index}: {report.stdout.strip()}")
+            if not check.gpu and seen.get("cuda_library", {}).get("state") == "loaded":
+                problems.append("sweep-worker loaded libtorch's CUDA half for a CPU run")
     manifest = check.bin.parent / "MANIFEST.json"
     if manifest.is_file():
         facts["bundle"] = json.loads(manifest.read_text())

@@ -1,7 +1,6 @@
 //! Gives the `sweep-worker` binary the libtorch link arguments worked out by
-//! `crates/sweep-train/build.rs` (rpath to the torch lib directory, and
-//! `--no-as-needed` for `libtorch_cuda.so`) so it starts without
-//! `LD_LIBRARY_PATH` and sees CUDA on GPU machines.
+//! `crates/sweep-train/build.rs` (the rpath to the torch lib directory) so
+//! it starts without `LD_LIBRARY_PATH`.
 //!
 //! `cargo::rustc-link-arg` never crosses package boundaries, so sweep-train
 //! publishes the arguments as `links` metadata and this script, run because

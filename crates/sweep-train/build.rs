@@ -1,5 +1,5 @@
 //! Makes everything that links libtorch through this crate start without
-//! `LD_LIBRARY_PATH`, and keeps the CUDA half of libtorch loaded.
+//! `LD_LIBRARY_PATH`.
 //!
 //! `tch` links `libtorch*.so` dynamically but records no search path, so a
 //! test binary or the `sweep` executable would only start with
@@ -7,11 +7,11 @@
 //! torch `lib` directory the same way `torch-sys` does and:
 //!
 //! * bakes it into this package's own test binaries as an rpath;
-//! * passes `-Wl,--no-as-needed -ltorch_cuda -ltorch -Wl,--as-needed` when the
-//!   directory holds `libtorch_cuda.so`. rustc links with `--as-needed`, and no
-//!   Rust code references a symbol of `libtorch_cuda.so`, so without this the
-//!   linker drops it from `DT_NEEDED`, its static initialisers never run, and
-//!   libtorch reports that CUDA is unavailable even on a GPU machine;
+//! * leaves `libtorch_cuda.so` out on purpose: rustc links with `--as-needed`
+//!   and no Rust code references it, so the linker drops it from `DT_NEEDED`
+//!   (and `libtorch.so`, a stub that needs it). `torch_runtime::init_torch`
+//!   loads it at run time when the run may use a GPU, so CPU runs do not pay
+//!   for loading CUDA;
 //! * exports the directory to this crate's code as `SWEEP_TORCH_LIB_DIR` (used
 //!   by `torch_runtime` as a fallback place to find `libtorch_cuda.so`);
 //! * publishes the link arguments as `links` metadata (`DEP_SWEEP_TORCH_*`),
@@ -67,13 +67,6 @@ fn main() {
     let mut args = Vec::new();
     if cfg!(target_os = "linux") || cfg!(target_os = "macos") {
         args.push(format!("-Wl,-rpath,{dir}"));
-    }
-    if cfg!(target_os = "linux") && lib_dir.join("libtorch_cuda.so").exists() {
-        args.push(format!("-L{dir}"));
-        args.push("-Wl,--no-as-needed".to_owned());
-        args.push("-ltorch_cuda".to_owned());
-        args.push("-ltorch".to_owned());
-        args.push("-Wl,--as-needed".to_owned());
     }
 
     println!("cargo::metadata=lib_dir={dir}");

@@ -2,12 +2,21 @@
 //!
 //! The CUDA kernels of PyTorch live in `libtorch_cuda.so`, which registers
 //! itself with libtorch from its static initialisers. Nothing in Rust calls
-//! into it directly, so a linker running with `--as-needed` drops it and
-//! libtorch then reports "no CUDA" on a GPU machine. The build scripts keep it
-//! in `DT_NEEDED`; [`init_torch`] is the runtime safety net for binaries linked
-//! some other way: it finds `libtorch_cuda.so` next to the libtorch this
-//! process actually loaded (or in the directory the build used) and `dlopen`s
-//! it, keeping the handle for the lifetime of the process.
+//! into it directly, so the linker (`--as-needed`) leaves it out of the
+//! binaries, and [`init_torch`] loads it at run time: it finds
+//! `libtorch_cuda.so` next to the libtorch this process actually loaded (or
+//! in the directory the build used) and `dlopen`s it, keeping the handle for
+//! the lifetime of the process.
+//!
+//! It does so only when the run may use a GPU: not when `SWEEP_DEVICE` is
+//! `cpu`, which `sweep run` and the Slurm scripts set for every CPU run.
+//! Loading the CUDA half (cuDNN, cuBLAS, NCCL… with it) took 0.15-0.65 s of
+//! every CPU run's start and about 40 % of libtorch's load time
+//! (docs/benchmarks.md, finding 12). libtorch decides once per process
+//! whether CUDA is there, at the first CUDA query, so `init_torch` must come
+//! before any other `tch` call: the worker calls it first thing. A run given
+//! a GPU that libtorch then cannot see fails as `no-device`, naming the
+//! library's state; it never falls back to the CPU.
 //!
 //! [`device_report`] summarises what the process can use, for run logs.
 
@@ -37,6 +46,9 @@ pub enum CudaLibrary {
     Loaded { path: PathBuf, already_mapped: bool },
     /// Present but `dlopen` failed (missing CUDA runtime pieces, say).
     Failed { path: PathBuf, error: String },
+    /// Present but not loaded: this process trains on the CPU
+    /// (`SWEEP_DEVICE=cpu`).
+    NotNeeded { path: PathBuf },
 }
 
 /// Outcome of [`init_torch`], computed once per process.
@@ -52,9 +64,11 @@ pub struct TorchRuntime {
 static RUNTIME: OnceLock<TorchRuntime> = OnceLock::new();
 
 /// Prepares libtorch for use; call before any other `tch` function. Cheap and
-/// idempotent: the work is done on the first call only.
+/// idempotent: the work is done on the first call only. Loads the CUDA half
+/// unless `SWEEP_DEVICE` is `cpu`.
 pub fn init_torch() -> &'static TorchRuntime {
     RUNTIME.get_or_init(|| {
+        let device = std::env::var("SWEEP_DEVICE").unwrap_or_default();
         let mapped = mapped_libraries();
         let lib_dir = loaded_torch_dir(&mapped).or_else(configured_torch_dir);
         let candidates = lib_dir
@@ -70,6 +84,13 @@ pub fn init_torch() -> &'static TorchRuntime {
             };
         };
         let already_mapped = mapped.iter().any(|m| same_file(m, &path));
+        if !already_mapped && !may_use_a_gpu(&device) {
+            return TorchRuntime {
+                lib_dir,
+                cuda_library: CudaLibrary::NotNeeded { path },
+                _handle: None,
+            };
+        }
         let (cuda_library, handle) = match open_global(&path) {
             Ok(handle) => (
                 CudaLibrary::Loaded {
@@ -92,6 +113,12 @@ pub fn init_torch() -> &'static TorchRuntime {
             _handle: handle,
         }
     })
+}
+
+/// Whether a worker with this `SWEEP_DEVICE` (`cpu`, `cuda`, `cuda:N`,
+/// `auto` or unset) may train on a GPU.
+fn may_use_a_gpu(sweep_device: &str) -> bool {
+    sweep_device.trim() != "cpu"
 }
 
 #[cfg(unix)]
@@ -154,6 +181,9 @@ fn same_file(a: &Path, b: &Path) -> bool {
 pub struct DeviceReport {
     pub cuda_available: bool,
     pub cuda_device_count: i64,
+    /// libtorch's CUDA backend is registered (its CUDA half is loaded), GPU
+    /// or not: what a machine without a GPU can check.
+    pub cuda_backend: bool,
     /// PyTorch version of the loaded libtorch (e.g. `2.13.0+cu130`), or
     /// `unknown` when its install carries no version file.
     pub torch_version: String,
@@ -167,6 +197,7 @@ pub struct DeviceReport {
 pub fn device_report() -> DeviceReport {
     let runtime = init_torch();
     let cuda_available = tch::Cuda::is_available();
+    let cuda_backend = tch::utils::has_cudart();
     let cuda_device_count = if cuda_available {
         tch::Cuda::device_count()
     } else {
@@ -177,6 +208,7 @@ pub fn device_report() -> DeviceReport {
     DeviceReport {
         cuda_available,
         cuda_device_count,
+        cuda_backend,
         torch_version: runtime
             .lib_dir
             .as_deref()
@@ -224,19 +256,33 @@ mod tests {
     }
 
     #[test]
-    fn cuda_library_is_loaded_whenever_the_install_ships_one() {
+    fn cuda_library_is_loaded_whenever_the_install_ships_one_and_a_gpu_may_be_used() {
         let runtime = init_torch();
         let shipped = runtime.lib_dir.as_ref().unwrap().join(CUDA_LIBRARY);
+        let cpu_only = std::env::var("SWEEP_DEVICE").is_ok_and(|d| !may_use_a_gpu(&d));
         match &runtime.cuda_library {
             CudaLibrary::Absent => assert!(!shipped.exists()),
+            CudaLibrary::NotNeeded { path } => {
+                assert!(cpu_only && same_file(path, &shipped));
+                assert!(!tch::utils::has_cudart());
+            }
             CudaLibrary::Loaded { path, .. } => {
                 assert!(same_file(path, &shipped));
                 let mapped = mapped_libraries();
                 if !mapped.is_empty() {
                     assert!(mapped.iter().any(|m| same_file(m, path)));
                 }
+                assert!(tch::utils::has_cudart(), "CUDA backend not registered");
             }
             CudaLibrary::Failed { path, error } => panic!("dlopen {path:?}: {error}"),
+        }
+    }
+
+    #[test]
+    fn only_a_cpu_run_does_without_a_gpu() {
+        assert!(!may_use_a_gpu("cpu"));
+        for device in ["", "auto", "cuda", "cuda:0", "cuda:3"] {
+            assert!(may_use_a_gpu(device), "{device}");
         }
     }
 

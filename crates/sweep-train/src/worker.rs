@@ -182,6 +182,10 @@ fn unusable_gpu(requested: &str, report: &torch_runtime::DeviceReport) -> String
         torch_runtime::CudaLibrary::Failed { path, error } => {
             format!("loading {} failed: {error}", path.display())
         }
+        torch_runtime::CudaLibrary::NotNeeded { path } => format!(
+            "this worker started for the CPU (SWEEP_DEVICE=cpu) and did not load {}",
+            path.display()
+        ),
         torch_runtime::CudaLibrary::Loaded { .. } => format!(
             "libtorch {} loaded its CUDA library but sees {} GPU(s): no driver, a driver too \
              old for this build, or the card hidden",

@@ -23,7 +23,13 @@ scheduler reads two more: another process holds the run, and stopped on
 request after an epoch (it resumes from there).
 
 `sweep-worker convert-weights --arch ARCH --layout LAYOUT SRC DEST` converts
-a state dict for `sweep weights` (which does not link libtorch).";
+a state dict for `sweep weights` (which does not link libtorch).
+
+`sweep-worker device-report` prints, as JSON, what a run started with the
+same environment could compute on: the libtorch in use and its version,
+whether its CUDA half was loaded (not with SWEEP_DEVICE=cpu), and the GPUs
+it sees. `SWEEP_DEVICE=cuda:0 sweep-worker device-report` checks a GPU
+machine before a sweep.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,6 +41,19 @@ fn main() -> ExitCode {
         [flag] if flag == "-V" || flag == "--version" => {
             println!("sweep-worker {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
+        }
+        [command] if command == "device-report" => {
+            let report = sweep_train::torch_runtime::device_report();
+            match serde_json::to_string_pretty(&report) {
+                Ok(json) => {
+                    println!("{json}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("sweep-worker: device report: {e}");
+                    ExitCode::from(1)
+                }
+            }
         }
         [command, rest @ ..] if command == "convert-weights" => {
             let code = sweep_train::weights_convert::command(rest);

@@ -30,3 +30,4 @@ mod studies;
 mod tensorboard_curves;
 mod torchscript_examples;
 mod weights_command;
+mod worker_devices;
