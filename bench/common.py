@@ -74,7 +74,8 @@ def build_model(args, in_channels, num_outputs, image_size):
     import models
     import torch
 
-    model = models.build(args.arch, in_channels, num_outputs, args.input_size or image_size)
+    size = getattr(args, "input_size", None) or image_size
+    model = models.build(args.arch, in_channels, num_outputs, size)
     model = models.init_like_tch(model) if args.init == "sweep" else model
     if args.memory_format == "channels_last":
         model = model.to(memory_format=torch.channels_last)
