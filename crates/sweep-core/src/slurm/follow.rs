@@ -27,6 +27,14 @@ use crate::store::{FailureKind, LOG_FILE, RunStatus, Store};
 /// How many failed polls in a row end `--wait`.
 const MAX_QUERY_ERRORS: u32 = 40;
 
+/// How many polls in a row must find no job active and no lease held before
+/// `--wait` concludes that nothing can change any more. A requeued task
+/// (`scontrol requeue`, preemption) is briefly neither: its worker has
+/// stopped and let go of its lease while Slurm still shows the ended
+/// attempt, before the task is pending again. One poll could end the wait
+/// in that gap with the run unfinished.
+const QUIET_POLLS_TO_END: u32 = 3;
+
 /// A run this command looks after, and where Slurm trains it.
 #[derive(Debug, Clone)]
 pub struct Watched {
@@ -81,6 +89,7 @@ pub fn follow(f: &Follow, reporter: &mut dyn SlurmReporter) -> Result<(), SlurmE
     let mut errors = 0u32;
     let mut last: Option<(Counts, Instant)> = None;
     let mut tracker = Tracker::new(f.watched.len());
+    let mut quiet_polls = 0u32;
     loop {
         let states = match client::query(f.jobs, false) {
             Ok(rows) => {
@@ -142,7 +151,12 @@ pub fn follow(f: &Follow, reporter: &mut dyn SlurmReporter) -> Result<(), SlurmE
         let all_done = last
             .as_ref()
             .is_some_and(|(c, _)| c.done == f.watched.len());
-        if (all_done && !report_active) || (!any_active && !leased) {
+        quiet_polls = if !any_active && !leased {
+            quiet_polls + 1
+        } else {
+            0
+        };
+        if (all_done && !report_active) || quiet_polls >= QUIET_POLLS_TO_END {
             return Ok(());
         }
         let pause = if started.elapsed() < Duration::from_secs(300) {
