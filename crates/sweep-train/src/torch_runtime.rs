@@ -14,7 +14,9 @@
 //! every CPU run's start and about 40 % of libtorch's load time
 //! (docs/benchmarks.md, finding 12). libtorch decides once per process
 //! whether CUDA is there, at the first CUDA query, so `init_torch` must come
-//! before any other `tch` call: the worker calls it first thing. A run given
+//! before any other `tch` call: the worker calls it first thing. (In a test
+//! binary, whichever test touches libtorch first decides; a test that needs
+//! CUDA must run in a fresh process.) A run given
 //! a GPU that libtorch then cannot see fails as `no-device`, naming the
 //! library's state; it never falls back to the CPU.
 //!
@@ -264,7 +266,6 @@ mod tests {
             CudaLibrary::Absent => assert!(!shipped.exists()),
             CudaLibrary::NotNeeded { path } => {
                 assert!(cpu_only && same_file(path, &shipped));
-                assert!(!tch::utils::has_cudart());
             }
             CudaLibrary::Loaded { path, .. } => {
                 assert!(same_file(path, &shipped));
@@ -272,7 +273,10 @@ mod tests {
                 if !mapped.is_empty() {
                     assert!(mapped.iter().any(|m| same_file(m, path)));
                 }
-                assert!(tch::utils::has_cudart(), "CUDA backend not registered");
+                // Whether libtorch then registered the backend depends, in
+                // this shared test process, on whether another test asked
+                // about CUDA first; a fresh worker process checks it
+                // (sweep-cli's `worker_devices.rs`).
             }
             CudaLibrary::Failed { path, error } => panic!("dlopen {path:?}: {error}"),
         }
