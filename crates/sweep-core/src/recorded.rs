@@ -217,6 +217,22 @@ impl Records {
             .collect()
     }
 
+    /// Older records of `shown`'s experiment name and variant that came from
+    /// other files (newest first, one per file): two files that declare the
+    /// same `name:`, which a report without a file does not show. Records
+    /// of the same file with other `--set` overrides are earlier plans of
+    /// the same experiment and are not listed.
+    pub fn same_name_from_other_files(&self, shown: &ExperimentRecord) -> Vec<&ExperimentRecord> {
+        let mut files = std::collections::HashSet::from([shown.source.clone()]);
+        self.records
+            .iter()
+            .filter(|r| {
+                r.name == shown.name && r.smoke == shown.smoke && r.synthetic == shown.synthetic
+            })
+            .filter(|r| files.insert(r.source.clone()))
+            .collect()
+    }
+
     /// Every recorded run's inputs, newest record first.
     pub fn runs(&self) -> impl Iterator<Item = &RecordedRun> {
         self.records.iter().flat_map(|r| &r.runs)
@@ -280,6 +296,36 @@ mod tests {
                 .annotated_text()
                 .ends_with("#   --set train.epochs=2\n")
         );
+    }
+
+    #[test]
+    fn a_report_without_a_file_names_other_files_that_share_the_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut copy = record("chest", "2026-01-01T00:00:00Z", false);
+        copy.source = PathBuf::from("/x/chest_copy.yaml");
+        copy.write(tmp.path()).unwrap();
+        let mut earlier_plan = record("chest", "2026-01-02T00:00:00Z", false);
+        earlier_plan.overrides = vec!["train.epochs=5".into()];
+        earlier_plan.write(tmp.path()).unwrap();
+        record("chest", "2026-01-03T00:00:00Z", false)
+            .write(tmp.path())
+            .unwrap();
+        record("chest", "2026-01-04T00:00:00Z", true)
+            .write(tmp.path())
+            .unwrap();
+
+        let read = Records::read(tmp.path());
+        let latest = read.latest();
+        let full = latest.iter().find(|r| !r.smoke).unwrap();
+        assert_eq!(full.source, PathBuf::from("/x/chest.yaml"));
+        let hidden: Vec<_> = read
+            .same_name_from_other_files(full)
+            .iter()
+            .map(|r| r.source.clone())
+            .collect();
+        assert_eq!(hidden, [PathBuf::from("/x/chest_copy.yaml")]);
+        let smoke = latest.iter().find(|r| r.smoke).unwrap();
+        assert!(read.same_name_from_other_files(smoke).is_empty());
     }
 
     #[test]

@@ -139,6 +139,19 @@ fn recorded_parts(args: &ReportArgs) -> anyhow::Result<Vec<Part>> {
             names.join(", ")
         );
     }
+    for shown in &chosen {
+        for other in records.same_name_from_other_files(shown) {
+            eprintln!(
+                "note: `{}` was also run from {} ({}); this report shows {}, the newest; \
+                 `sweep report {}` reports the other",
+                shown.title(),
+                other.source.display(),
+                other.recorded_at,
+                shown.source.display(),
+                other.source.display()
+            );
+        }
+    }
     chosen.into_iter().map(|r| recorded_part(args, r)).collect()
 }
 

@@ -239,3 +239,42 @@ fn bad_overrides_point_at_the_set_text() {
         text(&out)
     );
 }
+
+#[test]
+fn a_report_without_a_file_names_another_file_of_the_same_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let r = results.to_str().unwrap();
+    let first = tmp.path().join("tiny.yaml");
+    std::fs::write(&first, TINY).unwrap();
+    let copy = tmp.path().join("tiny_copy.yaml");
+    std::fs::write(&copy, TINY.replace("lr: 1e-3", "lr: 1e-2")).unwrap();
+    for file in [&first, &copy] {
+        stdout(&[
+            "run",
+            file.to_str().unwrap(),
+            "--results",
+            r,
+            "--devices",
+            "cpu",
+        ]);
+    }
+    let out = sweep(&["report", "--table", "--results", r]);
+    assert!(out.status.success(), "{}", text(&out));
+    let note = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        note.contains(&format!(
+            "note: `tiny` was also run from {}",
+            first.display()
+        )),
+        "{note}"
+    );
+    assert!(
+        note.contains(&format!("`sweep report {}`", first.display())),
+        "{note}"
+    );
+    // Naming the file reports it, without the note.
+    let out = sweep(&["report", first.to_str().unwrap(), "--results", r]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("also run from"));
+}
