@@ -31,6 +31,8 @@ pub(crate) struct Ended {
     pub stop_requested: bool,
     /// The message of a `failed` event it printed, if any.
     pub reported: Option<String>,
+    /// The parameter count its `started` event gave, if it printed one.
+    pub params: Option<u64>,
     pub seconds: f64,
 }
 
@@ -78,7 +80,7 @@ pub(crate) fn run(
         .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
     let pid = Arc::new(AtomicI32::new(i32::try_from(child.id()).unwrap_or(0)));
     let stop_requested = forward_signals(&pid);
-    let reported = child.stdout.take().map(relay).unwrap_or_default();
+    let Relayed { reported, params } = child.stdout.take().map(relay).unwrap_or_default();
     let status = child
         .wait()
         .map_err(|e| format!("waiting for {}: {e}", program.display()))?;
@@ -88,6 +90,7 @@ pub(crate) fn run(
         status,
         stop_requested: stop_requested.load(Ordering::SeqCst),
         reported,
+        params,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -136,30 +139,63 @@ fn forward_signals(pid: &Arc<AtomicI32>) -> Arc<AtomicBool> {
     asked
 }
 
-/// Relays progress events to stdout and everything else to the log; returns
-/// the message of a `failed` event, if the command printed one.
-fn relay(stdout: impl std::io::Read) -> Option<String> {
-    let mut reported = None;
+/// What the command's stdout said besides progress.
+#[derive(Debug, Default, PartialEq)]
+struct Relayed {
+    /// The message of a `failed` event.
+    reported: Option<String>,
+    /// `params` of the last `started` event, unless 0 (not given).
+    params: Option<u64>,
+}
+
+/// Relays progress events to stdout and everything else to the log; keeps
+/// the message of a `failed` event and the parameter count of a `started`
+/// one (for `metrics.json`, so reports show the model's size).
+fn relay(stdout: impl std::io::Read) -> Relayed {
+    let mut relayed = Relayed::default();
     for line in BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };
         match WorkerEvent::from_line(&line) {
             Some(event @ (WorkerEvent::Started { .. } | WorkerEvent::Epoch { .. })) => {
+                // 0 is the helper's "not given" (python/sweep_run.py).
+                if let WorkerEvent::Started { params, .. } = &event {
+                    relayed.params = (*params > 0).then_some(*params);
+                }
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "{}", event.to_line());
                 let _ = out.flush();
             }
             // sweep reports the end itself, from the metrics it computes.
             Some(WorkerEvent::Finished { .. }) => {}
-            Some(WorkerEvent::Failed { message, .. }) => reported = Some(message),
+            Some(WorkerEvent::Failed { message, .. }) => relayed.reported = Some(message),
             None => eprintln!("{line}"),
         }
     }
-    reported
+    relayed
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_started_events_parameter_count_and_a_failure_message_are_kept() {
+        let out = concat!(
+            "loading data\n",
+            r#"{"event": "started", "key": "k", "device": "cpu", "params": 120345, "train_samples": 10, "val_samples": 5, "epochs": 2}"#,
+            "\n",
+            r#"{"event": "failed", "kind": "crashed", "message": "disk full"}"#,
+            "\n",
+        );
+        assert_eq!(
+            relay(out.as_bytes()),
+            Relayed {
+                reported: Some("disk full".into()),
+                params: Some(120_345),
+            }
+        );
+        assert_eq!(relay("no events\n".as_bytes()), Relayed::default());
+    }
 
     #[test]
     fn code_arguments_become_absolute_and_others_stay_as_written() {

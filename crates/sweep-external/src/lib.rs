@@ -185,6 +185,7 @@ pub fn run(dir: &Path, spec_file: &SpecFile, worker: &WorkerCommand) -> Result<(
         task: task.to_string(),
         command: worker.command.clone(),
         epochs_run,
+        params: ended.params,
         train_seconds: ended.seconds,
         wall_seconds: wall.elapsed().as_secs_f64(),
         device: std::env::var("SWEEP_DEVICE").unwrap_or_else(|_| "auto".into()),

@@ -24,6 +24,10 @@ pub(crate) struct ExternalMetrics {
     /// Rows of the command's `history.csv`, when it wrote one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub epochs_run: Option<u32>,
+    /// The parameter count of the command's `started` event, when it
+    /// printed one (the report's Params column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<u64>,
     /// Seconds the command ran.
     pub train_seconds: f64,
     /// Seconds for the whole run (inputs, command, metrics).

@@ -156,6 +156,8 @@ fn a_command_trains_runs_that_sweep_scores_caches_and_reports() {
             Some(right as f64 / n as f64)
         );
         assert_eq!(metrics["epochs_run"], 1);
+        // From the command's `started` event: the report's Params column.
+        assert_eq!(metrics["params"], 7, "{metrics}");
         assert_eq!(
             metrics["command"],
             serde_json::json!(["python3", "train.py"])
