@@ -64,6 +64,7 @@ pub(crate) fn run(
     args: &[String],
     run_dir: &Path,
     env: &[(&str, PathBuf)],
+    stops: &StopRequests,
 ) -> Result<Ended, String> {
     let started = std::time::Instant::now();
     let mut command = Command::new(program);
@@ -78,17 +79,15 @@ pub(crate) fn run(
     let mut child = command
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
-    let pid = Arc::new(AtomicI32::new(i32::try_from(child.id()).unwrap_or(0)));
-    let stop_requested = forward_signals(&pid);
+    stops.follow(child.id());
     let Relayed { reported, params } = child.stdout.take().map(relay).unwrap_or_default();
     let status = child
         .wait()
         .map_err(|e| format!("waiting for {}: {e}", program.display()))?;
-    // The command is gone: nothing to forward to any more.
-    pid.store(0, Ordering::SeqCst);
+    stops.forget();
     Ok(Ended {
         status,
-        stop_requested: stop_requested.load(Ordering::SeqCst),
+        stop_requested: stops.asked(),
         reported,
         params,
         seconds: started.elapsed().as_secs_f64(),
@@ -115,28 +114,63 @@ fn die_with_parent(command: &mut Command) {
     let _ = command;
 }
 
-/// Passes SIGTERM and SIGINT on to the process in `pid` (while it is not 0);
-/// the flag records that a stop was asked for.
-fn forward_signals(pid: &Arc<AtomicI32>) -> Arc<AtomicBool> {
-    let asked = Arc::new(AtomicBool::new(false));
-    let signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGINT,
-    ]);
-    if let Ok(mut signals) = signals {
-        let (pid, flag) = (Arc::clone(pid), Arc::clone(&asked));
-        std::thread::spawn(move || {
-            for signal in signals.forever() {
-                flag.store(true, Ordering::SeqCst);
-                let target = pid.load(Ordering::SeqCst);
-                if target > 0 {
-                    // SAFETY: kill(2) with a valid signal has no memory effects.
-                    unsafe { libc::kill(target, signal) };
+/// Stop requests (SIGTERM, SIGINT) to the adapter, from the moment it
+/// starts: remembered while it prepares the inputs (so a Ctrl-C then stops
+/// the run cleanly instead of killing the adapter), and passed on to the
+/// command once it runs.
+pub(crate) struct StopRequests {
+    /// The running command's pid, 0 while there is none.
+    pid: Arc<AtomicI32>,
+    asked: Arc<AtomicBool>,
+}
+
+impl StopRequests {
+    /// Takes over SIGTERM and SIGINT for this process.
+    pub(crate) fn listen() -> StopRequests {
+        let stops = StopRequests {
+            pid: Arc::new(AtomicI32::new(0)),
+            asked: Arc::new(AtomicBool::new(false)),
+        };
+        let signals = signal_hook::iterator::Signals::new([
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGINT,
+        ]);
+        if let Ok(mut signals) = signals {
+            let (pid, flag) = (Arc::clone(&stops.pid), Arc::clone(&stops.asked));
+            std::thread::spawn(move || {
+                for signal in signals.forever() {
+                    flag.store(true, Ordering::SeqCst);
+                    let target = pid.load(Ordering::SeqCst);
+                    if target > 0 {
+                        // SAFETY: kill(2) with a valid signal has no memory effects.
+                        unsafe { libc::kill(target, signal) };
+                    }
                 }
-            }
-        });
+            });
+        }
+        stops
     }
-    asked
+
+    /// A stop was asked for.
+    pub(crate) fn asked(&self) -> bool {
+        self.asked.load(Ordering::SeqCst)
+    }
+
+    /// Passes later requests on to `pid`, and this one now if one came
+    /// while the command was starting.
+    fn follow(&self, pid: u32) {
+        let pid = i32::try_from(pid).unwrap_or(0);
+        self.pid.store(pid, Ordering::SeqCst);
+        if self.asked() && pid > 0 {
+            // SAFETY: as above.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+    }
+
+    /// The command is gone: nothing to pass on any more.
+    fn forget(&self) {
+        self.pid.store(0, Ordering::SeqCst);
+    }
 }
 
 /// What the command's stdout said besides progress.
@@ -177,6 +211,20 @@ fn relay(stdout: impl std::io::Read) -> Relayed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stop_asked_before_the_command_starts_is_remembered_not_fatal() {
+        let stops = StopRequests::listen();
+        assert!(!stops.asked());
+        // SAFETY: raise(3) sends a signal to this process, whose SIGTERM
+        // `listen` has taken over; nothing else in the tests uses it.
+        unsafe { libc::raise(libc::SIGTERM) };
+        let t0 = std::time::Instant::now();
+        while !stops.asked() && t0.elapsed().as_secs() < 5 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(stops.asked(), "the SIGTERM was not seen");
+    }
 
     #[test]
     fn the_started_events_parameter_count_and_a_failure_message_are_kept() {

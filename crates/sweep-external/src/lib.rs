@@ -122,6 +122,7 @@ fn report(e: &Failure) {
 /// Trains the run in `dir` with its command and records the results.
 pub fn run(dir: &Path, spec_file: &SpecFile, worker: &WorkerCommand) -> Result<(), Failure> {
     let wall = std::time::Instant::now();
+    let stops = command::StopRequests::listen();
     let invalid = |m: String| fail(FailureKind::InvalidData, m);
     let folder = spec_file.workdir.clone().ok_or_else(|| {
         invalid("spec.json names no folder for the command's program and code".into())
@@ -138,9 +139,15 @@ pub fn run(dir: &Path, spec_file: &SpecFile, worker: &WorkerCommand) -> Result<(
         (INPUTS_ENV, dir.join(INPUTS_FILE)),
         (CODE_DIR_ENV, folder.clone()),
     ];
+    if stops.asked() {
+        return Err(fail(
+            FailureKind::Interrupted,
+            "stopped on request before the command started",
+        ));
+    }
     eprintln!("sweep worker: running {}", worker.display());
-    let ended =
-        command::run(&program, &args, dir, &env).map_err(|m| fail(FailureKind::Crashed, m))?;
+    let ended = command::run(&program, &args, dir, &env, &stops)
+        .map_err(|m| fail(FailureKind::Crashed, m))?;
     if !ended.status.success() {
         return Err(ended_badly(dir, worker, &ended));
     }
