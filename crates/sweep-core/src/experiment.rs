@@ -128,6 +128,21 @@ pub struct Experiment {
     pub max_runs: usize,
     /// TorchScript modules named by `arch: {torchscript: PATH}`, by label.
     pub torchscript_models: Vec<TorchScriptDecl>,
+    /// The programs of its training commands (`worker.command[0]`), which
+    /// must exist only where runs start ([`Experiment::check_programs`]).
+    pub programs: Vec<ProgramDecl>,
+}
+
+/// The program a training command names, where the file names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramDecl {
+    /// As written: a name looked up on `PATH`, or a path.
+    pub name: String,
+    /// The field, e.g. `worker.command[0]`.
+    pub field: String,
+    pub pos: crate::spec::Pos,
+    /// The experiment file's folder, against which a relative path counts.
+    pub folder: PathBuf,
 }
 
 /// A TorchScript module an experiment trains: the label its runs carry
@@ -162,6 +177,36 @@ impl ImageFolderDecl {
 pub const DATA_DIR_ENV: &str = "SWEEP_DATA_DIR";
 
 impl Experiment {
+    /// Whether every training command's program can be found here: checked
+    /// by the commands that start runs (`run`, `plan`, `validate`), not by
+    /// those that only read results (`report` on a machine without the
+    /// command's interpreter, say). `text` is the file's text, for the
+    /// excerpt under each problem.
+    pub fn check_programs(&self, text: &str) -> Result<(), crate::spec::SpecErrors> {
+        let mut diagnostics: Vec<crate::spec::Diagnostic> = self
+            .programs
+            .iter()
+            .filter_map(|p| {
+                let why = crate::worker_command::find_program(&p.name, &p.folder).err()?;
+                Some(crate::spec::Diagnostic {
+                    pos: Some(p.pos),
+                    path: p.field.clone(),
+                    message: format!("{why}: the command cannot be started"),
+                })
+            })
+            .collect();
+        diagnostics.sort_by_key(|d| d.pos);
+        diagnostics.dedup();
+        if diagnostics.is_empty() {
+            return Ok(());
+        }
+        Err(crate::spec::SpecErrors {
+            file: self.file.clone(),
+            source: text.to_string(),
+            diagnostics,
+        })
+    }
+
     /// Data folder: the file's `data.root`, else `$SWEEP_DATA_DIR`, else
     /// `~/.cache/sweep/medmnist`.
     pub fn resolve_data_root(&self) -> PathBuf {

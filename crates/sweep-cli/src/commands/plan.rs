@@ -36,6 +36,16 @@ pub(crate) fn load_experiment(common: &Common) -> anyhow::Result<(Experiment, St
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// [`load_experiment`] for the commands that start runs or show what would
+/// start (`run`, `plan`): the training commands' programs must also be
+/// found here. Commands that only read results do not ask.
+pub(crate) fn load_experiment_to_run(common: &Common) -> anyhow::Result<(Experiment, String)> {
+    let (exp, text) = load_experiment(common)?;
+    exp.check_programs(&text)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((exp, text))
+}
+
 /// Plans `exp` against the results folder. Runs whose data is missing take
 /// their keys from the runs that the results folder recorded (`adopt`
 /// says which; `prefer`: keys to choose first), and runs whose data changed
@@ -90,7 +100,9 @@ fn next_step(verdict: &Verdict) -> &'static str {
 }
 
 pub(crate) fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let (exp, plan, store) = load_plan(&args.common)?;
+    let (exp, _) = load_experiment_to_run(&args.common)?;
+    let (plan, store) =
+        plan_experiment(&exp, &args.common, Adopt::FinishedOrFailed, &HashSet::new());
     let triage = triage(labelled_runs(&plan), &store, &TriageOptions::default());
     if args.json {
         let runs: Vec<serde_json::Value> = triage

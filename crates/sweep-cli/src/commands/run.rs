@@ -26,7 +26,7 @@ use sweep_core::store::Store;
 use sweep_core::triage::{Triage, TriageOptions, triage};
 
 use crate::cli::{Backend, Common, RunArgs};
-use crate::commands::plan::{load_experiment, plan_experiment};
+use crate::commands::plan::{load_experiment_to_run, plan_experiment};
 use crate::progress;
 use crate::progress::failures::{Failed, failure_lines};
 
@@ -102,7 +102,7 @@ fn pull_missing_weights(plan: &Plan) -> anyhow::Result<bool> {
 }
 
 pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let (exp, text) = load_experiment(&args.common)?;
+    let (exp, text) = load_experiment_to_run(&args.common)?;
     let none = HashSet::new();
     let (mut plan, store) = plan_experiment(&exp, &args.common, Adopt::Finished, &none);
     // `|`, not `||`: data and weights are both pulled.

@@ -8,7 +8,12 @@ use sweep_core::expand::expand;
 pub(crate) fn run(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for file in files {
-        match sweep_core::spec::load(file) {
+        let loaded = sweep_core::spec::validate::read_text(file).and_then(|text| {
+            let exp = sweep_core::spec::load_str(&text, file)?;
+            exp.check_programs(&text)?;
+            Ok(exp)
+        });
+        match loaded {
             Ok(exp) => {
                 let runs = expand(&exp, false).len();
                 let smoke = expand(&exp, true).len();

@@ -315,6 +315,18 @@ fn a_command_that_cannot_be_found_fails_before_any_run_starts() {
         assert!(text(&out).contains(&want), "{args:?}: {}", text(&out));
     }
     assert!(run_dirs(&results).is_empty(), "no run was started");
+    // Commands that only read results do not need the program: a report
+    // on a laptop without the command's interpreter still works.
+    let r = results.to_str().unwrap();
+    for args in [
+        vec!["report", f, "--results", r],
+        vec!["status", f, "--results", r],
+        vec!["explain", f, "--results", r],
+    ] {
+        let out = sweep(&args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        assert!(!text(&out).contains("not found on PATH"), "{args:?}");
+    }
 }
 
 #[test]

@@ -82,10 +82,12 @@ impl fmt::Display for SpecErrors {
 
 impl std::error::Error for SpecErrors {}
 
-/// Collects diagnostics while a file is checked.
+/// Collects diagnostics while a file is checked, and the programs it names,
+/// which are checked later and only where runs start.
 #[derive(Debug, Default)]
 pub struct Sink {
     pub diagnostics: Vec<Diagnostic>,
+    pub programs: Vec<crate::experiment::ProgramDecl>,
 }
 
 impl Sink {

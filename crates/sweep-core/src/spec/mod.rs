@@ -25,6 +25,7 @@ pub(crate) mod worker;
 
 pub use context::Context;
 pub use diagnostic::{Diagnostic, SpecErrors};
+pub use node::Pos;
 pub use overrides::{LoadError, load_with_overrides};
 pub use validate::{load, load_bytes, load_str};
 

@@ -307,6 +307,7 @@ fn check_document(root: &Node, path: &Path, sink: &mut Sink) -> Option<Experimen
         smoke,
         max_runs,
         torchscript_models: Vec::new(),
+        programs: std::mem::take(&mut sink.programs),
     };
     super::torchscript::resolve(&mut exp, sink);
     Some(exp)

@@ -13,7 +13,7 @@ use super::context::Context;
 use super::diagnostic::{Sink, suggestion};
 use super::node::{Node, Value};
 use super::schema::{describe, is_off};
-use crate::worker_command::find_program;
+use crate::experiment::ProgramDecl;
 
 const KEYS: [&str; 2] = ["command", "code"];
 
@@ -105,8 +105,9 @@ fn strings<'a>(
     ok.then_some(out)
 }
 
-/// `command`: the program, found now when a file is being read, then its
-/// arguments. It is an argument vector: no shell ever reads it.
+/// `command`: the program, then its arguments. It is an argument vector: no
+/// shell ever reads it. When a file is being read, the program is noted for
+/// [`crate::experiment::Experiment::check_programs`].
 fn command_list(node: &Node, path: &str, cx: &Context, sink: &mut Sink) -> Option<Vec<String>> {
     let items = strings(
         node,
@@ -122,15 +123,13 @@ fn command_list(node: &Node, path: &str, cx: &Context, sink: &mut Sink) -> Optio
         );
         return None;
     };
-    if let Some(folder) = cx.folder()
-        && let Err(why) = find_program(program, folder)
-    {
-        sink.error(
-            first.pos,
-            format!("{path}[0]"),
-            format!("{why}: the command cannot be started"),
-        );
-        return None;
+    if let Some(folder) = cx.folder() {
+        sink.programs.push(ProgramDecl {
+            name: program.clone(),
+            field: format!("{path}[0]"),
+            pos: first.pos,
+            folder: folder.to_path_buf(),
+        });
     }
     Some(items.into_iter().map(|(_, s)| s).collect())
 }

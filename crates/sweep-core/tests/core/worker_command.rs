@@ -34,12 +34,21 @@ impl Project {
 
     fn load(&self, yaml: &str) -> Result<sweep_core::experiment::Experiment, Vec<String>> {
         let file = self.file();
-        load_str(yaml, &file).map_err(|e| {
-            e.lines()
-                .into_iter()
-                .map(|l| l.replace(&format!("{}/", self.tmp.path().display()), ""))
-                .collect()
-        })
+        load_str(yaml, &file).map_err(|e| self.relative(e))
+    }
+
+    /// [`Project::load`], then the check of the commands that start runs.
+    fn load_to_run(&self, yaml: &str) -> Result<sweep_core::experiment::Experiment, Vec<String>> {
+        let exp = self.load(yaml)?;
+        exp.check_programs(yaml).map_err(|e| self.relative(e))?;
+        Ok(exp)
+    }
+
+    fn relative(&self, e: sweep_core::spec::SpecErrors) -> Vec<String> {
+        e.lines()
+            .into_iter()
+            .map(|l| l.replace(&format!("{}/", self.tmp.path().display()), ""))
+            .collect()
     }
 }
 
@@ -104,9 +113,18 @@ fn a_command_that_cannot_start_or_missing_code_is_an_error_at_its_place() {
     assert_eq!(
         project.load(yaml).unwrap_err(),
         [
-            "x.yaml:3:13: worker.command[0]: program `no-such-interpreter-xyz` not found on PATH: the command cannot be started",
             "x.yaml:4:20: worker.code[1]: lib not found",
             "x.yaml:4:26: worker.code[2]: `/etc/passwd`: code paths are relative to the experiment file's folder",
+        ]
+    );
+    // The program is needed only where runs start: reading the file (for a
+    // report) accepts it, the check of `run`, `plan` and `validate` does not.
+    let missing = "name: x\nworker:\n  command: [no-such-interpreter-xyz, train.py]\n  code: [train.py]\ngrid:\n  dataset: synthetic:breastmnist\n  arch: my_cnn\n";
+    assert!(project.load(missing).is_ok());
+    assert_eq!(
+        project.load_to_run(missing).unwrap_err(),
+        [
+            "x.yaml:3:13: worker.command[0]: program `no-such-interpreter-xyz` not found on PATH: the command cannot be started",
         ]
     );
     let empty =
@@ -126,7 +144,7 @@ fn a_command_that_cannot_start_or_missing_code_is_an_error_at_its_place() {
     );
     let relative = "name: x\nworker: {command: [./train.py]}\ngrid:\n  dataset: synthetic:breastmnist\n  arch: my_cnn\n";
     assert_eq!(
-        project.load(relative).unwrap_err(),
+        project.load_to_run(relative).unwrap_err(),
         [
             "x.yaml:2:20: worker.command[0]: train.py is not executable: the command cannot be started"
         ]
