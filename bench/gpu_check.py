@@ -17,12 +17,19 @@ the others; the whole check stays under eight minutes on one H200:
   5. archs    one epoch of a fixed number of steps for every architecture of
               experiments/chestmnist_architectures.yaml at 224 px on a
               synthetic ChestMNIST-shaped set: seconds per step, peak memory
+  6. byom     the TorchScript example and the training-command example, in
+              smoke form, on the device
+  7. cputhreads  one CPU run of chest_cnn (PneumoniaMNIST) and of resnet18
+              (BreastMNIST) on 1, 2, 4, 8 and 16 threads (up to the host's
+              cores): where more threads stop helping, the figure behind
+              sweep's cap on a lone CPU run's threads (MAX_AUTO_THREADS)
 
 `--device cpu --quick` is the dry run scripts/test makes on machines
 without a GPU: every part, on small subsets, against a debug build.
 
 Usage: python3 bench/gpu_check.py OUTDIR [--device cuda:0|cpu] [--quick]
-           [--bin DIR] [--data DIR] [--parts smoke,device,trainer,packing,archs,byom]
+           [--bin DIR] [--data DIR]
+           [--parts smoke,device,trainer,packing,archs,byom,cputhreads]
 Exit status: 0 when every part ran and its checks held (a figure that
 misses its target is reported as 'target missed', not as a failure), 1
 otherwise.
@@ -43,17 +50,22 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-PARTS = ("smoke", "device", "trainer", "packing", "archs", "byom")
+PARTS = ("smoke", "device", "trainer", "packing", "archs", "byom", "cputhreads")
 # Seconds per part on a GPU (the dry run uses DRY_LIMITS); their sum stays
 # inside the eight-minute budget with room for the preflight.
-LIMITS = {"smoke": 60, "device": 50, "trainer": 100, "packing": 120, "archs": 130, "byom": 90}
-DRY_LIMITS = {"smoke": 120, "device": 90, "trainer": 120, "packing": 120, "archs": 120, "byom": 180}
+LIMITS = {"smoke": 60, "device": 50, "trainer": 100, "packing": 120, "archs": 130, "byom": 90,
+          "cputhreads": 120}
+DRY_LIMITS = {"smoke": 120, "device": 90, "trainer": 120, "packing": 120, "archs": 120, "byom": 180,
+              "cputhreads": 120}
 # Targets (docs/gpu.md).
 TARGET_VS_DATALOADER = 0.3  # sweep's GPU epoch <= 0.3x reference (a)'s
 TARGET_PACKING_SPEEDUP = 3.0  # 8 packed chest_cnn runs >= 3x one run's images/s
 ADAM_TOLERANCE = 1e-6
 # Steps in the capped epoch of each 224 px architecture.
 STEPS = 20
+# cputhreads: a doubling of threads that gains less than this is where more
+# threads stop helping.
+THREADS_WORTH_DOUBLING = 1.10
 
 
 class PartFailed(Exception):
@@ -572,6 +584,74 @@ def part_byom(check, part):
                           "test_auc": ", ".join(f"{a:.3f}" for a in aucs if isinstance(a, (int, float)))})
 
 
+# ---- 7. cputhreads -------------------------------------------------------------
+
+
+def thread_counts(cores, quick):
+    """1, 2, 4, … up to the host's cores (the cores themselves last)."""
+    counts, t = [], 1
+    while t <= cores and (not quick or t <= 2):
+        counts.append(t)
+        t *= 2
+    if not quick and cores not in counts and cores <= 64:
+        counts.append(cores)
+    return counts
+
+
+def part_cputhreads(check, part):
+    """One CPU run per thread count, alone on the host (the GPU machine has
+    more cores than the build machine): seconds per epoch and the speed-up
+    over one thread. The knee is the last count whose doubling still gained
+    THREADS_WORTH_DOUBLING; sweep gives a lone CPU run at most
+    MAX_AUTO_THREADS (8) threads."""
+    counts = thread_counts(check.threads, check.quick)
+    # (arch, dataset, px, train cap, epochs); epochs after the first are
+    # the steady ones summarize.py averages.
+    shapes = [("chest_cnn", "pneumoniamnist", 28, 512 if check.quick else None, 2),
+              ("resnet18", "breastmnist", 28, 128 if check.quick else 384, 2)]
+    errors = []
+    for arch, dataset, px, cap, epochs in shapes:
+        data = check.data_file(dataset)
+        base = None
+        rows = []
+        for threads in counts:
+            label = f"{arch}-t{threads}"
+            exp = check.work / f"cputhreads-{label}.yaml"
+            extra = f"resources:\n  cpu_threads_per_run: {threads}\n"
+            write_experiment(exp, "gpu-check-cputhreads", dataset, arch, [0], epochs, px, cap, extra)
+            results = check.work / f"cputhreads-{label}"
+            try:
+                check.sweep(part, label, ["run", exp, "--results", results, "--data-dir", data.parent,
+                                          "--jobs", "1", "--devices", "cpu", "--max-retries", "0",
+                                          "--force", "--json"])
+                ours = check.summarize(part, f"{label}-summary", ["sweep-result", results, arch, dataset])
+            except PartFailed as e:
+                errors.append(f"{arch} on {threads} threads: {e}")
+                break
+            seconds = ours["seconds_per_epoch"]
+            base = base or seconds
+            rows.append({"arch": arch, "dataset": dataset, "train_n": ours["train_samples"],
+                         "threads": threads, "s_per_epoch": seconds,
+                         "speedup": round(base / seconds, 2),
+                         "efficiency": round(base / seconds / threads, 2)})
+        knee = rows[0]["threads"] if rows else None
+        for before, after in zip(rows, rows[1:]):
+            if before["s_per_epoch"] / after["s_per_epoch"] < THREADS_WORTH_DOUBLING:
+                break
+            knee = after["threads"]
+        for row in rows:
+            row["knee"] = "◀" if row["threads"] == knee else ""
+        part.rows += rows
+        if knee is not None and knee == rows[-1]["threads"]:
+            part.notes.append(f"{arch}: still gaining at {knee} threads, the most measured here; "
+                              "sweep's cap is 8")
+        elif knee is not None:
+            part.notes.append(f"{arch}: more threads stop helping after {knee} "
+                              f"(the next step gains < {THREADS_WORTH_DOUBLING:.2f}x); sweep's cap is 8")
+    if errors:
+        raise PartFailed("; ".join(errors))
+
+
 def preflight(check):
     """Everything the parts take for granted; returns (facts, problems)."""
     facts, problems = {}, []
@@ -735,10 +815,11 @@ def main():
     titles = {"smoke": "smoke sweep and cached re-run", "device": "no-device, fused Adam/AdamW",
               "trainer": "trainer vs references (a), (b)", "packing": "runs packed per GPU",
               "archs": "224 px architectures, capped epoch",
-              "byom": "your own model: TorchScript, training command"}
+              "byom": "your own model: TorchScript, training command",
+              "cputhreads": "one CPU run on 1 to all cores (the thread cap)"}
     functions = {"smoke": part_smoke, "device": part_device, "trainer": part_trainer,
                  "packing": part_packing, "archs": part_archs,
-                 "byom": part_byom}
+                 "byom": part_byom, "cputhreads": part_cputhreads}
     parts = [Part(name, titles[name], limits[name]) for name in PARTS if name in wanted]
     for part in parts:
         if problems:

@@ -118,6 +118,8 @@ pub struct SlotRequest {
 /// choice, not a measurement: small MedMNIST models (28-64 px, batch 128)
 /// have too little work per operation to keep more than about 8 intra-op
 /// threads busy, and above that a second run makes better use of the cores.
+/// Part 7 of the GPU check (`cputhreads`, docs/gpu.md) measures it on that
+/// machine's 16-core host.
 pub const MAX_AUTO_THREADS: u32 = 8;
 
 /// How the shared CPU slots of one sweep divide the machine's cores: what
