@@ -73,6 +73,14 @@ pub(crate) enum Command {
 pub(crate) struct Common {
     /// Experiment file (YAML).
     pub file: PathBuf,
+    #[command(flatten)]
+    pub options: ExperimentOptions,
+}
+
+/// How an experiment is read and where its results are: what every command
+/// that names an experiment (by file, or by a run's key) shares.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ExperimentOptions {
     /// Apply the file's `smoke:` block: tiny runs for CI and quick checks.
     #[arg(long)]
     pub smoke: bool,
@@ -378,22 +386,6 @@ pub(crate) struct ExplainArgs {
     /// With a file: only runs with FIELD=VALUE (the rules of `run --only`).
     #[arg(long, value_name = "FIELD=VALUE")]
     pub only: Vec<String>,
-    /// Explain the `--smoke` variant of the runs.
-    #[arg(long)]
-    pub smoke: bool,
-    /// Explain the `--synthetic` variant of the runs.
-    #[arg(long)]
-    pub synthetic: bool,
-    /// Results folder.
-    #[arg(long, default_value = sweep_core::store::DEFAULT_RESULTS_DIR, env = "SWEEP_RESULTS_DIR")]
-    pub results: PathBuf,
-    /// Data folder, overriding the experiment's `data.root` and $SWEEP_DATA_DIR.
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// Override a value of the experiment file: PATH=VALUE, the value read
-    /// as YAML, e.g. --set train.epochs=50 --set grid.lr=[1e-3,3e-4]
-    /// --set train.batch_size=64. Repeatable; later ones win. The result
-    /// is checked like the file, and caches and reports like any experiment.
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub set: Vec<String>,
+    #[command(flatten)]
+    pub options: ExperimentOptions,
 }

@@ -52,11 +52,7 @@ pub(crate) fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
 fn explain_file(args: &ExplainArgs, file: &Path) -> anyhow::Result<ExitCode> {
     let common = Common {
         file: file.to_path_buf(),
-        smoke: args.smoke,
-        synthetic: args.synthetic,
-        results: args.results.clone(),
-        data_dir: args.data_dir.clone(),
-        set: args.set.clone(),
+        options: args.options.clone(),
     };
     let (exp, _) = load_experiment(&common)?;
     let (plan, store) = plan_experiment(&exp, &common, Adopt::FinishedOrFailed, &HashSet::new());
@@ -103,9 +99,9 @@ fn explain_file(args: &ExplainArgs, file: &Path) -> anyhow::Result<ExitCode> {
 /// One run, named by (a prefix of) its key: a run folder, or a run a
 /// recorded plan lists.
 fn explain_key(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
-    let store = Store::new(&args.results);
+    let store = Store::new(&args.options.results);
     let folders = RunFolders::scan(&store);
-    let records = Records::read(&args.results);
+    let records = Records::read(&args.options.results);
     let prefix = args.target.as_str();
     // (key, inputs, experiment) of every run the prefix names.
     let mut found: Vec<(RunKey, Value, String)> = folders
@@ -135,7 +131,7 @@ fn explain_key(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
         0 => anyhow::bail!(
             "no run in {} has a key starting with `{prefix}`, and no recorded plan lists one \
              (give an experiment file to explain its runs)",
-            args.results.display()
+            args.options.results.display()
         ),
         1 => found.remove(0),
         n => {

@@ -32,7 +32,7 @@ pub(crate) fn load_plan(common: &Common) -> anyhow::Result<(Experiment, Plan, St
 /// of every command that takes an experiment file); also returns the
 /// file's text as read.
 pub(crate) fn load_experiment(common: &Common) -> anyhow::Result<(Experiment, String)> {
-    sweep_core::spec::load_with_overrides(&common.file, &common.set)
+    sweep_core::spec::load_with_overrides(&common.file, &common.options.set)
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
@@ -57,16 +57,17 @@ pub(crate) fn plan_experiment(
     prefer: &HashSet<RunKey>,
 ) -> (Plan, Store) {
     let data_root = common
+        .options
         .data_dir
         .clone()
         .unwrap_or_else(|| exp.resolve_data_root());
-    let store = Store::new(&common.results);
+    let store = Store::new(&common.options.results);
     let fp = DataFingerprints {
-        cache_dir: Some(common.results.join(".fingerprints")),
+        cache_dir: Some(common.options.results.join(".fingerprints")),
     };
     let variant = Variant {
-        smoke: common.smoke,
-        synthetic: common.synthetic,
+        smoke: common.options.smoke,
+        synthetic: common.options.synthetic,
     };
     let mut plan = plan(exp, variant, &data_root, &store, &fp);
     run_folders::resolve(&mut plan, &store, adopt, prefer);

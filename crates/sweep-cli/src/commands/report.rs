@@ -25,7 +25,7 @@ use sweep_report::{
     build_report, per_class, per_class_flattened, prevalence, render, write_html,
 };
 
-use crate::cli::{Common, ReportArgs};
+use crate::cli::{Common, ExperimentOptions, ReportArgs};
 use crate::commands::plan::{load_experiment, plan_experiment};
 
 /// The runs of one table, and how the experiment they come from is shown.
@@ -67,11 +67,13 @@ impl Heading {
 fn common(args: &ReportArgs, file: &Path) -> Common {
     Common {
         file: file.to_path_buf(),
-        smoke: args.smoke,
-        synthetic: args.synthetic,
-        results: args.results.clone(),
-        data_dir: args.data_dir.clone(),
-        set: args.set.clone(),
+        options: ExperimentOptions {
+            smoke: args.smoke,
+            synthetic: args.synthetic,
+            results: args.results.clone(),
+            data_dir: args.data_dir.clone(),
+            set: args.set.clone(),
+        },
     }
 }
 
@@ -159,12 +161,10 @@ fn recorded_parts(args: &ReportArgs) -> anyhow::Result<Vec<Part>> {
 /// data still shows), runs without data keyed from its run folders.
 fn recorded_part(args: &ReportArgs, record: &ExperimentRecord) -> anyhow::Result<Part> {
     let prefer: HashSet<RunKey> = record.runs.iter().map(|r| r.key.clone()).collect();
-    let common = Common {
-        smoke: record.smoke,
-        synthetic: record.synthetic,
-        set: record.overrides.clone(),
-        ..common(args, &record.source)
-    };
+    let mut common = common(args, &record.source);
+    common.options.smoke = record.smoke;
+    common.options.synthetic = record.synthetic;
+    common.options.set = record.overrides.clone();
     let runs = match sweep_core::spec::overrides::load_text_with_overrides(
         &record.text,
         &record.source,

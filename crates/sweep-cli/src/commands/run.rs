@@ -151,16 +151,16 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 /// ([`sweep_core::recorded`]). Not being able to is not a reason to stop.
 fn record_experiment(common: &Common, text: String, plan: &Plan, quiet: bool) {
     let variant = Variant {
-        smoke: common.smoke,
-        synthetic: common.synthetic,
+        smoke: common.options.smoke,
+        synthetic: common.options.synthetic,
     };
-    let record = ExperimentRecord::new(&common.file, text, &common.set, variant, plan);
-    if let Err(e) = record.write(&common.results)
+    let record = ExperimentRecord::new(&common.file, text, &common.options.set, variant, plan);
+    if let Err(e) = record.write(&common.options.results)
         && !quiet
     {
         eprintln!(
             "note: could not record the experiment in {}: {e}",
-            common.results.display()
+            common.options.results.display()
         );
     }
 }
@@ -245,18 +245,18 @@ fn plan_args(args: &RunArgs) -> anyhow::Result<Vec<String>> {
     let mut plan_args = vec![
         absolute(&c.file)?,
         "--results".into(),
-        absolute(&c.results)?,
+        absolute(&c.options.results)?,
     ];
-    if c.smoke {
+    if c.options.smoke {
         plan_args.push("--smoke".into());
     }
-    if c.synthetic {
+    if c.options.synthetic {
         plan_args.push("--synthetic".into());
     }
-    if let Some(d) = &c.data_dir {
+    if let Some(d) = &c.options.data_dir {
         plan_args.extend(["--data-dir".into(), absolute(d)?]);
     }
-    for o in &c.set {
+    for o in &c.options.set {
         plan_args.extend(["--set".into(), o.clone()]);
     }
     Ok(plan_args)
