@@ -922,6 +922,29 @@ fn a_lone_run_gets_every_core_and_an_odd_run_out_goes_first_on_every_core() {
     );
     assert_eq!(ran.devices(), ["cpu×8", "cpu×4", "cpu×4"]);
 
+    // Five runs on two cores: the odd one first on both, then two waves.
+    let five = sweep(5);
+    let ran = schedule(
+        &five,
+        shared_cpu_slots(2, 2, false),
+        &options(RetryPolicy::default()),
+        &[
+            ("a", &[Script::Train(50)]),
+            ("b", &[Script::Train(50)]),
+            ("c", &[Script::Train(50)]),
+            ("d", &[Script::Train(50)]),
+            ("e", &[Script::Train(50)]),
+        ],
+        CtrlC::Never,
+    );
+    assert_eq!(ran.devices(), ["cpu×2", "cpu×1", "cpu×1", "cpu×1", "cpu×1"]);
+    let company = ran.company_at_start();
+    assert!(
+        company.iter().all(|(_, _, others)| !others.contains("a")),
+        "a run started beside the wide one: {company:?}"
+    );
+    assert_eq!(ran.most_at_once(), 2);
+
     // Four runs on two cores fill whole waves: one core each throughout.
     let four = sweep(4);
     let ran = schedule(
