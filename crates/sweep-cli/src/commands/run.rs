@@ -296,9 +296,24 @@ fn local_slots(args: &RunArgs, exp: &Experiment) -> anyhow::Result<(Vec<Slot>, G
     Ok((slots, packing, runs_per_gpu.unwrap_or_default()))
 }
 
-/// `on 2 slots (cuda:0 …)` / `on 1 GPU, up to 4 runs each as …`.
-fn placement(slots: &[Slot], packing: &GpuPacking, runs_per_gpu: u32) -> String {
+/// `on 2 slots (cuda:0 …)` / `on 1 GPU, up to 4 runs each as …` /
+/// `on 2 slots (cpu×1-2; the first alone on all 2 cores)` for `pending`
+/// runs whose left-over ones go first on every core.
+fn placement(slots: &[Slot], packing: &GpuPacking, runs_per_gpu: u32, pending: usize) -> String {
     let s = |n: usize| if n == 1 { "" } else { "s" };
+    if let Some(share) = scheduler::CoreShare::of(slots) {
+        let first = match share.wide_first(pending as u32) {
+            0 => String::new(),
+            1 => format!("; the first alone on all {} cores", share.cores),
+            n => format!("; the first {n} together on all {} cores", share.cores),
+        };
+        return format!(
+            "on {} slot{} ({}{first})",
+            slots.len(),
+            s(slots.len()),
+            slots[0].describe()
+        );
+    }
     match packing {
         GpuPacking::ByMemory { readings, .. } => format!(
             "on {} GPU{}, up to {runs_per_gpu} runs each as measured memory allows",
@@ -341,7 +356,7 @@ fn run_locally(
             "{}: {total} runs — {cached} cached, {} to train {}, {} skipped; results in {}",
             exp.name,
             jobs.len(),
-            placement(&slots, &packing, runs_per_gpu),
+            placement(&slots, &packing, runs_per_gpu, jobs.len()),
             skipped.len(),
             store.root().display()
         );

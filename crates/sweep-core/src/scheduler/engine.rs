@@ -207,20 +207,7 @@ impl<'a, L: Launcher> Loop<'a, L> {
             .iter()
             .map(|slot| slot.device.clone())
             .find(|device| matches!(device, SlotDevice::CpuShare { .. }));
-        if let Some(SlotDevice::CpuShare {
-            cores, max_threads, ..
-        }) = self.cpu_share
-        {
-            let shared = slots
-                .iter()
-                .filter(|slot| matches!(slot.device, SlotDevice::CpuShare { .. }))
-                .count();
-            self.core_share = Some(CoreShare {
-                cores,
-                slots: shared as u32,
-                max_threads,
-            });
-        }
+        self.core_share = CoreShare::of(&slots);
         self.free = slots.into_iter().rev().collect();
         let mut poll = tokio::time::interval(Duration::from_millis(500));
         let mut memory_tick = tokio::time::interval(Duration::from_millis(250));

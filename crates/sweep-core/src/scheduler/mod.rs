@@ -29,6 +29,6 @@ pub use job::Job;
 pub use policy::RetryPolicy;
 pub use progress::{Progress, Reporter};
 pub use slots::{
-    MAX_AUTO_THREADS, Slot, SlotDevice, SlotError, SlotRequest, detect_gpus, plan_slots,
+    CoreShare, MAX_AUTO_THREADS, Slot, SlotDevice, SlotError, SlotRequest, detect_gpus, plan_slots,
     threads_from_env,
 };

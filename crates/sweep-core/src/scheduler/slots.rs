@@ -134,6 +134,27 @@ pub struct CoreShare {
     pub max_threads: u32,
 }
 
+impl CoreShare {
+    /// How `slots` share the cores, when their budgets follow the queue
+    /// (shared CPU slots); `None` for fixed CPU slots and GPU slots.
+    pub fn of(slots: &[Slot]) -> Option<CoreShare> {
+        let shared = slots
+            .iter()
+            .filter(|slot| matches!(slot.device, SlotDevice::CpuShare { .. }));
+        let Some(SlotDevice::CpuShare {
+            cores, max_threads, ..
+        }) = shared.clone().next().map(|slot| slot.device.clone())
+        else {
+            return None;
+        };
+        Some(CoreShare {
+            cores,
+            slots: shared.count() as u32,
+            max_threads,
+        })
+    }
+}
+
 /// What the scheduler sees as a run starts in a shared CPU slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StartingRun {
@@ -150,6 +171,21 @@ impl CoreShare {
     /// queue gets.
     pub fn even_threads(&self) -> u32 {
         (self.cores / self.slots.max(1)).max(1)
+    }
+
+    /// How many of `pending` runs, started on an idle machine, go first as
+    /// a wide wave on every core (see [`Self::budget`]); 0 when the queue
+    /// fills whole waves, fits in one, or its left-over runs could not use
+    /// every core within the cap.
+    pub fn wide_first(&self, pending: u32) -> u32 {
+        let slots = self.slots.max(1);
+        let leftover = pending % slots;
+        let fills_the_cores = leftover * self.max_threads.max(1) >= self.cores;
+        if pending > slots && leftover > 0 && fills_the_cores {
+            leftover
+        } else {
+            0
+        }
     }
 
     /// The thread budget of a run starting now, and the number of runs
@@ -180,13 +216,11 @@ impl CoreShare {
     pub fn budget(&self, now: StartingRun, wide_left: &mut u32) -> u32 {
         let max = self.max_threads.max(1);
         let nothing_runs = now.free_cores >= self.cores && now.free_slots >= self.slots;
-        let leftover = now.pending % self.slots.max(1);
-        if nothing_runs
-            && now.pending > now.free_slots
-            && leftover > 0
-            && leftover * max >= self.cores
-        {
-            *wide_left = leftover;
+        if nothing_runs {
+            let wide = self.wide_first(now.pending);
+            if wide > 0 {
+                *wide_left = wide;
+            }
         }
         let threads = if let Some(share) = now.free_cores.checked_div(*wide_left) {
             *wide_left -= 1;
@@ -502,6 +536,9 @@ mod tests {
         // wave: the fixed layout's 4 threads each.
         assert_eq!(first_starts(big, 10), [4; 8]);
         assert_eq!(first_starts(big, 16), [4; 8]);
+        // What `sweep run`'s header announces.
+        assert_eq!([1, 2, 3, 4, 5].map(|n| two.wide_first(n)), [0, 0, 1, 0, 1]);
+        assert_eq!([3, 10, 12, 16].map(|n| big.wide_first(n)), [0, 0, 4, 0]);
         // A remainder goes to the later starts: 5 cores, 2 runs.
         let five = CoreShare {
             cores: 5,
