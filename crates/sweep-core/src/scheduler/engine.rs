@@ -145,11 +145,8 @@ pub(crate) struct Loop<'a, L: Launcher> {
     /// No new launches: after Ctrl-C, or a failure under fail-fast.
     stopping: bool,
     interrupts: u32,
-    /// The shared CPU slot layout (`SlotDevice::CpuShare`), when budgets
-    /// follow the queue.
-    cpu_share: Option<SlotDevice>,
-    /// How the shared CPU slots divide the cores, when budgets follow the
-    /// queue.
+    /// How the shared CPU slots (`SlotDevice::CpuShare`) divide the
+    /// cores, when budgets follow the queue.
     core_share: Option<CoreShare>,
     /// Runs still to start in a wide first wave ([`CoreShare::budget`]).
     wide_left: u32,
@@ -187,7 +184,6 @@ impl<'a, L: Launcher> Loop<'a, L> {
             summary: Summary::default(),
             stopping: false,
             interrupts: 0,
-            cpu_share: None,
             core_share: None,
             wide_left: 0,
             cpu_budgets: HashMap::new(),
@@ -203,10 +199,6 @@ impl<'a, L: Launcher> Loop<'a, L> {
         mut interrupts: mpsc::UnboundedReceiver<()>,
     ) -> Summary {
         self.queue = jobs.into_iter().map(QueuedJob::first).collect();
-        self.cpu_share = slots
-            .iter()
-            .map(|slot| slot.device.clone())
-            .find(|device| matches!(device, SlotDevice::CpuShare { .. }));
         self.core_share = CoreShare::of(&slots);
         self.free = slots.into_iter().rev().collect();
         let mut poll = tokio::time::interval(Duration::from_millis(500));
@@ -364,12 +356,12 @@ impl<'a, L: Launcher> Loop<'a, L> {
     /// memory bookkeeping.
     fn on_exit(&mut self, exit: AttemptExit) {
         let gpu_run = self.gpus.vacate(&exit.slot);
-        match (self.cpu_budgets.remove(&exit.slot.id), &self.cpu_share) {
-            (Some(budget), Some(shared)) => {
+        match (self.cpu_budgets.remove(&exit.slot.id), self.core_share) {
+            (Some(budget), Some(share)) => {
                 clear_grant(&budget.run_dir);
                 self.free.push(Slot {
                     id: exit.slot.id,
-                    device: shared.clone(),
+                    device: share.slot_device(),
                 })
             }
             _ => self.free.push(exit.slot.clone()),
@@ -431,19 +423,18 @@ impl<'a, L: Launcher> Loop<'a, L> {
     /// training, up to the cap, by writing each new budget to the run's
     /// grant file, which its worker reads at its next epoch boundary.
     fn grow_running(&mut self) {
-        let Some(SlotDevice::CpuShare {
-            cores,
+        let Some(CoreShare {
             max_threads,
             grow: true,
-        }) = self.cpu_share
+            ..
+        }) = self.core_share
         else {
             return;
         };
         if self.stopping || !self.queue.is_empty() || !self.waiting.is_empty() {
             return;
         }
-        let used: u32 = self.cpu_budgets.values().map(|b| b.threads).sum();
-        let mut spare = cores.saturating_sub(used);
+        let mut spare = self.free_cores();
         let mut ids: Vec<usize> = self.cpu_budgets.keys().copied().collect();
         ids.sort_unstable();
         // Round-robin one core at a time, so the spare cores are shared

@@ -132,27 +132,8 @@ pub struct CoreShare {
     pub slots: u32,
     /// The most threads one run is given ([`MAX_AUTO_THREADS`] or fewer).
     pub max_threads: u32,
-}
-
-impl CoreShare {
-    /// How `slots` share the cores, when their budgets follow the queue
-    /// (shared CPU slots); `None` for fixed CPU slots and GPU slots.
-    pub fn of(slots: &[Slot]) -> Option<CoreShare> {
-        let shared = slots
-            .iter()
-            .filter(|slot| matches!(slot.device, SlotDevice::CpuShare { .. }));
-        let Some(SlotDevice::CpuShare {
-            cores, max_threads, ..
-        }) = shared.clone().next().map(|slot| slot.device.clone())
-        else {
-            return None;
-        };
-        Some(CoreShare {
-            cores,
-            slots: shared.count() as u32,
-            max_threads,
-        })
-    }
+    /// `resources.grow_threads`: runs at the tail take up freed cores.
+    pub grow: bool,
 }
 
 /// What the scheduler sees as a run starts in a shared CPU slot.
@@ -167,6 +148,35 @@ pub struct StartingRun {
 }
 
 impl CoreShare {
+    /// How `slots` share the cores, when their budgets follow the queue
+    /// (shared CPU slots); `None` for fixed CPU slots and GPU slots.
+    pub fn of(slots: &[Slot]) -> Option<CoreShare> {
+        let mut shared = slots.iter().filter_map(|slot| match slot.device {
+            SlotDevice::CpuShare {
+                cores,
+                max_threads,
+                grow,
+            } => Some((cores, max_threads, grow)),
+            _ => None,
+        });
+        let (cores, max_threads, grow) = shared.next()?;
+        Some(CoreShare {
+            cores,
+            slots: 1 + shared.count() as u32,
+            max_threads,
+            grow,
+        })
+    }
+
+    /// The device of a shared slot with no run in it.
+    pub fn slot_device(&self) -> SlotDevice {
+        SlotDevice::CpuShare {
+            cores: self.cores,
+            max_threads: self.max_threads,
+            grow: self.grow,
+        }
+    }
+
     /// The fixed layout's budget: cores / slots, what every run of a long
     /// queue gets.
     pub fn even_threads(&self) -> u32 {
@@ -514,6 +524,7 @@ mod tests {
             cores: 2,
             slots: 2,
             max_threads: 2,
+            grow: false,
         };
         // A lone run: every core. Two runs: one each.
         assert_eq!(first_starts(two, 1), [2]);
@@ -528,6 +539,7 @@ mod tests {
             cores: 32,
             slots: 8,
             max_threads: 8,
+            grow: false,
         };
         assert_eq!(first_starts(big, 3), [8, 8, 8]);
         // 12 runs: 4 left over, which fill the machine at the cap.
@@ -544,6 +556,7 @@ mod tests {
             cores: 5,
             slots: 2,
             max_threads: 8,
+            grow: false,
         };
         assert_eq!(first_starts(five, 2), [2, 3]);
         // One core: one run at a time, one thread.
@@ -551,6 +564,7 @@ mod tests {
             cores: 1,
             slots: 1,
             max_threads: 1,
+            grow: false,
         };
         assert_eq!(first_starts(one, 3), [1]);
     }
@@ -561,6 +575,7 @@ mod tests {
             cores: 32,
             slots: 8,
             max_threads: 8,
+            grow: false,
         };
         let mut wide_left = 0;
         // A long queue and 8 cores freed by a wide run: the fixed layout's 4.
