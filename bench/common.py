@@ -30,9 +30,10 @@ CHEST_PREVALENCE = np.array(
 GENERATOR_SEED = 0  # fixed, like sweep's SYNTHETIC_SEED: --seed varies training, not data
 
 
-def parse_args(description, memory_format="contiguous"):
+def parse_args(description, memory_format="contiguous", extra=None):
     """The options both references take (scripts/bench passes the same to
-    both); `memory_format` is the script's default layout."""
+    both); `memory_format` is the script's default layout; `extra(parser)`
+    adds a script's own options."""
     p = argparse.ArgumentParser(description=description)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", type=Path, help="MedMNIST .npz (train/val/test _images and _labels)")
@@ -65,6 +66,8 @@ def parse_args(description, memory_format="contiguous"):
         default=memory_format,
         help=f"layout of images and conv weights (default {memory_format}; sweep uses channels_last)",
     )
+    if extra:
+        extra(p)
     return p.parse_args()
 
 
@@ -104,6 +107,9 @@ def setup_torch(args):
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
     torch.manual_seed(args.seed)
+    # cuDNN times its algorithms on the first batch of each shape and keeps
+    # the fastest; off by default in PyTorch (and in sweep).
+    torch.backends.cudnn.benchmark = bool(getattr(args, "cudnn_benchmark", False))
     return torch.device(args.device)
 
 

@@ -14,6 +14,20 @@ should be no slower (target: sweep <= 1.0x its time per epoch).
 
 bench/reference_sweep.py calls `fit` once per configuration of a sweep.
 
+Two levers sweep does not pull, measured here so that the GPU check can say
+what each would buy before sweep adopts it (bench/gpu_check.py, part
+`levers`):
+  --cudnn-benchmark  cuDNN times its algorithms on the first batch of each
+                     shape and keeps the fastest (torch.backends.cudnn.benchmark)
+  --cuda-graph       every full training batch (gather, forward, loss,
+                     backward, fused Adam step, loss sum) is replayed from one
+                     captured CUDA graph, after three eager warm-up steps on a
+                     side stream, as PyTorch's CUDA-graphs notes describe; a
+                     last, smaller batch runs eagerly. Adam is `capturable`.
+                     On the CPU (the dry run) nothing is captured: the step
+                     is called again for each batch through the same static
+                     index buffer, which checks everything but the capture.
+
 Usage: python bench/reference_preloaded.py --data retinamnist.npz --arch chest_cnn
        python bench/reference_preloaded.py --generate chest --limit 4096
 Prints one JSON line (see common.report).
@@ -79,24 +93,36 @@ def fit(args, device, arrays, test=None):
     n = len(train_x)
 
     model = common.build_model(args, channels, task.outputs, train_x.shape[2]).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, fused=True)
+    graphed = getattr(args, "cuda_graph", False)
+    capturable = graphed and device.type == "cuda"
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, fused=True, capturable=capturable)
     criterion = task.criterion()
+    # The epoch's loss sum lives in one tensor a captured graph can add to.
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+
+    def train_step(idx):
+        x = preprocess(train_x.index_select(0, idx), channels, args)
+        y = train_y.index_select(0, idx)
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        loss_sum.add_(loss.detach().double() * idx.numel())
+
+    step = GraphedStep(train_step, optimizer, args.batch_size, device) if graphed else None
     timer = common.Timer()
     best = None  # (val loss, val scores, state dict) of the kept epoch
     for epoch in range(1, args.epochs + 1):
         timer.start()
         model.train()
         order = torch.randperm(n, device=device)
-        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        loss_sum.zero_()
         for start in range(0, n, args.batch_size):
             idx = order[start : start + args.batch_size]
-            x = preprocess(train_x.index_select(0, idx), channels, args)
-            y = train_y.index_select(0, idx)
-            optimizer.zero_grad()
-            loss = criterion(model(x), y)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach().double() * len(idx)
+            if step is not None:
+                step(idx)
+            else:
+                optimizer.zero_grad()
+                train_step(idx)
         train_loss = loss_sum.item() / n
         timer.trained()
         val_scores = evaluate(
@@ -132,8 +158,71 @@ def fit(args, device, arrays, test=None):
     return timer, val_scores, final, n, len(val_x)
 
 
+class GraphedStep:
+    """Runs `train_step(idx)` for each batch: the first WARMUP full batches
+    eagerly on a side stream, then every full batch by copying its indices
+    into a static buffer and replaying the graph captured from the step on
+    that buffer. A smaller batch (the epoch's last) runs eagerly; its
+    gradients are fresh tensors, so the graph's own are never accumulated
+    into. On the CPU there is no capture: the "replay" calls the step again
+    on the static buffer."""
+
+    WARMUP = 3
+
+    def __init__(self, train_step, optimizer, batch_size, device):
+        import torch
+
+        self.train_step, self.optimizer, self.device = train_step, optimizer, device
+        self.static_idx = torch.zeros(batch_size, dtype=torch.long, device=device)
+        self.eager_steps = 0
+        self.graph = None
+
+    def __call__(self, idx):
+        import torch
+
+        if idx.numel() != self.static_idx.numel():
+            self.optimizer.zero_grad(set_to_none=True)
+            self.train_step(idx)
+            return
+        if self.graph is None and self.eager_steps < self.WARMUP:
+            self.eager_steps += 1
+            self.optimizer.zero_grad(set_to_none=True)
+            if self.device.type == "cuda":
+                side = torch.cuda.Stream()
+                side.wait_stream(torch.cuda.current_stream())
+                with torch.cuda.stream(side):
+                    self.train_step(idx)
+                torch.cuda.current_stream().wait_stream(side)
+            else:
+                self.train_step(idx)
+            return
+        self.static_idx.copy_(idx)
+        if self.device.type != "cuda":
+            self.optimizer.zero_grad(set_to_none=True)
+            self.train_step(self.static_idx)
+            return
+        if self.graph is None:
+            # Gradients are None when captured, so the graph allocates them
+            # from its own pool and overwrites them at every replay.
+            self.optimizer.zero_grad(set_to_none=True)
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self.train_step(self.static_idx)
+            common.log("(b) captured the training step as a CUDA graph")
+        self.graph.replay()
+
+
+def add_levers(p):
+    p.add_argument("--cudnn-benchmark", action="store_true",
+                   help="let cuDNN time its algorithms and keep the fastest (GPU)")
+    p.add_argument("--cuda-graph", action="store_true",
+                   help="replay each full training batch from one captured CUDA graph (GPU; "
+                   "on the CPU the step is only routed through the same static buffers)")
+
+
 def main():
-    args = common.parse_args(__doc__.splitlines()[0], memory_format=DEFAULT_MEMORY_FORMAT)
+    args = common.parse_args(__doc__.splitlines()[0], memory_format=DEFAULT_MEMORY_FORMAT,
+                             extra=add_levers)
     device = common.setup_torch(args)
     arrays, name = common.load_data(args)
     timer, val_scores, _, n_train, n_val = fit(args, device, arrays)
