@@ -278,6 +278,17 @@ fn shared_cpu_slots(n: usize, cores: u32, grow: bool) -> Vec<Slot> {
         .collect()
 }
 
+/// Schedules `sweep` on two CPU slots sharing `cores`, with default retries.
+fn two_shared_slots(sweep: &Sweep, cores: u32, grow: bool, scripts: &[(&str, &[Script])]) -> Ran {
+    schedule(
+        sweep,
+        shared_cpu_slots(2, cores, grow),
+        &options(RetryPolicy::default()),
+        scripts,
+        CtrlC::Never,
+    )
+}
+
 fn gpu_slots(n: usize) -> Vec<Slot> {
     (0..n)
         .map(|id| Slot {
@@ -336,6 +347,14 @@ impl Ran {
                 } if l == label => Some(*will_retry),
                 _ => None,
             })
+            .collect()
+    }
+
+    /// The thread grants sent to running runs, in order.
+    fn grants(&self) -> Vec<&Happened> {
+        self.happened
+            .iter()
+            .filter(|h| matches!(h, Happened::Granted(..)))
             .collect()
     }
 
@@ -874,26 +893,19 @@ fn running_out_of_memory_forgets_the_footprint_and_measures_the_retry_alone() {
 #[test]
 fn a_lone_run_gets_every_core_and_an_odd_run_out_goes_first_on_every_core() {
     let one = sweep(1);
-    let ran = schedule(
-        &one,
-        shared_cpu_slots(2, 2, false),
-        &options(RetryPolicy::default()),
-        &[("a", &[Script::Train(20)])],
-        CtrlC::Never,
-    );
+    let ran = two_shared_slots(&one, 2, false, &[("a", &[Script::Train(20)])]);
     assert_eq!(ran.devices(), ["cpu×2"]);
 
     let three = sweep(3);
-    let ran = schedule(
+    let ran = two_shared_slots(
         &three,
-        shared_cpu_slots(2, 2, false),
-        &options(RetryPolicy::default()),
+        2,
+        false,
         &[
             ("a", &[Script::Train(50)]),
             ("b", &[Script::Train(400)]),
             ("c", &[Script::Train(50)]),
         ],
-        CtrlC::Never,
     );
     // Three runs on two cores: a first, alone, on both; then b and c on a
     // core each, so no core idles at the end.
@@ -909,25 +921,24 @@ fn a_lone_run_gets_every_core_and_an_odd_run_out_goes_first_on_every_core() {
 
     // Eight cores, two slots, three runs: a on all 8, then b and c on 4.
     let fresh = sweep(3);
-    let ran = schedule(
+    let ran = two_shared_slots(
         &fresh,
-        shared_cpu_slots(2, 8, false),
-        &options(RetryPolicy::default()),
+        8,
+        false,
         &[
             ("a", &[Script::Train(50)]),
             ("b", &[Script::Train(400)]),
             ("c", &[Script::Train(50)]),
         ],
-        CtrlC::Never,
     );
     assert_eq!(ran.devices(), ["cpu×8", "cpu×4", "cpu×4"]);
 
     // Five runs on two cores: the odd one first on both, then two waves.
     let five = sweep(5);
-    let ran = schedule(
+    let ran = two_shared_slots(
         &five,
-        shared_cpu_slots(2, 2, false),
-        &options(RetryPolicy::default()),
+        2,
+        false,
         &[
             ("a", &[Script::Train(50)]),
             ("b", &[Script::Train(50)]),
@@ -935,7 +946,6 @@ fn a_lone_run_gets_every_core_and_an_odd_run_out_goes_first_on_every_core() {
             ("d", &[Script::Train(50)]),
             ("e", &[Script::Train(50)]),
         ],
-        CtrlC::Never,
     );
     assert_eq!(ran.devices(), ["cpu×2", "cpu×1", "cpu×1", "cpu×1", "cpu×1"]);
     let company = ran.company_at_start();
@@ -947,17 +957,16 @@ fn a_lone_run_gets_every_core_and_an_odd_run_out_goes_first_on_every_core() {
 
     // Four runs on two cores fill whole waves: one core each throughout.
     let four = sweep(4);
-    let ran = schedule(
+    let ran = two_shared_slots(
         &four,
-        shared_cpu_slots(2, 2, false),
-        &options(RetryPolicy::default()),
+        2,
+        false,
         &[
             ("a", &[Script::Train(50)]),
             ("b", &[Script::Train(200)]),
             ("c", &[Script::Train(50)]),
             ("d", &[Script::Train(50)]),
         ],
-        CtrlC::Never,
     );
     assert_eq!(ran.devices(), ["cpu×1"; 4]);
 }
@@ -967,16 +976,15 @@ fn no_run_starts_while_running_runs_hold_every_core() {
     // 3 runs on 2 cores: while the wide first run holds both cores, the
     // second slot stays empty rather than oversubscribe.
     let sweep = sweep(3);
-    let ran = schedule(
+    let ran = two_shared_slots(
         &sweep,
-        shared_cpu_slots(2, 2, false),
-        &options(RetryPolicy::default()),
+        2,
+        false,
         &[
             ("a", &[Script::Train(300)]),
             ("b", &[Script::Train(50)]),
             ("c", &[Script::Train(50)]),
         ],
-        CtrlC::Never,
     );
     let company = ran.company_at_start();
     assert_eq!(company[0].0, "a");
@@ -994,19 +1002,9 @@ fn runs_grow_into_freed_cores_at_the_tail_only_with_grow_threads() {
         &[("a", &[Script::Train(50)]), ("b", &[Script::Train(400)])];
     for grow in [false, true] {
         let sweep = sweep(2);
-        let ran = schedule(
-            &sweep,
-            shared_cpu_slots(2, 2, grow),
-            &options(RetryPolicy::default()),
-            scripts,
-            CtrlC::Never,
-        );
+        let ran = two_shared_slots(&sweep, 2, grow, scripts);
         assert_eq!(ran.devices(), ["cpu×1", "cpu×1"]);
-        let granted: Vec<_> = ran
-            .happened
-            .iter()
-            .filter(|h| matches!(h, Happened::Granted(..)))
-            .collect();
+        let granted = ran.grants();
         if grow {
             // a ended with nothing waiting: b may use both cores.
             assert_eq!(granted, [&Happened::Granted("b".into(), "2".into())]);
@@ -1022,25 +1020,20 @@ fn runs_grow_into_freed_cores_at_the_tail_only_with_grow_threads() {
 #[test]
 fn runs_do_not_grow_while_runs_wait() {
     let sweep = sweep(4);
-    let ran = schedule(
+    let ran = two_shared_slots(
         &sweep,
-        shared_cpu_slots(2, 2, true),
-        &options(RetryPolicy::default()),
+        2,
+        true,
         &[
             ("a", &[Script::Train(50)]),
             ("b", &[Script::Train(400)]),
             ("c", &[Script::Train(100)]),
             ("d", &[Script::Train(100)]),
         ],
-        CtrlC::Never,
     );
     // When a ends, c takes its core; when c ends, d does; only when d
     // ends, with nothing left waiting, does b grow.
     assert_eq!(ran.devices(), ["cpu×1"; 4]);
-    let granted: Vec<_> = ran
-        .happened
-        .iter()
-        .filter(|h| matches!(h, Happened::Granted(..)))
-        .collect();
+    let granted = ran.grants();
     assert_eq!(granted, [&Happened::Granted("b".into(), "2".into())]);
 }

@@ -495,6 +495,17 @@ mod tests {
         assert_eq!(parse_threads(None), None);
     }
 
+    /// A shared layout without tail growth: `cores` split among `slots`,
+    /// at most `max_threads` a run.
+    fn share(cores: u32, slots: u32, max_threads: u32) -> CoreShare {
+        CoreShare {
+            cores,
+            slots,
+            max_threads,
+            grow: false,
+        }
+    }
+
     /// Budgets of `pending` runs started one after another from an idle
     /// machine, as long as cores and slots are free (what the loop does
     /// before any run ends).
@@ -520,12 +531,7 @@ mod tests {
 
     #[test]
     fn runs_starting_on_an_idle_machine_share_every_core() {
-        let two = CoreShare {
-            cores: 2,
-            slots: 2,
-            max_threads: 2,
-            grow: false,
-        };
+        let two = share(2, 2, 2);
         // A lone run: every core. Two runs: one each.
         assert_eq!(first_starts(two, 1), [2]);
         assert_eq!(first_starts(two, 2), [1, 1]);
@@ -535,12 +541,7 @@ mod tests {
         assert_eq!(first_starts(two, 5), [2]);
         assert_eq!(first_starts(two, 4), [1, 1]);
         // 32 cores, 8 slots, cap 8: three runs get the cap each.
-        let big = CoreShare {
-            cores: 32,
-            slots: 8,
-            max_threads: 8,
-            grow: false,
-        };
+        let big = share(32, 8, 8);
         assert_eq!(first_starts(big, 3), [8, 8, 8]);
         // 12 runs: 4 left over, which fill the machine at the cap.
         assert_eq!(first_starts(big, 12), [8, 8, 8, 8]);
@@ -552,31 +553,16 @@ mod tests {
         assert_eq!([1, 2, 3, 4, 5].map(|n| two.wide_first(n)), [0, 0, 1, 0, 1]);
         assert_eq!([3, 10, 12, 16].map(|n| big.wide_first(n)), [0, 0, 4, 0]);
         // A remainder goes to the later starts: 5 cores, 2 runs.
-        let five = CoreShare {
-            cores: 5,
-            slots: 2,
-            max_threads: 8,
-            grow: false,
-        };
+        let five = share(5, 2, 8);
         assert_eq!(first_starts(five, 2), [2, 3]);
         // One core: one run at a time, one thread.
-        let one = CoreShare {
-            cores: 1,
-            slots: 1,
-            max_threads: 1,
-            grow: false,
-        };
+        let one = share(1, 1, 1);
         assert_eq!(first_starts(one, 3), [1]);
     }
 
     #[test]
     fn a_run_starting_beside_running_runs_takes_what_they_leave() {
-        let big = CoreShare {
-            cores: 32,
-            slots: 8,
-            max_threads: 8,
-            grow: false,
-        };
+        let big = share(32, 8, 8);
         let mut wide_left = 0;
         // A long queue and 8 cores freed by a wide run: the fixed layout's 4.
         let after_wide = StartingRun {
