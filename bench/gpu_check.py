@@ -130,9 +130,9 @@ class Check:
         self.python = sys.executable
         self.threads = os.cpu_count() or 1
         self.env = dict(os.environ)
-        # Reference seconds per epoch by ((arch-px label), "a" or "b"), from
-        # the trainer part, so that the levers part need not run them again.
-        self.reference_seconds = {}
+        # Each reference run's result line by its command, so that the
+        # levers part reuses the trainer part's (a) and (b) runs.
+        self.reference_results = {}
 
     # ---- processes -----------------------------------------------------------
 
@@ -379,22 +379,31 @@ def write_experiment(path, name, dataset, arch, seeds, epochs, px, cap, extra=""
     path.write_text("\n".join(lines) + "\n" + extra)
 
 
-def reference_command(check, script, data, arch, epochs, px, cap):
+def reference_result(check, part, log_name, script, data, shape, options=()):
+    """The result line of one PyTorch reference run on PneumoniaMNIST-like
+    `data` for `shape` (arch, px, train cap, epochs), with extra `options`;
+    the same command twice in one check runs once."""
+    arch, px, cap, epochs = shape
     cmd = [check.python, HERE / script, "--data", data, "--arch", arch, "--epochs", str(epochs),
            "--batch-size", "128", "--eval-batch-size", "1024", "--lr", "1e-3",
            "--threads", str(check.threads), "--seed", "0",
-           "--device", "cuda:" + check.gpu_index if check.gpu else "cpu"]
+           "--device", "cuda:" + check.gpu_index if check.gpu else "cpu", *options]
     if px != 28:
         cmd += ["--input-size", str(px)]
     if cap:
         cmd += ["--limit", str(cap)]
-    return cmd
+    key = tuple(str(c) for c in cmd)
+    if key not in check.reference_results:
+        _, text = check.run(part, log_name, cmd)
+        check.reference_results[key] = json.loads(text.strip().splitlines()[-1])
+    return check.reference_results[key]
 
 
 def part_trainer(check, part):
     data = check.data_file("pneumoniamnist")
     errors = []
-    for arch, px, cap, epochs in trainer_shapes(check):
+    for shape in trainer_shapes(check):
+        arch, px, cap, epochs = shape
         label = f"{arch}-{px}"
         row = {"arch": arch, "px": px, "epochs": epochs}
         try:
@@ -410,15 +419,12 @@ def part_trainer(check, part):
             row.update(train_n=ours["train_samples"], sweep_s=ours["seconds_per_epoch"], sweep_auc=ours["val_auc"])
             refs = {}
             for impl, script in (("a", "reference_dataloader.py"), ("b", "reference_preloaded.py")):
-                cmd = reference_command(check, script, data, arch, epochs, px, cap)
                 try:
-                    _, text = check.run(part, f"{label}-ref-{impl}", cmd)
-                    refs[impl] = json.loads(text.strip().splitlines()[-1])
+                    refs[impl] = reference_result(check, part, f"{label}-ref-{impl}", script, data, shape)
                 except (PartFailed, ValueError, IndexError) as e:
                     errors.append(f"{arch} reference ({impl}): {e}")
                     continue
                 row[f"{impl}_s"] = refs[impl]["seconds_per_epoch"]
-                check.reference_seconds[(label, impl)] = refs[impl]["seconds_per_epoch"]
                 row[f"{impl}_auc"] = refs[impl]["val_auc"]
                 row[f"sweep_over_{impl}"] = round(ours["seconds_per_epoch"] / refs[impl]["seconds_per_epoch"], 3)
             if check.gpu and "a" in refs:
@@ -678,9 +684,11 @@ def part_cputhreads(check, part):
 
 # ---- 8. levers -----------------------------------------------------------------
 
-# (name, options of reference_preloaded.py, GPU only)
+# (name, options of reference_preloaded.py, GPU only); the first is (b) as
+# part 3 ran it, which the others are compared with.
+AS_IS = "(b) as is"
 LEVERS = (
-    ("(b) as is", [], False),
+    (AS_IS, [], False),
     ("NCHW layout", ["--memory-format", "contiguous"], False),
     ("cuDNN autotuning", ["--cudnn-benchmark"], True),
     ("CUDA graph", ["--cuda-graph"], False),
@@ -694,51 +702,43 @@ def part_levers(check, part):
     the fastest reaches the trainer target. sweep's epoch is level with (b)
     (part 3), so what a lever buys (b) is what it would buy sweep. The CUDA
     graph run also reports its val AUC beside (b)'s: a replayed step must
-    train the same model."""
+    train the same model. (a) and (b) as is are part 3's runs when it ran."""
     data = check.data_file("pneumoniamnist")
     errors = []
-    for arch, px, cap, epochs in trainer_shapes(check):
+    for shape in trainer_shapes(check):
+        arch, px = shape[0], shape[1]
         label = f"{arch}-{px}"
-        seconds = {}
-        if (label, "a") not in check.reference_seconds:
-            try:
-                _, text = check.run(part, f"{label}-ref-a",
-                                    reference_command(check, "reference_dataloader.py", data, arch, epochs,
-                                                      px, cap))
-                check.reference_seconds[(label, "a")] = json.loads(text.strip().splitlines()[-1])[
-                    "seconds_per_epoch"]
-            except (PartFailed, ValueError, IndexError) as e:
-                errors.append(f"{label} reference (a): {e}")
-        a = check.reference_seconds.get((label, "a"))
-        rows = []
+        try:
+            a = reference_result(check, part, f"{label}-ref-a", "reference_dataloader.py", data,
+                                 shape)["seconds_per_epoch"]
+        except (PartFailed, ValueError, IndexError) as e:
+            errors.append(f"{label} reference (a): {e}")
+            a = None
+        rows = {}
         for name, options, gpu_only in LEVERS:
             if gpu_only and not check.gpu:
                 continue
-            slug = name.replace(" ", "-").replace("(", "").replace(")", "").replace("+", "and")
+            log_name = f"{label}-ref-b" if not options else f"{label}-b-" + "-".join(o.lstrip("-") for o in options)
             try:
-                _, text = check.run(part, f"{label}-{slug}",
-                                    reference_command(check, "reference_preloaded.py", data, arch, epochs,
-                                                      px, cap) + options)
-                result = json.loads(text.strip().splitlines()[-1])
+                result = reference_result(check, part, log_name, "reference_preloaded.py", data, shape, options)
             except (PartFailed, ValueError, IndexError) as e:
                 errors.append(f"{label} {name}: {e}")
                 continue
-            rows.append({"arch": arch, "px": px, "lever": name, "s_per_epoch": result["seconds_per_epoch"],
-                         "val_auc": result["val_auc"]})
-        base = next((r["s_per_epoch"] for r in rows if r["lever"] == "(b) as is"), None)
-        base_auc = next((r["val_auc"] for r in rows if r["lever"] == "(b) as is"), None)
-        graphed_auc = next((r["val_auc"] for r in rows if r["lever"] == "CUDA graph"), None)
-        if not check.gpu and base is not None and graphed_auc is not None:
+            rows[name] = {"arch": arch, "px": px, "lever": name, "s_per_epoch": result["seconds_per_epoch"],
+                          "val_auc": result["val_auc"]}
+        base, graphed = rows.get(AS_IS), rows.get("CUDA graph")
+        if not check.gpu and base and graphed:
             # Without a card nothing is captured: the same kernels in the
             # same order must give the same bits.
             part.check(f"{label}: the CUDA-graph route trains the same model as (b) on the CPU",
-                       graphed_auc == base_auc, f"val AUC {graphed_auc} and {base_auc}")
-        for row in rows:
+                       graphed["val_auc"] == base["val_auc"],
+                       f"val AUC {graphed['val_auc']} and {base['val_auc']}")
+        for row in rows.values():
             row["over_a"] = round(row["s_per_epoch"] / a, 3) if a else None
-            row["over_b"] = round(row["s_per_epoch"] / base, 3) if base else None
-        part.rows += rows
-        if rows and a and base:
-            best = min(rows, key=lambda r: r["s_per_epoch"])
+            row["over_b"] = round(row["s_per_epoch"] / base["s_per_epoch"], 3) if base else None
+        part.rows += rows.values()
+        if a and base:
+            best = min(rows.values(), key=lambda r: r["s_per_epoch"])
             verdict = ("the CPU dry run says nothing of the card" if not check.gpu
                        else f"the target {TARGET_VS_DATALOADER}x (a) is "
                        + ("within reach" if best["over_a"] <= TARGET_VS_DATALOADER else "out of reach of these levers"))

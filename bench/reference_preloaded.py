@@ -181,35 +181,33 @@ class GraphedStep:
         import torch
 
         if idx.numel() != self.static_idx.numel():
-            self.optimizer.zero_grad(set_to_none=True)
-            self.train_step(idx)
-            return
-        if self.graph is None and self.eager_steps < self.WARMUP:
+            self.eager(idx)
+        elif self.device.type != "cuda":
+            self.static_idx.copy_(idx)
+            self.eager(self.static_idx)
+        elif self.graph is None and self.eager_steps < self.WARMUP:
             self.eager_steps += 1
-            self.optimizer.zero_grad(set_to_none=True)
-            if self.device.type == "cuda":
-                side = torch.cuda.Stream()
-                side.wait_stream(torch.cuda.current_stream())
-                with torch.cuda.stream(side):
-                    self.train_step(idx)
-                torch.cuda.current_stream().wait_stream(side)
-            else:
-                self.train_step(idx)
-            return
-        self.static_idx.copy_(idx)
-        if self.device.type != "cuda":
-            self.optimizer.zero_grad(set_to_none=True)
-            self.train_step(self.static_idx)
-            return
-        if self.graph is None:
-            # Gradients are None when captured, so the graph allocates them
-            # from its own pool and overwrites them at every replay.
-            self.optimizer.zero_grad(set_to_none=True)
-            self.graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(self.graph):
-                self.train_step(self.static_idx)
-            common.log("(b) captured the training step as a CUDA graph")
-        self.graph.replay()
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                self.eager(idx)
+            torch.cuda.current_stream().wait_stream(side)
+        else:
+            self.static_idx.copy_(idx)
+            if self.graph is None:
+                # Gradients are None when captured, so the graph allocates
+                # them from its own pool and overwrites them at every replay.
+                self.optimizer.zero_grad(set_to_none=True)
+                self.graph = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(self.graph):
+                    self.train_step(self.static_idx)
+                common.log("(b) captured the training step as a CUDA graph")
+            self.graph.replay()
+
+    def eager(self, idx):
+        """One step outside any graph, on fresh gradients."""
+        self.optimizer.zero_grad(set_to_none=True)
+        self.train_step(idx)
 
 
 def add_levers(p):
